@@ -1,0 +1,214 @@
+// Package authztest holds what the tests of the doors share: a signed session
+// maker, engines built from YAML, and the CheckRequests Envoy sends.
+package authztest
+
+import (
+	"context"
+	"crypto/hmac"
+	"encoding/base64"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/lbauthz/lbauthz/authz"
+	"github.com/lbauthz/lbauthz/authz/config"
+	"github.com/lbauthz/lbauthz/internal/testenv"
+)
+
+// HMACSecret signs the sessions of the tests.
+const HMACSecret = "test-session-secret-0123456789abcdef-0123456789"
+
+// Config is the config of most tests; LIVEBLOCKS_BASE_URL comes from the
+// environment given to Engine.
+const Config = `
+listen:
+  grpc: "127.0.0.1:0"
+  http: "127.0.0.1:0"
+liveblocks:
+  auth_path: "/api/liveblocks-auth"
+  timeout: "2s"
+session:
+  cookie: "session"
+  jwt:
+    hmac_secret_file: "HMAC_FILE"
+    algorithms: ["HS256"]
+identity:
+  user_id: "sub"
+  group_ids: "groups"
+  user_info: { name: "name", avatar: "picture" }
+upstream_headers:
+  user_id: "x-user-id"
+  group_ids: "x-user-groups"
+  user_info: "x-user-info"
+`
+
+// Engine builds an engine from YAML (HMAC_FILE is replaced by a file holding
+// HMACSecret) talking to Liveblocks at baseURL with secretKey.
+func Engine(t testing.TB, yaml, baseURL, secretKey string) *authz.Engine {
+	t.Helper()
+	dir := t.TempDir()
+	hf := filepath.Join(dir, "hmac")
+	if err := os.WriteFile(hf, []byte(HMACSecret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	yaml = strings.ReplaceAll(yaml, "HMAC_FILE", hf)
+	env := map[string]string{"LIVEBLOCKS_BASE_URL": baseURL, "LIVEBLOCKS_SECRET_KEY": secretKey}
+	getenv := func(k string) string { return env[k] }
+	cfg, err := config.Parse("test.yaml", []byte(yaml), getenv)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	sec, err := config.ReadSecrets(cfg, getenv)
+	if err != nil {
+		t.Fatalf("secrets: %v", err)
+	}
+	e, err := authz.FromConfig(cfg, sec, zap.NewNop())
+	if err != nil {
+		t.Fatalf("engine: %v", err)
+	}
+	return e
+}
+
+// Session signs a session JWT with HMACSecret (HS256) over claims.
+func Session(claims map[string]any) string {
+	return SignHS(HMACSecret, "HS256", claims)
+}
+
+// SignHS signs claims with an HMAC algorithm and secret.
+func SignHS(secret, alg string, claims map[string]any) string {
+	unsigned := Unsigned(map[string]any{"alg": alg, "typ": "JWT"}, claims)
+	mac := hmac.New(hashFor(alg), []byte(secret))
+	mac.Write([]byte(unsigned))
+	return unsigned + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// Unsigned returns the first two parts of a JWT.
+func Unsigned(header, claims map[string]any) string {
+	hb, _ := json.Marshal(header)
+	cb, _ := json.Marshal(claims)
+	return base64.RawURLEncoding.EncodeToString(hb) + "." + base64.RawURLEncoding.EncodeToString(cb)
+}
+
+// Alice is a valid session: user alice in group team, an hour to live.
+func Alice() map[string]any {
+	return map[string]any{
+		"sub": "alice", "groups": []any{"team", "eng"}, "name": "Alice", "picture": "https://example.test/a.png",
+		"exp": time.Now().Add(time.Hour).Unix(),
+	}
+}
+
+// CheckRequest is what Envoy sends for a request: lower-case header keys,
+// pseudo-headers included, the path with its query string.
+func CheckRequest(method, path string, headers map[string]string, body string) *authv3.CheckRequest {
+	h := map[string]string{":method": method, ":path": path, ":authority": "app.example.test", ":scheme": "https",
+		"user-agent": "Mozilla/5.0", "x-request-id": "6d0c3b7e-1"}
+	for k, v := range headers {
+		h[strings.ToLower(k)] = v
+	}
+	hr := &authv3.AttributeContext_HttpRequest{
+		Id: "1", Method: method, Path: path, Host: "app.example.test", Scheme: "https",
+		Protocol: "HTTP/1.1", Headers: h,
+	}
+	if body != "" {
+		hr.Body = body
+		hr.Size = int64(len(body))
+	}
+	return &authv3.CheckRequest{Attributes: &authv3.AttributeContext{
+		Source: &authv3.AttributeContext_Peer{Address: &corev3.Address{Address: &corev3.Address_SocketAddress{
+			SocketAddress: &corev3.SocketAddress{Address: "10.0.0.7", PortSpecifier: &corev3.SocketAddress_PortValue{PortValue: 51234}}}}},
+		Request: &authv3.AttributeContext_Request{Http: hr},
+	}}
+}
+
+// GRPC serves the engine's gRPC door on a loopback port and returns a client.
+func GRPC(t testing.TB, e *authz.Engine) authv3.AuthorizationClient {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	authv3.RegisterAuthorizationServer(srv, authz.NewEnvoyServer(authz.NewHolder(e)))
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return authv3.NewAuthorizationClient(conn)
+}
+
+// Counter is a reverse proxy in front of the real Liveblocks dev server that
+// counts the calls going through, so a test can show Liveblocks was not
+// called.
+type Counter struct {
+	URL   string
+	calls atomic.Int64
+}
+
+// Calls returns the number of requests proxied so far.
+func (c *Counter) Calls() int64 { return c.calls.Load() }
+
+// CountCalls starts a counting proxy in front of target.
+func CountCalls(t testing.TB, target string) *Counter {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Counter{}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.calls.Add(1)
+		rp.ServeHTTP(w, r)
+	})}
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	c.URL = "http://" + lis.Addr().String()
+	return c
+}
+
+// DevServer starts the real Liveblocks dev server behind a counting proxy.
+func DevServer(t testing.TB) (*testenv.DevServer, *Counter) {
+	t.Helper()
+	dev := testenv.StartLiveblocks(t)
+	return dev, CountCalls(t, dev.URL)
+}
+
+// TokenClaims decodes the payload of a JWT (without checking it: the dev
+// server's tokens are unsigned).
+func TokenClaims(t testing.TB, token string) map[string]any {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) < 2 {
+		t.Fatalf("not a JWT (%d parts)", len(parts))
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatalf("JWT payload: %v", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("JWT payload: %v", err)
+	}
+	return m
+}

@@ -1,0 +1,104 @@
+package config
+
+import (
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
+)
+
+// Defaults of the fields a file may leave out.
+const (
+	DefaultGRPCAddr       = "127.0.0.1:9191"
+	DefaultHTTPAddr       = "127.0.0.1:8181"
+	DefaultBaseURL        = "https://api.liveblocks.io"
+	DefaultAuthPath       = "/api/liveblocks-auth"
+	DefaultTimeout        = 5 * time.Second
+	DefaultShutdownGrace  = 10 * time.Second
+	DefaultMaxCookieBytes = 4096
+	DefaultCacheTTL       = 30 * time.Second
+	DefaultNegativeTTL    = 5 * time.Second
+	DefaultCacheEntries   = 100_000
+	DefaultUserIDPath     = "sub"
+	DefaultUserIDHeader   = "x-user-id"
+	DefaultGroupsHeader   = "x-user-groups"
+)
+
+func applyEnv(cfg *configv1.Config, getenv func(string) string) {
+	if cfg.Liveblocks == nil {
+		cfg.Liveblocks = &configv1.Liveblocks{}
+	}
+	if cfg.Liveblocks.BaseUrl == "" {
+		cfg.Liveblocks.BaseUrl = getenv("LIVEBLOCKS_BASE_URL")
+	}
+}
+
+func applyDefaults(cfg *configv1.Config) {
+	if cfg.Listen == nil {
+		cfg.Listen = &configv1.Listen{Grpc: DefaultGRPCAddr, Http: DefaultHTTPAddr}
+	}
+	if cfg.Listen.Grpc == "" && cfg.Listen.Http == "" {
+		cfg.Listen.Grpc, cfg.Listen.Http = DefaultGRPCAddr, DefaultHTTPAddr
+	}
+	setDuration(&cfg.Listen.ShutdownGrace, DefaultShutdownGrace)
+
+	lb := cfg.Liveblocks
+	if lb.BaseUrl == "" {
+		lb.BaseUrl = DefaultBaseURL
+	}
+	if lb.AuthPath == "" {
+		lb.AuthPath = DefaultAuthPath
+	}
+	setDuration(&lb.Timeout, DefaultTimeout)
+
+	if cfg.Session == nil {
+		cfg.Session = &configv1.Session{}
+	}
+	if cfg.Session.MaxCookieBytes == 0 {
+		cfg.Session.MaxCookieBytes = DefaultMaxCookieBytes
+	}
+	if cfg.Session.Cache == nil {
+		cfg.Session.Cache = &configv1.Cache{}
+	}
+	c := cfg.Session.Cache
+	setDuration(&c.Ttl, DefaultCacheTTL)
+	setDuration(&c.NegativeTtl, DefaultNegativeTTL)
+	if c.MaxEntries == 0 {
+		c.MaxEntries = DefaultCacheEntries
+	}
+	if j := cfg.Session.Jwt; j != nil {
+		setDuration(&j.Leeway, 0)
+	}
+
+	if cfg.Identity == nil {
+		cfg.Identity = &configv1.Identity{}
+	}
+	if cfg.Identity.UserId == "" {
+		cfg.Identity.UserId = DefaultUserIDPath
+	}
+	if cfg.UpstreamHeaders == nil {
+		cfg.UpstreamHeaders = &configv1.UpstreamHeaders{}
+	}
+	if cfg.UpstreamHeaders.UserId == "" {
+		cfg.UpstreamHeaders.UserId = DefaultUserIDHeader
+	}
+	if cfg.UpstreamHeaders.GroupIds == "" {
+		cfg.UpstreamHeaders.GroupIds = DefaultGroupsHeader
+	}
+	if cfg.Log == nil {
+		cfg.Log = &configv1.Log{}
+	}
+	if cfg.Log.Level == "" {
+		cfg.Log.Level = "info"
+	}
+	if cfg.Log.Format == "" {
+		cfg.Log.Format = "json"
+	}
+}
+
+func setDuration(d **durationpb.Duration, def time.Duration) {
+	if *d == nil {
+		*d = durationpb.New(def)
+	}
+}

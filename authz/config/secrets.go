@@ -1,0 +1,69 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+
+	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
+)
+
+// Secrets are the values a config points at but does not hold. They never
+// appear in errors or logs.
+type Secrets struct {
+	LiveblocksSecretKey string
+	HMACSecret          []byte
+	PublicKeysPEM       []byte
+}
+
+// ReadSecrets reads the files a config names. The Liveblocks secret key comes
+// from liveblocks.secret_key_file, or LIVEBLOCKS_SECRET_KEY when no file is
+// named. Surrounding whitespace (a trailing newline) is trimmed. Errors name
+// the file or variable, never its content.
+func ReadSecrets(cfg *configv1.Config, getenv func(string) string) (*Secrets, error) {
+	s := &Secrets{}
+	if f := cfg.GetLiveblocks().GetSecretKeyFile(); f != "" {
+		b, err := readSecretFile("liveblocks.secret_key_file", f)
+		if err != nil {
+			return nil, err
+		}
+		s.LiveblocksSecretKey = string(b)
+	} else {
+		s.LiveblocksSecretKey = string(bytes.TrimSpace([]byte(getenv("LIVEBLOCKS_SECRET_KEY"))))
+		if s.LiveblocksSecretKey == "" {
+			return nil, fmt.Errorf("no Liveblocks secret key: set liveblocks.secret_key_file or the LIVEBLOCKS_SECRET_KEY environment variable")
+		}
+	}
+	if j := cfg.GetSession().GetJwt(); j != nil {
+		if j.HmacSecretFile != "" {
+			b, err := readSecretFile("session.jwt.hmac_secret_file", j.HmacSecretFile)
+			if err != nil {
+				return nil, err
+			}
+			if len(b) < 32 {
+				return nil, fmt.Errorf("session.jwt.hmac_secret_file %s: the secret is %d bytes; HMAC session secrets must be at least 32 bytes", j.HmacSecretFile, len(b))
+			}
+			s.HMACSecret = b
+		}
+		if j.PublicKeyFile != "" {
+			b, err := readSecretFile("session.jwt.public_key_file", j.PublicKeyFile)
+			if err != nil {
+				return nil, err
+			}
+			s.PublicKeysPEM = b
+		}
+	}
+	return s, nil
+}
+
+func readSecretFile(field, path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", field, err)
+	}
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return nil, fmt.Errorf("%s: %s is empty", field, path)
+	}
+	return b, nil
+}

@@ -1,0 +1,185 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
+)
+
+// Algorithms lists the JWT signing algorithms a session may use.
+var Algorithms = []string{
+	"HS256", "HS384", "HS512",
+	"RS256", "RS384", "RS512",
+	"PS256", "PS384", "PS512",
+	"ES256", "ES384", "ES512",
+	"EdDSA",
+}
+
+// IsHMAC reports whether alg is one of the HMAC algorithms.
+func IsHMAC(alg string) bool { return strings.HasPrefix(alg, "HS") }
+
+// Validate checks a decoded, defaulted config. Errors name the field and the
+// bad value (config values are never secrets: secrets live in files).
+func Validate(cfg *configv1.Config) error {
+	var errs []error
+	add := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+
+	checkAddr := func(field, addr string) {
+		if addr == "" {
+			return
+		}
+		if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+			add(field, "%q is not a host:port address", addr)
+		}
+	}
+	checkAddr("listen.grpc", cfg.Listen.Grpc)
+	checkAddr("listen.http", cfg.Listen.Http)
+	checkPositive(add, "listen.shutdown_grace", cfg.Listen.ShutdownGrace, true)
+
+	lb := cfg.Liveblocks
+	if u, err := url.Parse(lb.BaseUrl); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		add("liveblocks.base_url", "%q is not an http(s) URL", lb.BaseUrl)
+	}
+	if !strings.HasPrefix(lb.AuthPath, "/") || strings.ContainsAny(lb.AuthPath, "?# \t%") {
+		add("liveblocks.auth_path", "%q must be a path starting with / (no query, fragment, space or escapes)", lb.AuthPath)
+	}
+	checkPositive(add, "liveblocks.timeout", lb.Timeout, false)
+
+	s := cfg.Session
+	if s.Cookie == "" {
+		add("session.cookie", "the name of the app's session cookie is required")
+	} else if !isToken(s.Cookie) {
+		add("session.cookie", "%q is not a valid cookie name", s.Cookie)
+	}
+	if s.Jwt == nil {
+		add("session", "a session store is required (jwt)")
+	} else {
+		validateJWT(add, s.Jwt)
+	}
+	checkPositive(add, "session.cache.ttl", s.Cache.Ttl, true)
+	checkPositive(add, "session.cache.negative_ttl", s.Cache.NegativeTtl, true)
+
+	id := cfg.Identity
+	checkPath(add, "identity.user_id", id.UserId)
+	if id.GroupIds != "" {
+		checkPath(add, "identity.group_ids", id.GroupIds)
+	}
+	for k, p := range id.UserInfo {
+		if k == "" {
+			add("identity.user_info", "a userInfo key is empty")
+		}
+		checkPath(add, "identity.user_info."+k, p)
+	}
+
+	h := cfg.UpstreamHeaders
+	names := map[string]string{}
+	for _, f := range []struct{ field, name string }{
+		{"upstream_headers.user_id", h.UserId},
+		{"upstream_headers.group_ids", h.GroupIds},
+		{"upstream_headers.user_info", h.UserInfo},
+	} {
+		if f.name == "" {
+			continue
+		}
+		n := strings.ToLower(f.name)
+		switch {
+		case !isToken(n):
+			add(f.field, "%q is not a valid header name", f.name)
+		case slices.Contains(reservedHeaders, n):
+			add(f.field, "%q is a header the sidecar must not set", f.name)
+		case names[n] != "":
+			add(f.field, "%q is already used by %s", f.name, names[n])
+		}
+		names[n] = f.field
+	}
+	h.UserId, h.GroupIds, h.UserInfo = strings.ToLower(h.UserId), strings.ToLower(h.GroupIds), strings.ToLower(h.UserInfo)
+
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, cfg.Log.Level) {
+		add("log.level", "%q is not one of debug, info, warn, error", cfg.Log.Level)
+	}
+	if !slices.Contains([]string{"json", "console"}, cfg.Log.Format) {
+		add("log.format", "%q is not one of json, console", cfg.Log.Format)
+	}
+	return errors.Join(errs...)
+}
+
+var reservedHeaders = []string{
+	"cookie", "set-cookie", "authorization", "host", "content-length", "content-type",
+	"transfer-encoding", "connection", "upgrade", "te", "trailer", "keep-alive",
+	"proxy-authorization", "proxy-connection",
+}
+
+func validateJWT(add func(string, string, ...any), j *configv1.JWT) {
+	if len(j.Algorithms) == 0 {
+		add("session.jwt.algorithms", "list the accepted algorithms, e.g. [HS256]")
+	}
+	var hmac, public bool
+	for _, a := range j.Algorithms {
+		switch {
+		case strings.EqualFold(a, "none"):
+			add("session.jwt.algorithms", `"none" is never accepted: an unsigned token proves nothing`)
+		case !slices.Contains(Algorithms, a):
+			add("session.jwt.algorithms", "%q is not one of %s", a, strings.Join(Algorithms, ", "))
+		case IsHMAC(a):
+			hmac = true
+		default:
+			public = true
+		}
+	}
+	if hmac && j.HmacSecretFile == "" {
+		add("session.jwt.hmac_secret_file", "required by the HMAC algorithms in session.jwt.algorithms")
+	}
+	if public && j.PublicKeyFile == "" {
+		add("session.jwt.public_key_file", "required by the public-key algorithms in session.jwt.algorithms")
+	}
+	if j.HmacSecretFile != "" && !hmac {
+		add("session.jwt.hmac_secret_file", "set, but session.jwt.algorithms has no HMAC algorithm")
+	}
+	if j.PublicKeyFile != "" && !public {
+		add("session.jwt.public_key_file", "set, but session.jwt.algorithms has no public-key algorithm")
+	}
+	checkPositive(add, "session.jwt.leeway", j.Leeway, true)
+}
+
+func checkPositive(add func(string, string, ...any), field string, d *durationpb.Duration, zeroOK bool) {
+	if d == nil {
+		return
+	}
+	v := d.AsDuration()
+	if v < 0 || (v == 0 && !zeroOK) {
+		add(field, "%s must be greater than zero", v)
+	}
+}
+
+func checkPath(add func(string, string, ...any), field, p string) {
+	for _, seg := range strings.Split(p, ".") {
+		if seg == "" {
+			add(field, "%q is not a dotted path such as \"user.id\"", p)
+			return
+		}
+	}
+}
+
+// isToken reports whether s is an HTTP token (RFC 9110), the grammar of
+// header and cookie names.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,256 @@
+// Package authz decides, for one HTTP request seen by a proxy, whether it goes
+// to the app (and with which identity headers) or is answered by the sidecar
+// (the Liveblocks token for the auth path, or a refusal).
+//
+// The Engine is protocol-neutral: each door (Envoy's gRPC ext_authz, the HTTP
+// doors for nginx, Caddy, Traefik and Envoy's HTTP mode) turns its input into
+// a Request, asks Decide, and writes the Decision back in its own format.
+package authz
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/lbauthz/lbauthz/authz/session"
+	"github.com/lbauthz/lbauthz/liveblocks"
+)
+
+// Request is what the engine needs to know of an HTTP request.
+type Request struct {
+	// Door names the door that asks ("envoy_grpc", "nginx", ...).
+	Door string
+	// Method is the original request's method.
+	Method string
+	// Path is the original request's path, with or without its query string.
+	Path string
+	// Cookies holds the values of the request's Cookie headers.
+	Cookies []string
+	// Body is the request body when the door has it (the auth path's
+	// {"room": ...}); HasBody says whether it does.
+	Body    []byte
+	HasBody bool
+}
+
+// HeaderNames are the headers that carry the identity to the app. Empty
+// names are not used.
+type HeaderNames struct {
+	UserID   string
+	GroupIDs string
+	UserInfo string
+}
+
+// All returns the names in use.
+func (h HeaderNames) All() []string {
+	var out []string
+	for _, n := range []string{h.UserID, h.GroupIDs, h.UserInfo} {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Options configures an Engine.
+type Options struct {
+	// AuthPath is the path the Liveblocks client posts to, matched exactly.
+	AuthPath string
+	// CookieName is the app's session cookie.
+	CookieName string
+	// MaxCookieBytes refuses longer session cookies before any lookup.
+	MaxCookieBytes int
+	// Sessions resolves cookie values into identities.
+	Sessions *session.Resolver
+	// Liveblocks issues tokens.
+	Liveblocks *liveblocks.Client
+	// LiveblocksTimeout bounds one call to Liveblocks (the request's own
+	// deadline applies when shorter).
+	LiveblocksTimeout time.Duration
+	// Headers names the identity headers.
+	Headers HeaderNames
+	// PassThroughOnStoreError decides pass-through requests when the session
+	// store is unavailable: false (the default) forwards them as anonymous,
+	// true answers 503.
+	UnavailableOnStoreError bool
+	// Logger receives one debug line per decision; nil logs nothing.
+	Logger *zap.Logger
+}
+
+// Engine makes the decisions. It is safe for concurrent use.
+type Engine struct {
+	opts    Options
+	log     *zap.Logger
+	headers []string // identity header names, for removal
+
+	envoyAnonymous *authv3.CheckResponse
+}
+
+// New returns an engine. Sessions and Liveblocks are required.
+func New(opts Options) (*Engine, error) {
+	if opts.Sessions == nil || opts.Liveblocks == nil {
+		return nil, errors.New("authz: Sessions and Liveblocks are required")
+	}
+	if opts.AuthPath == "" || opts.CookieName == "" {
+		return nil, errors.New("authz: AuthPath and CookieName are required")
+	}
+	if opts.MaxCookieBytes <= 0 {
+		opts.MaxCookieBytes = 4096
+	}
+	if opts.LiveblocksTimeout <= 0 {
+		opts.LiveblocksTimeout = 5 * time.Second
+	}
+	log := opts.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	e := &Engine{opts: opts, log: log, headers: opts.Headers.All()}
+	e.envoyAnonymous = newEnvoyAnonymous(e.headers)
+	return e, nil
+}
+
+// Headers returns the names of the identity headers.
+func (e *Engine) Headers() HeaderNames { return e.opts.Headers }
+
+// HeaderNamesToRemove lists the identity headers, which a request without an
+// identity must not carry to the app. The slice must not be changed.
+func (e *Engine) HeaderNamesToRemove() []string { return e.headers }
+
+// AuthPath returns the path the engine answers itself.
+func (e *Engine) AuthPath() string { return e.opts.AuthPath }
+
+// IsAuthPath reports whether a request path (with or without a query string)
+// is the auth path. The match is exact and case-sensitive, on the raw path.
+func (e *Engine) IsAuthPath(path string) bool { return stripQuery(path) == e.opts.AuthPath }
+
+// Decide decides one request. It never fails: every problem is a Decision.
+func (e *Engine) Decide(ctx context.Context, r *Request) Decision {
+	var d Decision
+	if stripQuery(r.Path) == e.opts.AuthPath {
+		d = e.decideAuth(ctx, r)
+	} else {
+		d = e.decidePassThrough(ctx, r)
+	}
+	if ce := e.log.Check(zapcore.DebugLevel, "decision"); ce != nil {
+		ce.Write(zap.String("door", r.Door), zap.String("method", r.Method),
+			zap.String("path", stripQuery(r.Path)), zap.Stringer("outcome", d.Outcome),
+			zap.Int("status", d.Status), zap.String("reason", d.Reason))
+	}
+	return d
+}
+
+func (e *Engine) decidePassThrough(ctx context.Context, r *Request) Decision {
+	id, err := e.identify(ctx, r)
+	switch {
+	case err == nil:
+		return Decision{Outcome: AllowIdentity, Allow: true, Identity: id}
+	case session.IsUnavailable(err) && e.opts.UnavailableOnStoreError:
+		return deny(Unavailable, http.StatusServiceUnavailable, "unavailable", "session store unavailable")
+	}
+	return Decision{Outcome: AllowAnonymous, Allow: true, Reason: reasonOf(err)}
+}
+
+func (e *Engine) decideAuth(ctx context.Context, r *Request) Decision {
+	if r.Method != http.MethodPost {
+		d := deny(BadRequest, http.StatusMethodNotAllowed, "method_not_allowed", "the auth path takes POST")
+		d.Header = [][2]string{{"allow", "POST"}}
+		return d
+	}
+	id, err := e.identify(ctx, r)
+	if err != nil {
+		if session.IsUnavailable(err) {
+			// Never 401 here: the client would stop retrying and the user
+			// would be locked out until a reload.
+			return deny(Unavailable, http.StatusServiceUnavailable, "unavailable", reasonOf(err))
+		}
+		return deny(Unauthorized, http.StatusUnauthorized, "unauthorized", reasonOf(err))
+	}
+	if id.Problem != "" {
+		return deny(Forbidden, http.StatusForbidden, "forbidden", id.Problem)
+	}
+	lctx, cancel := context.WithTimeout(ctx, e.liveblocksBudget(ctx))
+	defer cancel()
+	resp := e.opts.Liveblocks.IdentifyUser(lctx, liveblocks.IdentifyUserRequest{
+		UserID: id.UserID, GroupIDs: id.GroupIDs, UserInfo: id.UserInfo,
+	})
+	return liveblocksDecision(resp)
+}
+
+// liveblocksBudget is how long a Liveblocks call may take: the configured
+// timeout, but ending before the caller's own deadline (Envoy's ext_authz
+// timeout) with a margin, so the answer is our 503 (which the browser's
+// client retries) and not the proxy's own timeout error.
+func (e *Engine) liveblocksBudget(ctx context.Context) time.Duration {
+	budget := e.opts.LiveblocksTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		left := time.Until(dl)
+		margin := min(max(left/10, 5*time.Millisecond), 50*time.Millisecond)
+		budget = min(budget, left-margin)
+	}
+	return max(budget, time.Millisecond)
+}
+
+// liveblocksDecision answers the browser with what Liveblocks answered, with
+// the status mapping of Liveblocks' own SDK (already applied by the client).
+func liveblocksDecision(resp liveblocks.AuthResponse) Decision {
+	d := Decision{Status: resp.Status, Body: resp.Body, ContentType: resp.ContentType}
+	if d.ContentType == "" {
+		d.ContentType = contentTypeJSON
+	}
+	switch {
+	case resp.Status == http.StatusOK:
+		d.Outcome, d.ContentType = TokenIssued, contentTypeJSON
+	case resp.Status == http.StatusServiceUnavailable:
+		d.Outcome, d.Reason = Unavailable, "liveblocks unavailable"
+	default:
+		d.Outcome, d.Reason = Rejected, "liveblocks answered "+http.StatusText(resp.Status)
+	}
+	return d
+}
+
+// errNoCookie and friends are the reasons a request has no session.
+var (
+	errNoCookie        = session.Invalid("no session cookie")
+	errAmbiguousCookie = session.Invalid("more than one session cookie")
+	errCookieTooLong   = session.Invalid("session cookie over the size limit")
+	errCookieMalformed = session.Invalid("malformed session cookie")
+)
+
+func (e *Engine) identify(ctx context.Context, r *Request) (*session.Identity, error) {
+	v, res := findCookie(r.Cookies, e.opts.CookieName, e.opts.MaxCookieBytes)
+	switch res {
+	case cookieAbsent:
+		return nil, errNoCookie
+	case cookieAmbiguous:
+		return nil, errAmbiguousCookie
+	case cookieTooLong:
+		return nil, errCookieTooLong
+	case cookieMalformed:
+		return nil, errCookieMalformed
+	}
+	return e.opts.Sessions.Resolve(ctx, v)
+}
+
+func reasonOf(err error) string {
+	var ie *session.InvalidError
+	if errors.As(err, &ie) {
+		return ie.Reason
+	}
+	if session.IsUnavailable(err) {
+		return "session store unavailable"
+	}
+	return "no session"
+}
+
+func stripQuery(p string) string {
+	for i := 0; i < len(p); i++ {
+		if p[i] == '?' {
+			return p[:i]
+		}
+	}
+	return p
+}

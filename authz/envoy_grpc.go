@@ -1,0 +1,158 @@
+package authz
+
+import (
+	"context"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
+	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/codes"
+
+	"github.com/lbauthz/lbauthz/authz/session"
+)
+
+// EngineSource gives the engine to use for one request. Hot reload swaps the
+// engine behind it; a request keeps the one it started with.
+type EngineSource interface {
+	Engine() *Engine
+}
+
+// EnvoyServer is the gRPC door: envoy.service.auth.v3.Authorization.
+//
+// Every decision is a CheckResponse, never a gRPC error: an error would make
+// Envoy apply status_on_error (or, with failure_mode_allow, let the request
+// through without a check).
+type EnvoyServer struct {
+	authv3.UnimplementedAuthorizationServer
+	engines EngineSource
+}
+
+// NewEnvoyServer returns the gRPC door over the engines.
+func NewEnvoyServer(engines EngineSource) *EnvoyServer {
+	return &EnvoyServer{engines: engines}
+}
+
+// Check answers one of Envoy's authorization checks.
+func (s *EnvoyServer) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.CheckResponse, error) {
+	e := s.engines.Engine()
+	h := req.GetAttributes().GetRequest().GetHttp()
+	var cookieBuf [2]string
+	r := Request{Door: "envoy_grpc", Method: h.GetMethod(), Path: h.GetPath(), Cookies: cookieBuf[:0]}
+	if r.Path == "" {
+		r.Path = h.GetHeaders()[":path"]
+	}
+	if r.Method == "" {
+		r.Method = h.GetHeaders()[":method"]
+	}
+	if c, ok := h.GetHeaders()["cookie"]; ok {
+		r.Cookies = append(r.Cookies, c)
+	} else if hm := h.GetHeaderMap(); hm != nil {
+		// With encode_raw_headers, Envoy sends header_map instead, one entry
+		// per header line.
+		for _, hv := range hm.GetHeaders() {
+			if hv.GetKey() == "cookie" {
+				if raw := hv.GetRawValue(); raw != nil {
+					r.Cookies = append(r.Cookies, string(raw))
+				} else {
+					r.Cookies = append(r.Cookies, hv.GetValue())
+				}
+			}
+		}
+	}
+	if b := h.GetRawBody(); len(b) > 0 {
+		r.Body, r.HasBody = b, true
+	} else if b := h.GetBody(); b != "" {
+		r.Body, r.HasBody = []byte(b), true
+	}
+	d := e.Decide(ctx, &r)
+	return e.envoyResponse(&d), nil
+}
+
+// envoyResponse turns a decision into Envoy's CheckResponse.
+func (e *Engine) envoyResponse(d *Decision) *authv3.CheckResponse {
+	if d.Allow {
+		if d.Identity == nil {
+			return e.envoyAnonymous
+		}
+		return e.envoyAllow(d.Identity)
+	}
+	headers := make([]*corev3.HeaderValueOption, 0, 2+len(d.Header))
+	headers = append(headers, setHeader("content-type", d.ContentType), setHeader("cache-control", "no-store"))
+	for _, kv := range d.Header {
+		headers = append(headers, setHeader(kv[0], kv[1]))
+	}
+	return &authv3.CheckResponse{
+		Status: &rpcstatus.Status{Code: int32(grpcCode(d.Status)), Message: d.Outcome.String()},
+		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: &authv3.DeniedHttpResponse{
+			Status:  &typev3.HttpStatus{Code: typev3.StatusCode(d.Status)},
+			Headers: headers,
+			Body:    string(d.Body),
+		}},
+	}
+}
+
+// envoyAllow returns the OK answer for an identity, built once per cached
+// identity and shared by every request of that session (protobuf messages
+// are safe to marshal concurrently).
+func (e *Engine) envoyAllow(id *session.Identity) *authv3.CheckResponse {
+	if cached, ok := id.Prepared(e).(*authv3.CheckResponse); ok {
+		return cached
+	}
+	h := e.opts.Headers
+	ok := &authv3.OkHttpResponse{}
+	add := func(name, value string) {
+		if name == "" {
+			return
+		}
+		if value == "" {
+			ok.HeadersToRemove = append(ok.HeadersToRemove, name)
+			return
+		}
+		ok.Headers = append(ok.Headers, setHeader(name, value))
+	}
+	add(h.UserID, id.UserID)
+	add(h.GroupIDs, id.GroupsHeader)
+	add(h.UserInfo, id.UserInfoJSON)
+	resp := &authv3.CheckResponse{
+		Status:       &rpcstatus.Status{Code: int32(codes.OK)},
+		HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: ok},
+	}
+	id.SetPrepared(e, resp)
+	return resp
+}
+
+func newEnvoyAnonymous(remove []string) *authv3.CheckResponse {
+	return &authv3.CheckResponse{
+		Status: &rpcstatus.Status{Code: int32(codes.OK)},
+		HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: &authv3.OkHttpResponse{
+			HeadersToRemove: remove,
+		}},
+	}
+}
+
+func setHeader(k, v string) *corev3.HeaderValueOption {
+	return &corev3.HeaderValueOption{
+		Header:       &corev3.HeaderValue{Key: k, Value: v},
+		AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
+	}
+}
+
+// grpcCode is the gRPC status of a denied CheckResponse. Envoy treats any
+// non-OK code as "denied" and sends denied_response; the code only tells
+// Envoy's logs and traces what kind of denial it was.
+func grpcCode(status int) codes.Code {
+	switch {
+	case status == 401:
+		return codes.Unauthenticated
+	case status == 429:
+		return codes.ResourceExhausted
+	case status >= 500:
+		return codes.Unavailable
+	case status >= 400 && status != 403:
+		return codes.InvalidArgument
+	}
+	// 403, and the 200 that carries a token: the request does not go on to
+	// the app.
+	return codes.PermissionDenied
+}

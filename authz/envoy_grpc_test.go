@@ -1,0 +1,279 @@
+package authz_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"google.golang.org/grpc/codes"
+
+	. "github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/internal/testenv"
+)
+
+// checkResult is a CheckResponse read as Envoy reads it.
+type checkResult struct {
+	allowed   bool
+	status    int // HTTP status of a denied response (Envoy's default 403 when unset)
+	headers   map[string]string
+	set       map[string]string // ok_response headers
+	removed   []string          // ok_response headers_to_remove
+	body      string
+	grpcCode  codes.Code
+	grpcError error
+}
+
+func check(t *testing.T, c authv3.AuthorizationClient, req *authv3.CheckRequest, timeout time.Duration) checkResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	resp, err := c.Check(ctx, req)
+	if err != nil {
+		return checkResult{grpcError: err}
+	}
+	// Proto validation as Envoy would apply it.
+	if err := resp.ValidateAll(); err != nil {
+		t.Fatalf("CheckResponse does not validate: %v", err)
+	}
+	r := checkResult{grpcCode: codes.Code(resp.GetStatus().GetCode()), headers: map[string]string{}, set: map[string]string{}}
+	if r.grpcCode == codes.OK { // an unset status is OK too
+		r.allowed = true
+		for _, h := range resp.GetOkResponse().GetHeaders() {
+			r.set[h.GetHeader().GetKey()] = h.GetHeader().GetValue()
+		}
+		r.removed = resp.GetOkResponse().GetHeadersToRemove()
+		return r
+	}
+	d := resp.GetDeniedResponse()
+	r.status = 403
+	if c := d.GetStatus().GetCode(); c != 0 {
+		r.status = int(c)
+	}
+	for _, h := range d.GetHeaders() {
+		r.headers[h.GetHeader().GetKey()] = h.GetHeader().GetValue()
+	}
+	r.body = d.GetBody()
+	return r
+}
+
+const authPath = "/api/liveblocks-auth"
+
+func cookie(v string) map[string]string { return map[string]string{"cookie": "session=" + v} }
+
+func TestCheck_AuthPathIssuesTheDevServerToken(t *testing.T) {
+	dev, lb := DevServer(t)
+	_ = dev
+	c := GRPC(t, Engine(t, Config, lb.URL, testenv.DevSecretKey))
+
+	r := check(t, c, CheckRequest("POST", authPath, cookie(Session(Alice())), `{"room":"r1"}`), 2*time.Second)
+	if r.grpcError != nil {
+		t.Fatalf("Check returned a gRPC error: %v", r.grpcError)
+	}
+	if r.allowed || r.status != 200 {
+		t.Fatalf("want a denied_response with HTTP 200, got allowed=%v status=%d body=%s", r.allowed, r.status, r.body)
+	}
+	if r.grpcCode == codes.OK {
+		t.Fatal("the token reply must carry a non-OK gRPC code, or Envoy forwards the request")
+	}
+	if r.headers["content-type"] != "application/json" || r.headers["cache-control"] != "no-store" {
+		t.Fatalf("headers: %v", r.headers)
+	}
+	var body struct{ Token string }
+	if err := json.Unmarshal([]byte(r.body), &body); err != nil || body.Token == "" {
+		t.Fatalf("body is not {\"token\": ...}: %v", err)
+	}
+	claims := TokenClaims(t, body.Token)
+	if claims["k"] != "id" || claims["uid"] != "alice" {
+		t.Fatalf("claims k=%v uid=%v", claims["k"], claims["uid"])
+	}
+	if g, _ := json.Marshal(claims["gids"]); string(g) != `["team","eng"]` {
+		t.Fatalf("gids = %s", g)
+	}
+	if ui, _ := json.Marshal(claims["ui"]); string(ui) != `{"avatar":"https://example.test/a.png","name":"Alice"}` {
+		t.Fatalf("ui = %s", ui)
+	}
+	if lb.Calls() != 1 {
+		t.Fatalf("Liveblocks calls = %d, want 1", lb.Calls())
+	}
+}
+
+func TestCheck_Table(t *testing.T) {
+	_, lb := DevServer(t)
+	c := GRPC(t, Engine(t, Config, lb.URL, testenv.DevSecretKey))
+	now := time.Now()
+	with := func(mod func(m map[string]any)) string {
+		m := Alice()
+		mod(m)
+		return Session(m)
+	}
+	valid := Session(Alice())
+	parts := strings.Split(valid, ".")
+	// Alice's header and signature around mallory's claims.
+	forged := strings.Split(Unsigned(map[string]any{}, map[string]any{"sub": "mallory", "exp": now.Add(time.Hour).Unix()}), ".")[1]
+	tampered := parts[0] + "." + forged + "." + parts[2]
+	none := Unsigned(map[string]any{"alg": "none", "typ": "JWT"}, Alice()) + "."
+	hs384 := SignHS(HMACSecret, "HS384", Alice())
+	wrongKey := SignHS("another-secret-of-the-right-length-000000000", "HS256", Alice())
+
+	cases := []struct {
+		name       string
+		method     string
+		path       string
+		headers    map[string]string
+		wantAllow  bool
+		wantStatus int
+		wantUser   string // x-user-id set on pass-through
+		wantCalls  int64  // Liveblocks calls caused
+		wantReason string // substring of the body
+	}{
+		{"auth path without cookie is 401", "POST", authPath, nil, false, 401, "", 0, "no session cookie"},
+		{"auth path with expired session is 401", "POST", authPath, cookie(with(func(m map[string]any) { m["exp"] = now.Add(-time.Minute).Unix() })), false, 401, "", 0, "expired"},
+		{"auth path with tampered session is 401", "POST", authPath, cookie(tampered), false, 401, "", 0, "bad signature"},
+		{"auth path with alg none is 401", "POST", authPath, cookie(none), false, 401, "", 0, "algorithm not accepted"},
+		{"auth path with algorithm not allowed is 401", "POST", authPath, cookie(hs384), false, 401, "", 0, "algorithm not accepted"},
+		{"auth path with a session signed by another key is 401", "POST", authPath, cookie(wrongKey), false, 401, "", 0, "bad signature"},
+		{"auth path with garbage is 401", "POST", authPath, cookie("not-a-jwt"), false, 401, "", 0, "malformed"},
+		{"auth path with session lacking user id is 401", "POST", authPath, cookie(with(func(m map[string]any) { delete(m, "sub") })), false, 401, "", 0, "no user id"},
+		{"auth path with over-long user id is 403", "POST", authPath, cookie(with(func(m map[string]any) { m["sub"] = strings.Repeat("u", 129) })), false, 403, "", 0, "userId"},
+		{"auth path with non-string name is 403", "POST", authPath, cookie(with(func(m map[string]any) { m["name"] = 42 })), false, 403, "", 0, "name"},
+		{"auth path with huge userInfo is 403", "POST", authPath, cookie(with(func(m map[string]any) { m["picture"] = strings.Repeat("p", 1100) })), false, 403, "", 0, "userInfo"},
+		{"auth path with GET is 405", "GET", authPath, cookie(valid), false, 405, "", 0, "POST"},
+		{"auth path with a query string is the auth path", "POST", authPath + "?x=1", cookie(valid), false, 200, "", 1, "token"},
+		{"auth path cookie among others joined by comma", "POST", authPath, map[string]string{"cookie": "theme=dark; a=1, session=" + valid + ", b=2"}, false, 200, "", 1, "token"},
+		{"two session cookies are ambiguous: 401", "POST", authPath, map[string]string{"cookie": "session=" + valid + "; session=" + valid}, false, 401, "", 0, "more than one"},
+		{"other path with session passes with identity", "GET", "/docs/1?q=2", cookie(valid), true, 0, "alice", 0, ""},
+		{"other path without session passes anonymous", "GET", "/", nil, true, 0, "", 0, ""},
+		{"other path with invalid session passes anonymous", "GET", "/", cookie(tampered), true, 0, "", 0, ""},
+		{"POST to another path passes", "POST", "/api/other", cookie(valid), true, 0, "alice", 0, ""},
+		{"auth path with trailing slash is another path", "POST", authPath + "/", cookie(valid), true, 0, "alice", 0, ""},
+		{"spoofed identity headers without a session are removed", "GET", "/", map[string]string{"x-user-id": "admin", "x-user-groups": "root"}, true, 0, "", 0, ""},
+		{"spoofed identity headers with a session are overwritten", "GET", "/", map[string]string{"cookie": "session=" + valid, "x-user-id": "admin"}, true, 0, "alice", 0, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := lb.Calls()
+			r := check(t, c, CheckRequest(tc.method, tc.path, tc.headers, ""), 3*time.Second)
+			if r.grpcError != nil {
+				t.Fatalf("decisions are never gRPC errors, got %v", r.grpcError)
+			}
+			if r.allowed != tc.wantAllow {
+				t.Fatalf("allowed = %v, want %v (status %d, body %s)", r.allowed, tc.wantAllow, r.status, r.body)
+			}
+			if got := lb.Calls() - before; got != tc.wantCalls {
+				t.Fatalf("Liveblocks calls = %d, want %d", got, tc.wantCalls)
+			}
+			if tc.wantAllow {
+				if r.set["x-user-id"] != tc.wantUser {
+					t.Fatalf("x-user-id set to %q, want %q (set %v, removed %v)", r.set["x-user-id"], tc.wantUser, r.set, r.removed)
+				}
+				if tc.wantUser == "" {
+					for _, h := range []string{"x-user-id", "x-user-groups", "x-user-info"} {
+						if !contains(r.removed, h) {
+							t.Fatalf("anonymous request must remove %s; removed %v", h, r.removed)
+						}
+					}
+					if len(r.set) != 0 {
+						t.Fatalf("anonymous request sets headers %v", r.set)
+					}
+				} else {
+					if r.set["x-user-groups"] != "team,eng" || r.set["x-user-info"] != `{"avatar":"https://example.test/a.png","name":"Alice"}` {
+						t.Fatalf("identity headers: %v", r.set)
+					}
+				}
+				return
+			}
+			if r.status != tc.wantStatus {
+				t.Fatalf("status = %d, want %d (body %s)", r.status, tc.wantStatus, r.body)
+			}
+			if !strings.Contains(r.body, tc.wantReason) {
+				t.Fatalf("body %q does not say %q", r.body, tc.wantReason)
+			}
+			if r.headers["cache-control"] != "no-store" {
+				t.Fatalf("cache-control = %q", r.headers["cache-control"])
+			}
+			if tc.wantStatus == 405 && r.headers["allow"] != "POST" {
+				t.Fatalf("405 without allow: POST: %v", r.headers)
+			}
+			if tc.wantStatus != 200 {
+				var e struct{ Error, Reason string }
+				if err := json.Unmarshal([]byte(r.body), &e); err != nil || e.Error == "" {
+					t.Fatalf("refusal body is not a short JSON error: %q", r.body)
+				}
+			}
+		})
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestCheck_LiveblocksRefusalPassesThrough(t *testing.T) {
+	// The real dev server refuses any secret but sk_localdev with a 403.
+	_, lb := DevServer(t)
+	c := GRPC(t, Engine(t, Config, lb.URL, "sk_not_the_dev_key"))
+	r := check(t, c, CheckRequest("POST", authPath, cookie(Session(Alice())), ""), 2*time.Second)
+	if r.status != 403 || !strings.Contains(r.body, "Invalid secret key") {
+		t.Fatalf("want Liveblocks' 403 with its body, got %d %q", r.status, r.body)
+	}
+	if strings.Contains(r.body, "sk_not_the_dev_key") {
+		t.Fatal("the secret key appears in the body")
+	}
+}
+
+// The dev server cannot be made to fail with a 500, hang, or refuse
+// connections while running, so these cases use an httptest server or a
+// closed port in its place.
+func TestCheck_LiveblocksFailuresBecome503(t *testing.T) {
+	fail := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"error":"internal"}`, http.StatusInternalServerError)
+	}))
+	defer fail.Close()
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// net/http notices a client leaving only once the body is read.
+		_, _ = io.Copy(io.Discard, r.Body)
+		<-r.Context().Done()
+	}))
+	defer hang.Close()
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	closed := "http://" + l.Addr().String()
+	l.Close()
+
+	for _, tc := range []struct {
+		name, url string
+		deadline  time.Duration
+	}{
+		{"liveblocks 500", fail.URL, 2 * time.Second},
+		{"liveblocks hangs past envoy's deadline", hang.URL, 300 * time.Millisecond},
+		{"liveblocks unreachable", closed, 2 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := GRPC(t, Engine(t, Config, tc.url, testenv.DevSecretKey))
+			start := time.Now()
+			// Envoy's ext_authz timeout arrives as the gRPC deadline; the
+			// sidecar answers 503 just inside it.
+			r := check(t, c, CheckRequest("POST", authPath, cookie(Session(Alice())), ""), tc.deadline)
+			if r.grpcError != nil {
+				t.Fatalf("gRPC error instead of a 503 answer: %v", r.grpcError)
+			}
+			if r.status != 503 {
+				t.Fatalf("status = %d, want 503 (retryable for the client); body %q", r.status, r.body)
+			}
+			if el := time.Since(start); el > tc.deadline {
+				t.Fatalf("answered after %s, past the %s deadline", el, tc.deadline)
+			}
+		})
+	}
+}

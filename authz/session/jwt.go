@@ -1,0 +1,199 @@
+package session
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// JWTOptions configures a JWTStore.
+type JWTOptions struct {
+	// Algorithms accepted, e.g. ["HS256"]. "none" is never accepted.
+	Algorithms []string
+	// HMACSecret verifies HS256/384/512.
+	HMACSecret []byte
+	// PublicKeys verify RS*, PS*, ES* and EdDSA.
+	PublicKeys []crypto.PublicKey
+	// Issuer, when set, must equal the "iss" claim.
+	Issuer string
+	// Audience, when set, must share a value with the "aud" claim.
+	Audience []string
+	// Leeway allowed on "exp" and "nbf".
+	Leeway time.Duration
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// JWTStore reads a session held in the cookie as a signed JWT. It needs no
+// I/O: a lookup is a signature check and the claims are the document.
+type JWTStore struct {
+	parser *jwt.Parser
+	opts   JWTOptions
+}
+
+// NewJWTStore checks the options and returns a store.
+func NewJWTStore(opts JWTOptions) (*JWTStore, error) {
+	if len(opts.Algorithms) == 0 {
+		return nil, errors.New("jwt: no algorithm accepted")
+	}
+	for _, a := range opts.Algorithms {
+		m := jwt.GetSigningMethod(a)
+		if m == nil || strings.EqualFold(a, "none") {
+			return nil, fmt.Errorf("jwt: algorithm %q is not accepted", a)
+		}
+		switch m.(type) {
+		case *jwt.SigningMethodHMAC:
+			if len(opts.HMACSecret) == 0 {
+				return nil, fmt.Errorf("jwt: %s needs an HMAC secret", a)
+			}
+		default:
+			if len(opts.PublicKeys) == 0 {
+				return nil, fmt.Errorf("jwt: %s needs a public key", a)
+			}
+		}
+	}
+	popts := []jwt.ParserOption{
+		jwt.WithValidMethods(opts.Algorithms),
+		jwt.WithLeeway(opts.Leeway),
+		jwt.WithJSONNumber(),
+	}
+	if opts.Issuer != "" {
+		popts = append(popts, jwt.WithIssuer(opts.Issuer))
+	}
+	if len(opts.Audience) > 0 {
+		popts = append(popts, jwt.WithAudience(opts.Audience...))
+	}
+	if opts.Now != nil {
+		popts = append(popts, jwt.WithTimeFunc(opts.Now))
+	}
+	return &JWTStore{parser: jwt.NewParser(popts...), opts: opts}, nil
+}
+
+// Lookup verifies the token and returns its claims. Any failure is an
+// *InvalidError: a JWT store has nothing that can be unavailable.
+func (s *JWTStore) Lookup(_ context.Context, value string) (Data, error) {
+	claims := jwt.MapClaims{}
+	_, err := s.parser.ParseWithClaims(value, claims, s.key)
+	if err != nil {
+		if errors.Is(err, jwt.ErrTokenSignatureInvalid) && !s.algAccepted(value) {
+			return Data{}, Invalid("algorithm not accepted")
+		}
+		return Data{}, Invalid(jwtReason(err))
+	}
+	d := Data{Doc: claims}
+	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
+		d.Expires = exp.Add(s.opts.Leeway)
+	}
+	return d, nil
+}
+
+// algAccepted reads a rejected token's header again to tell a bad
+// signature from an algorithm that is not accepted (alg "none" included).
+func (s *JWTStore) algAccepted(value string) bool {
+	t, _, err := jwt.NewParser().ParseUnverified(value, jwt.MapClaims{})
+	if err != nil {
+		return true
+	}
+	alg, _ := t.Header["alg"].(string)
+	return slices.Contains(s.opts.Algorithms, alg)
+}
+
+// key picks the verification key by the token's algorithm family, so a
+// public key can never be used as an HMAC secret (and the reverse). The
+// "kid", "jku" and "x5u" headers are ignored: keys come only from config.
+func (s *JWTStore) key(t *jwt.Token) (any, error) {
+	switch t.Method.(type) {
+	case *jwt.SigningMethodHMAC:
+		return s.opts.HMACSecret, nil
+	case *jwt.SigningMethodRSA, *jwt.SigningMethodRSAPSS:
+		return keysOf[*rsa.PublicKey](s.opts.PublicKeys)
+	case *jwt.SigningMethodECDSA:
+		return keysOf[*ecdsa.PublicKey](s.opts.PublicKeys)
+	case *jwt.SigningMethodEd25519:
+		return keysOf[ed25519.PublicKey](s.opts.PublicKeys)
+	}
+	return nil, errors.New("unsupported algorithm")
+}
+
+func keysOf[K crypto.PublicKey](keys []crypto.PublicKey) (jwt.VerificationKeySet, error) {
+	var set jwt.VerificationKeySet
+	for _, k := range keys {
+		if kk, ok := k.(K); ok {
+			set.Keys = append(set.Keys, kk)
+		}
+	}
+	if len(set.Keys) == 0 {
+		return set, errors.New("no key of that type")
+	}
+	return set, nil
+}
+
+// jwtReason turns a parser error into a short reason without token content.
+func jwtReason(err error) string {
+	for _, r := range []struct {
+		err    error
+		reason string
+	}{
+		{jwt.ErrTokenMalformed, "malformed token"},
+		{jwt.ErrTokenUnverifiable, "unverifiable token (algorithm or key not accepted)"},
+		{jwt.ErrTokenSignatureInvalid, "bad signature"},
+		{jwt.ErrTokenExpired, "expired"},
+		{jwt.ErrTokenNotValidYet, "not valid yet"},
+		{jwt.ErrTokenUsedBeforeIssued, "issued in the future"},
+		{jwt.ErrTokenInvalidIssuer, "wrong issuer"},
+		{jwt.ErrTokenInvalidAudience, "wrong audience"},
+		{jwt.ErrTokenInvalidClaims, "invalid claims"},
+	} {
+		if errors.Is(err, r.err) {
+			return r.reason
+		}
+	}
+	return "invalid token"
+}
+
+// ParsePublicKeys reads every public key in PEM data: "PUBLIC KEY" (PKIX:
+// RSA, ECDSA, Ed25519), "RSA PUBLIC KEY" (PKCS #1) and "CERTIFICATE" blocks.
+func ParsePublicKeys(data []byte) ([]crypto.PublicKey, error) {
+	var keys []crypto.PublicKey
+	for n := 1; ; n++ {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			break
+		}
+		var k any
+		var err error
+		switch block.Type {
+		case "PUBLIC KEY":
+			k, err = x509.ParsePKIXPublicKey(block.Bytes)
+		case "RSA PUBLIC KEY":
+			k, err = x509.ParsePKCS1PublicKey(block.Bytes)
+		case "CERTIFICATE":
+			var c *x509.Certificate
+			if c, err = x509.ParseCertificate(block.Bytes); err == nil {
+				k = c.PublicKey
+			}
+		default:
+			return nil, fmt.Errorf("PEM block %d: type %q is not a public key", n, block.Type)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("PEM block %d: %w", n, err)
+		}
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("no PEM public key found")
+	}
+	return slices.Clip(keys), nil
+}

@@ -1,0 +1,93 @@
+package session
+
+import (
+	"encoding/json"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Mapping picks an identity out of a session's document by dotted paths
+// ("sub", "user.id", "groups").
+type Mapping struct {
+	UserID   string            // required
+	GroupIDs string            // optional
+	UserInfo map[string]string // userInfo key -> path
+}
+
+// Identity builds the identity a document describes. It returns an
+// *InvalidError when the document has no usable user id.
+func (m *Mapping) Identity(doc map[string]any) (*Identity, error) {
+	uid, ok := scalarString(lookup(doc, m.UserID))
+	if !ok || uid == "" {
+		return nil, Invalid("the session has no user id at " + strconv.Quote(m.UserID))
+	}
+	var groups []string
+	if m.GroupIDs != "" {
+		switch v := lookup(doc, m.GroupIDs).(type) {
+		case []any:
+			groups = make([]string, 0, len(v))
+			for _, g := range v {
+				if s, ok := scalarString(g); ok && s != "" {
+					groups = append(groups, s)
+				}
+			}
+		case nil:
+		default:
+			if s, ok := scalarString(v); ok && s != "" {
+				groups = []string{s}
+			}
+		}
+	}
+	var info map[string]any
+	if len(m.UserInfo) > 0 {
+		keys := make([]string, 0, len(m.UserInfo))
+		for k := range m.UserInfo {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if v := lookup(doc, m.UserInfo[k]); v != nil {
+				if info == nil {
+					info = make(map[string]any, len(keys))
+				}
+				info[k] = v
+			}
+		}
+	}
+	return newIdentity(uid, groups, info), nil
+}
+
+// lookup follows a dotted path through nested objects.
+func lookup(doc map[string]any, path string) any {
+	var cur any = doc
+	for path != "" {
+		seg := path
+		if i := strings.IndexByte(path, '.'); i >= 0 {
+			seg, path = path[:i], path[i+1:]
+		} else {
+			path = ""
+		}
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[seg]
+	}
+	return cur
+}
+
+// scalarString renders strings and numbers; other values are not ids.
+func scalarString(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case json.Number:
+		return x.String(), true
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64), true
+	case int64:
+		return strconv.FormatInt(x, 10), true
+	}
+	return "", false
+}

@@ -1,0 +1,158 @@
+package session
+
+import (
+	"context"
+	"encoding/binary"
+	"hash/maphash"
+	"sync/atomic"
+	"time"
+
+	"github.com/maypok86/otter/v2"
+	"golang.org/x/sync/singleflight"
+)
+
+// CacheOptions configures the cache of a Resolver.
+type CacheOptions struct {
+	TTL         time.Duration // how long a valid session is kept (never past its expiry)
+	NegativeTTL time.Duration // how long an invalid session is kept
+	MaxEntries  int
+	Disabled    bool
+}
+
+// Resolver turns a cookie value into an identity: store lookup, mapping, and
+// a cache of the result. It is safe for concurrent use.
+//
+// Cache keys are a 128-bit keyed hash of the value with a per-process random
+// seed, so neither the value nor anything that can be checked against it is
+// kept. Concurrent lookups of the same value share one store lookup.
+type Resolver struct {
+	store   Store
+	mapping *Mapping
+	opts    CacheOptions
+	now     func() time.Time
+
+	cache  *otter.Cache[cacheKey, *entry]
+	flight singleflight.Group
+	seed1  maphash.Seed
+	seed2  maphash.Seed
+
+	hits, misses atomic.Uint64
+}
+
+type cacheKey [2]uint64
+
+type entry struct {
+	id      *Identity
+	err     error // an *InvalidError; unavailability is never cached
+	expires time.Time
+}
+
+// NewResolver returns a resolver over store.
+func NewResolver(store Store, mapping *Mapping, opts CacheOptions) *Resolver {
+	r := &Resolver{store: store, mapping: mapping, opts: opts, now: time.Now,
+		seed1: maphash.MakeSeed(), seed2: maphash.MakeSeed()}
+	if !opts.Disabled {
+		r.cache = otter.Must(&otter.Options[cacheKey, *entry]{
+			MaximumSize: max(opts.MaxEntries, 1),
+			ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[cacheKey, *entry]) time.Duration {
+				return max(time.Until(e.Value.expires), time.Millisecond)
+			}),
+		})
+	}
+	return r
+}
+
+// Resolve returns the identity of the session a cookie value holds, or an
+// *InvalidError or *UnavailableError.
+func (r *Resolver) Resolve(ctx context.Context, value string) (*Identity, error) {
+	if r.cache == nil {
+		return r.lookup(ctx, value)
+	}
+	k := r.key(value)
+	if e, ok := r.cache.GetIfPresent(k); ok && r.now().Before(e.expires) {
+		r.hits.Add(1)
+		return e.id, e.err
+	}
+	r.misses.Add(1)
+	var sk [16]byte
+	binary.LittleEndian.PutUint64(sk[:8], k[0])
+	binary.LittleEndian.PutUint64(sk[8:], k[1])
+	// The shared lookup must not be cut short by the first caller leaving:
+	// it runs without that caller's cancellation, and each caller waits only
+	// as long as its own context allows.
+	ch := r.flight.DoChan(string(sk[:]), func() (any, error) {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.lookupTimeout(ctx))
+		defer cancel()
+		id, err := r.lookup(lctx, value)
+		if e := r.entryFor(id, err); e != nil {
+			r.cache.Set(k, e)
+		}
+		return id, err
+	})
+	select {
+	case res := <-ch:
+		id, _ := res.Val.(*Identity)
+		return id, res.Err
+	case <-ctx.Done():
+		return nil, &UnavailableError{Err: ctx.Err()}
+	}
+}
+
+// lookupTimeout bounds a shared lookup: the caller's own deadline, or 5s.
+func (r *Resolver) lookupTimeout(ctx context.Context) time.Duration {
+	if d, ok := ctx.Deadline(); ok {
+		return max(time.Until(d), time.Millisecond)
+	}
+	return 5 * time.Second
+}
+
+func (r *Resolver) lookup(ctx context.Context, value string) (*Identity, error) {
+	d, err := r.store.Lookup(ctx, value)
+	if err != nil {
+		if !IsInvalid(err) && !IsUnavailable(err) {
+			err = &UnavailableError{Err: err}
+		}
+		return nil, err
+	}
+	if !d.Expires.IsZero() && !r.now().Before(d.Expires) {
+		return nil, Invalid("expired")
+	}
+	id, err := r.mapping.Identity(d.Doc)
+	if err != nil {
+		return nil, err
+	}
+	id.expires = d.Expires
+	return id, nil
+}
+
+// entryFor returns the cache entry for a lookup's result, or nil when the
+// result must not be cached (the store was unavailable).
+func (r *Resolver) entryFor(id *Identity, err error) *entry {
+	now := r.now()
+	switch {
+	case err == nil:
+		exp := now.Add(r.opts.TTL)
+		if !id.expires.IsZero() && id.expires.Before(exp) {
+			exp = id.expires
+		}
+		return &entry{id: id, expires: exp}
+	case IsInvalid(err) && r.opts.NegativeTTL > 0:
+		return &entry{err: err, expires: now.Add(r.opts.NegativeTTL)}
+	}
+	return nil
+}
+
+func (r *Resolver) key(value string) cacheKey {
+	return cacheKey{maphash.String(r.seed1, value), maphash.String(r.seed2, value)}
+}
+
+// CacheStats returns the cache's hit and miss counts so far.
+func (r *Resolver) CacheStats() (hits, misses uint64) { return r.hits.Load(), r.misses.Load() }
+
+// CacheSize returns the number of cached entries (an estimate).
+func (r *Resolver) CacheSize() int {
+	if r.cache == nil {
+		return 0
+	}
+	return r.cache.EstimatedSize()
+}

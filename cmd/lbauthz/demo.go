@@ -1,0 +1,79 @@
+package main
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"time"
+
+	"github.com/lbauthz/lbauthz/authz/config"
+	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
+)
+
+// The demo's session signing key. It is public on purpose: the demo signs its
+// own sessions with it, and it must never be used for anything real.
+const demoHMACSecret = "lbauthz-demo-session-key-not-a-secret-0001"
+
+const demoConfigYAML = `
+listen:
+  grpc: "127.0.0.1:9191"
+  http: "127.0.0.1:8181"
+liveblocks:
+  auth_path: "/api/liveblocks-auth"
+session:
+  cookie: "session"
+  jwt:
+    hmac_secret_file: "(built in)"
+    algorithms: ["HS256"]
+identity:
+  user_id: "sub"
+  group_ids: "groups"
+  user_info: { name: "name", avatar: "picture" }
+upstream_headers:
+  user_id: "x-user-id"
+  group_ids: "x-user-groups"
+  user_info: "x-user-info"
+log:
+  format: console
+`
+
+// demoConfig is the built-in config of `lbauthz serve --demo`: the Liveblocks
+// dev server (LIVEBLOCKS_BASE_URL, default http://127.0.0.1:1153, key
+// sk_localdev unless LIVEBLOCKS_SECRET_KEY says otherwise) and sessions
+// signed with the demo key.
+func demoConfig(getenv func(string) string) (*configv1.Config, *config.Secrets, error) {
+	env := func(k string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		if k == "LIVEBLOCKS_BASE_URL" {
+			return "http://127.0.0.1:1153"
+		}
+		return ""
+	}
+	cfg, err := config.Parse("demo config", []byte(demoConfigYAML), env)
+	if err != nil {
+		return nil, nil, err
+	}
+	key := getenv("LIVEBLOCKS_SECRET_KEY")
+	if key == "" {
+		key = "sk_localdev"
+	}
+	return cfg, &config.Secrets{LiveblocksSecretKey: key, HMACSecret: []byte(demoHMACSecret)}, nil
+}
+
+// demoSession signs a demo session JWT (HS256) for a user.
+func demoSession(sub, name string, groups []string, ttl time.Duration) string {
+	enc := base64.RawURLEncoding
+	header := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
+	claims, _ := json.Marshal(map[string]any{
+		"sub": sub, "name": name, "groups": groups,
+		"picture": "https://api.dicebear.com/9.x/initials/svg?seed=" + name,
+		"iat":     time.Now().Unix(), "exp": time.Now().Add(ttl).Unix(),
+	})
+	unsigned := header + "." + enc.EncodeToString(claims)
+	mac := hmac.New(sha256.New, []byte(demoHMACSecret))
+	mac.Write([]byte(unsigned))
+	return unsigned + "." + enc.EncodeToString(mac.Sum(nil))
+}

@@ -1,0 +1,63 @@
+// Command lbauthz is the sidecar: an Envoy ext_authz server (and HTTP doors
+// for other proxies) that reads an app's session cookie, answers the
+// Liveblocks auth endpoint with a token, and passes every other request to the
+// app with the user's identity as headers.
+//
+// Usage:
+//
+//	lbauthz serve --config FILE
+//	lbauthz validate --config FILE
+//	lbauthz version
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `lbauthz: Liveblocks authentication in front of an unchanged app.
+
+Usage:
+  lbauthz serve    --config FILE   serve Envoy ext_authz (gRPC) and the HTTP doors
+  lbauthz serve    --demo          serve a built-in demo config (dev server, demo key)
+  lbauthz validate --config FILE   check a config file without serving
+  lbauthz version                  print the version
+
+Run "lbauthz COMMAND -h" for a command's flags.
+`
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "serve":
+		return cmdServe(args[1:], stdout, stderr)
+	case "validate":
+		return cmdValidate(args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "lbauthz", version)
+		return exitOK
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "lbauthz: unknown command %q\n\n%s", args[0], usage)
+	return exitUsage
+}

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/lbauthz/lbauthz/authz"
+	"github.com/lbauthz/lbauthz/authz/config"
+	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
+)
+
+func cmdServe(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "config file (YAML)")
+	demo := fs.Bool("demo", false, "serve the built-in demo config (Liveblocks dev server, demo session key)")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	var (
+		cfg *configv1.Config
+		sec *config.Secrets
+		err error
+	)
+	switch {
+	case *demo && *path == "":
+		cfg, sec, err = demoConfig(os.Getenv)
+	case *path != "" && !*demo:
+		cfg, err = config.Load(*path)
+		if err == nil {
+			sec, err = config.ReadSecrets(cfg, os.Getenv)
+		}
+	default:
+		fmt.Fprintln(stderr, "lbauthz serve: give exactly one of --config FILE or --demo")
+		return exitUsage
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "lbauthz serve: %v\n", err)
+		return exitError
+	}
+	log, err := newLogger(cfg.Log, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "lbauthz serve: %v\n", err)
+		return exitError
+	}
+	defer func() { _ = log.Sync() }()
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := serve(ctx, cfg, sec, log); err != nil {
+		log.Error("serve failed", zap.Error(err))
+		return exitError
+	}
+	if *demo {
+		fmt.Fprintln(stdout, "lbauthz: stopped")
+	}
+	return exitOK
+}
+
+// serve runs the sidecar until ctx ends, then drains in-flight requests.
+func serve(ctx context.Context, cfg *configv1.Config, sec *config.Secrets, log *zap.Logger) error {
+	engine, err := authz.FromConfig(cfg, sec, log)
+	if err != nil {
+		return err
+	}
+	holder := authz.NewHolder(engine)
+
+	var ready atomic.Bool
+	grace := cfg.Listen.ShutdownGrace.AsDuration()
+
+	var grpcSrv *grpc.Server
+	var healthSrv *health.Server
+	var grpcLis, httpLis net.Listener
+	if cfg.Listen.Grpc != "" {
+		if grpcLis, err = net.Listen("tcp", cfg.Listen.Grpc); err != nil {
+			return fmt.Errorf("listen.grpc: %w", err)
+		}
+		grpcSrv = grpc.NewServer()
+		authv3.RegisterAuthorizationServer(grpcSrv, authz.NewEnvoyServer(holder))
+		healthSrv = health.NewServer()
+		healthpb.RegisterHealthServer(grpcSrv, healthSrv)
+		reflection.Register(grpcSrv)
+	}
+	var httpSrv *http.Server
+	if cfg.Listen.Http != "" {
+		if httpLis, err = net.Listen("tcp", cfg.Listen.Http); err != nil {
+			if grpcLis != nil {
+				grpcLis.Close()
+			}
+			return fmt.Errorf("listen.http: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("content-type", "text/plain; charset=utf-8")
+			_, _ = io.WriteString(w, "ok\n")
+		})
+		mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("content-type", "text/plain; charset=utf-8")
+			if !ready.Load() {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = io.WriteString(w, "not ready\n")
+				return
+			}
+			_, _ = io.WriteString(w, "ready\n")
+		})
+		httpSrv = &http.Server{
+			Handler:           mux,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ErrorLog:          zap.NewStdLog(log.Named("http")),
+		}
+	}
+
+	errc := make(chan error, 2)
+	if grpcSrv != nil {
+		go func() { errc <- grpcSrv.Serve(grpcLis) }()
+		healthSrv.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+		healthSrv.SetServingStatus(authv3.Authorization_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	}
+	if httpSrv != nil {
+		go func() {
+			if err := httpSrv.Serve(httpLis); !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
+	ready.Store(true)
+	log.Info("serving",
+		zap.String("grpc", addrOf(grpcLis)), zap.String("http", addrOf(httpLis)),
+		zap.String("liveblocks", cfg.Liveblocks.BaseUrl), zap.String("auth_path", cfg.Liveblocks.AuthPath))
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down: draining in-flight requests", zap.Duration("grace", grace))
+	case serveErr = <-errc:
+		log.Error("listener failed", zap.Error(serveErr))
+	}
+
+	ready.Store(false)
+	if healthSrv != nil {
+		healthSrv.Shutdown()
+	}
+	var wg sync.WaitGroup
+	if grpcSrv != nil {
+		wg.Go(func() {
+			done := make(chan struct{})
+			go func() { grpcSrv.GracefulStop(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(grace):
+				grpcSrv.Stop()
+			}
+		})
+	}
+	if httpSrv != nil {
+		wg.Go(func() {
+			sctx, cancel := context.WithTimeout(context.Background(), grace)
+			defer cancel()
+			if err := httpSrv.Shutdown(sctx); err != nil {
+				_ = httpSrv.Close()
+			}
+		})
+	}
+	wg.Wait()
+	log.Info("stopped")
+	return serveErr
+}
+
+func addrOf(l net.Listener) string {
+	if l == nil {
+		return ""
+	}
+	return l.Addr().String()
+}
+
+func newLogger(c *configv1.Log, w io.Writer) (*zap.Logger, error) {
+	level, err := zapcore.ParseLevel(c.GetLevel())
+	if err != nil {
+		return nil, fmt.Errorf("log.level: %w", err)
+	}
+	var enc zapcore.Encoder
+	if c.GetFormat() == "console" {
+		ec := zap.NewDevelopmentEncoderConfig()
+		enc = zapcore.NewConsoleEncoder(ec)
+	} else {
+		ec := zap.NewProductionEncoderConfig()
+		ec.EncodeTime = zapcore.ISO8601TimeEncoder
+		enc = zapcore.NewJSONEncoder(ec)
+	}
+	core := zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), level)
+	// Under load, keep the first 100 lines of a kind per second, then one in
+	// 100: an access line per decision must not become the bottleneck.
+	core = zapcore.NewSamplerWithOptions(core, time.Second, 100, 100)
+	return zap.New(core), nil
+}
