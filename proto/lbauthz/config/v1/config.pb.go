@@ -39,8 +39,13 @@ type Config struct {
 	// Headers carrying the identity to the app on pass-through requests.
 	UpstreamHeaders *UpstreamHeaders `protobuf:"bytes,5,opt,name=upstream_headers,json=upstreamHeaders,proto3" json:"upstream_headers,omitempty"`
 	Log             *Log             `protobuf:"bytes,6,opt,name=log,proto3" json:"log,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The HTTP doors (nginx auth_request, forward-auth, Envoy HTTP mode, the
+	// direct auth endpoint).
+	HttpDoors *HTTPDoors `protobuf:"bytes,7,opt,name=http_doors,json=httpDoors,proto3" json:"http_doors,omitempty"`
+	// Rooms provisioned on first use, and the access-token policy.
+	Rooms         *Rooms `protobuf:"bytes,8,opt,name=rooms,proto3" json:"rooms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Config) Reset() {
@@ -111,6 +116,20 @@ func (x *Config) GetUpstreamHeaders() *UpstreamHeaders {
 func (x *Config) GetLog() *Log {
 	if x != nil {
 		return x.Log
+	}
+	return nil
+}
+
+func (x *Config) GetHttpDoors() *HTTPDoors {
+	if x != nil {
+		return x.HttpDoors
+	}
+	return nil
+}
+
+func (x *Config) GetRooms() *Rooms {
+	if x != nil {
+		return x.Rooms
 	}
 	return nil
 }
@@ -259,246 +278,6 @@ func (x *Liveblocks) GetTimeout() *durationpb.Duration {
 	return nil
 }
 
-// Session is where the app's session is read from.
-type Session struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Name of the app's session cookie. Required.
-	Cookie string `protobuf:"bytes,1,opt,name=cookie,proto3" json:"cookie,omitempty"`
-	// Cookies whose value is longer than this are refused before any store is
-	// asked. Default 4096.
-	MaxCookieBytes uint32 `protobuf:"varint,2,opt,name=max_cookie_bytes,json=maxCookieBytes,proto3" json:"max_cookie_bytes,omitempty"`
-	// The cookie holds a signed JWT.
-	Jwt *JWT `protobuf:"bytes,3,opt,name=jwt,proto3" json:"jwt,omitempty"`
-	// The cache of session -> identity lookups, in front of the store.
-	Cache         *Cache `protobuf:"bytes,4,opt,name=cache,proto3" json:"cache,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Session) Reset() {
-	*x = Session{}
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[3]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Session) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Session) ProtoMessage() {}
-
-func (x *Session) ProtoReflect() protoreflect.Message {
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[3]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Session.ProtoReflect.Descriptor instead.
-func (*Session) Descriptor() ([]byte, []int) {
-	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{3}
-}
-
-func (x *Session) GetCookie() string {
-	if x != nil {
-		return x.Cookie
-	}
-	return ""
-}
-
-func (x *Session) GetMaxCookieBytes() uint32 {
-	if x != nil {
-		return x.MaxCookieBytes
-	}
-	return 0
-}
-
-func (x *Session) GetJwt() *JWT {
-	if x != nil {
-		return x.Jwt
-	}
-	return nil
-}
-
-func (x *Session) GetCache() *Cache {
-	if x != nil {
-		return x.Cache
-	}
-	return nil
-}
-
-// JWT verifies a session held as a signed JSON Web Token.
-type JWT struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// A file holding the HMAC secret (for HS256, HS384, HS512).
-	HmacSecretFile string `protobuf:"bytes,1,opt,name=hmac_secret_file,json=hmacSecretFile,proto3" json:"hmac_secret_file,omitempty"`
-	// Accepted signing algorithms. Required. "none" is never accepted.
-	Algorithms []string `protobuf:"bytes,2,rep,name=algorithms,proto3" json:"algorithms,omitempty"`
-	// A PEM file with the public key(s) for RS*, PS*, ES* and EdDSA.
-	PublicKeyFile string `protobuf:"bytes,3,opt,name=public_key_file,json=publicKeyFile,proto3" json:"public_key_file,omitempty"`
-	// When set, the token's "iss" must equal it.
-	Issuer string `protobuf:"bytes,4,opt,name=issuer,proto3" json:"issuer,omitempty"`
-	// When set, the token's "aud" must contain one of these.
-	Audience []string `protobuf:"bytes,5,rep,name=audience,proto3" json:"audience,omitempty"`
-	// Clock skew allowed on "exp" and "nbf". Default 0s.
-	Leeway        *durationpb.Duration `protobuf:"bytes,6,opt,name=leeway,proto3" json:"leeway,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *JWT) Reset() {
-	*x = JWT{}
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[4]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *JWT) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*JWT) ProtoMessage() {}
-
-func (x *JWT) ProtoReflect() protoreflect.Message {
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[4]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use JWT.ProtoReflect.Descriptor instead.
-func (*JWT) Descriptor() ([]byte, []int) {
-	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{4}
-}
-
-func (x *JWT) GetHmacSecretFile() string {
-	if x != nil {
-		return x.HmacSecretFile
-	}
-	return ""
-}
-
-func (x *JWT) GetAlgorithms() []string {
-	if x != nil {
-		return x.Algorithms
-	}
-	return nil
-}
-
-func (x *JWT) GetPublicKeyFile() string {
-	if x != nil {
-		return x.PublicKeyFile
-	}
-	return ""
-}
-
-func (x *JWT) GetIssuer() string {
-	if x != nil {
-		return x.Issuer
-	}
-	return ""
-}
-
-func (x *JWT) GetAudience() []string {
-	if x != nil {
-		return x.Audience
-	}
-	return nil
-}
-
-func (x *JWT) GetLeeway() *durationpb.Duration {
-	if x != nil {
-		return x.Leeway
-	}
-	return nil
-}
-
-// Cache keeps session -> identity lookups in memory, keyed by a keyed hash
-// of the cookie value (never the value itself).
-type Cache struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// How long a valid session is remembered (never past the token's own
-	// expiry). Default 30s.
-	Ttl *durationpb.Duration `protobuf:"bytes,1,opt,name=ttl,proto3" json:"ttl,omitempty"`
-	// How long an invalid session is remembered. Default 5s.
-	NegativeTtl *durationpb.Duration `protobuf:"bytes,2,opt,name=negative_ttl,json=negativeTtl,proto3" json:"negative_ttl,omitempty"`
-	// Most entries kept. Default 100000.
-	MaxEntries uint32 `protobuf:"varint,3,opt,name=max_entries,json=maxEntries,proto3" json:"max_entries,omitempty"`
-	// Turns the cache off.
-	Disabled      bool `protobuf:"varint,4,opt,name=disabled,proto3" json:"disabled,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Cache) Reset() {
-	*x = Cache{}
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[5]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Cache) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Cache) ProtoMessage() {}
-
-func (x *Cache) ProtoReflect() protoreflect.Message {
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[5]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Cache.ProtoReflect.Descriptor instead.
-func (*Cache) Descriptor() ([]byte, []int) {
-	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{5}
-}
-
-func (x *Cache) GetTtl() *durationpb.Duration {
-	if x != nil {
-		return x.Ttl
-	}
-	return nil
-}
-
-func (x *Cache) GetNegativeTtl() *durationpb.Duration {
-	if x != nil {
-		return x.NegativeTtl
-	}
-	return nil
-}
-
-func (x *Cache) GetMaxEntries() uint32 {
-	if x != nil {
-		return x.MaxEntries
-	}
-	return 0
-}
-
-func (x *Cache) GetDisabled() bool {
-	if x != nil {
-		return x.Disabled
-	}
-	return false
-}
-
 // Identity maps a session's data (JWT claims or session JSON) to a Liveblocks
 // user. Values are dotted paths into the data ("sub", "user.id").
 type Identity struct {
@@ -515,7 +294,7 @@ type Identity struct {
 
 func (x *Identity) Reset() {
 	*x = Identity{}
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[6]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -527,7 +306,7 @@ func (x *Identity) String() string {
 func (*Identity) ProtoMessage() {}
 
 func (x *Identity) ProtoReflect() protoreflect.Message {
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[6]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -540,7 +319,7 @@ func (x *Identity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Identity.ProtoReflect.Descriptor instead.
 func (*Identity) Descriptor() ([]byte, []int) {
-	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{6}
+	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Identity) GetUserId() string {
@@ -581,7 +360,7 @@ type UpstreamHeaders struct {
 
 func (x *UpstreamHeaders) Reset() {
 	*x = UpstreamHeaders{}
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[7]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -593,7 +372,7 @@ func (x *UpstreamHeaders) String() string {
 func (*UpstreamHeaders) ProtoMessage() {}
 
 func (x *UpstreamHeaders) ProtoReflect() protoreflect.Message {
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[7]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -606,7 +385,7 @@ func (x *UpstreamHeaders) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpstreamHeaders.ProtoReflect.Descriptor instead.
 func (*UpstreamHeaders) Descriptor() ([]byte, []int) {
-	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{7}
+	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *UpstreamHeaders) GetUserId() string {
@@ -643,7 +422,7 @@ type Log struct {
 
 func (x *Log) Reset() {
 	*x = Log{}
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[8]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -655,7 +434,7 @@ func (x *Log) String() string {
 func (*Log) ProtoMessage() {}
 
 func (x *Log) ProtoReflect() protoreflect.Message {
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[8]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -668,7 +447,7 @@ func (x *Log) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Log.ProtoReflect.Descriptor instead.
 func (*Log) Descriptor() ([]byte, []int) {
-	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{8}
+	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Log) GetLevel() string {
@@ -689,7 +468,7 @@ var File_lbauthz_config_v1_config_proto protoreflect.FileDescriptor
 
 const file_lbauthz_config_v1_config_proto_rawDesc = "" +
 	"\n" +
-	"\x1elbauthz/config/v1/config.proto\x12\x11lbauthz.config.v1\x1a\x1egoogle/protobuf/duration.proto\"\xe2\x02\n" +
+	"\x1elbauthz/config/v1/config.proto\x12\x11lbauthz.config.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1dlbauthz/config/v1/doors.proto\x1a\x1dlbauthz/config/v1/rooms.proto\x1a\x1flbauthz/config/v1/session.proto\"\xcf\x03\n" +
 	"\x06Config\x121\n" +
 	"\x06listen\x18\x01 \x01(\v2\x19.lbauthz.config.v1.ListenR\x06listen\x12=\n" +
 	"\n" +
@@ -698,7 +477,10 @@ const file_lbauthz_config_v1_config_proto_rawDesc = "" +
 	"\asession\x18\x03 \x01(\v2\x1a.lbauthz.config.v1.SessionR\asession\x127\n" +
 	"\bidentity\x18\x04 \x01(\v2\x1b.lbauthz.config.v1.IdentityR\bidentity\x12M\n" +
 	"\x10upstream_headers\x18\x05 \x01(\v2\".lbauthz.config.v1.UpstreamHeadersR\x0fupstreamHeaders\x12(\n" +
-	"\x03log\x18\x06 \x01(\v2\x16.lbauthz.config.v1.LogR\x03log\"r\n" +
+	"\x03log\x18\x06 \x01(\v2\x16.lbauthz.config.v1.LogR\x03log\x12;\n" +
+	"\n" +
+	"http_doors\x18\a \x01(\v2\x1c.lbauthz.config.v1.HTTPDoorsR\thttpDoors\x12.\n" +
+	"\x05rooms\x18\b \x01(\v2\x18.lbauthz.config.v1.RoomsR\x05rooms\"r\n" +
 	"\x06Listen\x12\x12\n" +
 	"\x04grpc\x18\x01 \x01(\tR\x04grpc\x12\x12\n" +
 	"\x04http\x18\x02 \x01(\tR\x04http\x12@\n" +
@@ -708,27 +490,7 @@ const file_lbauthz_config_v1_config_proto_rawDesc = "" +
 	"\bbase_url\x18\x01 \x01(\tR\abaseUrl\x12&\n" +
 	"\x0fsecret_key_file\x18\x02 \x01(\tR\rsecretKeyFile\x12\x1b\n" +
 	"\tauth_path\x18\x03 \x01(\tR\bauthPath\x123\n" +
-	"\atimeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\atimeout\"\xa5\x01\n" +
-	"\aSession\x12\x16\n" +
-	"\x06cookie\x18\x01 \x01(\tR\x06cookie\x12(\n" +
-	"\x10max_cookie_bytes\x18\x02 \x01(\rR\x0emaxCookieBytes\x12(\n" +
-	"\x03jwt\x18\x03 \x01(\v2\x16.lbauthz.config.v1.JWTR\x03jwt\x12.\n" +
-	"\x05cache\x18\x04 \x01(\v2\x18.lbauthz.config.v1.CacheR\x05cache\"\xde\x01\n" +
-	"\x03JWT\x12(\n" +
-	"\x10hmac_secret_file\x18\x01 \x01(\tR\x0ehmacSecretFile\x12\x1e\n" +
-	"\n" +
-	"algorithms\x18\x02 \x03(\tR\n" +
-	"algorithms\x12&\n" +
-	"\x0fpublic_key_file\x18\x03 \x01(\tR\rpublicKeyFile\x12\x16\n" +
-	"\x06issuer\x18\x04 \x01(\tR\x06issuer\x12\x1a\n" +
-	"\baudience\x18\x05 \x03(\tR\baudience\x121\n" +
-	"\x06leeway\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x06leeway\"\xaf\x01\n" +
-	"\x05Cache\x12+\n" +
-	"\x03ttl\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x12<\n" +
-	"\fnegative_ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\vnegativeTtl\x12\x1f\n" +
-	"\vmax_entries\x18\x03 \x01(\rR\n" +
-	"maxEntries\x12\x1a\n" +
-	"\bdisabled\x18\x04 \x01(\bR\bdisabled\"\xc5\x01\n" +
+	"\atimeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\atimeout\"\xc5\x01\n" +
 	"\bIdentity\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x1b\n" +
 	"\tgroup_ids\x18\x02 \x01(\tR\bgroupIds\x12F\n" +
@@ -756,40 +518,37 @@ func file_lbauthz_config_v1_config_proto_rawDescGZIP() []byte {
 	return file_lbauthz_config_v1_config_proto_rawDescData
 }
 
-var file_lbauthz_config_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_lbauthz_config_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_lbauthz_config_v1_config_proto_goTypes = []any{
 	(*Config)(nil),              // 0: lbauthz.config.v1.Config
 	(*Listen)(nil),              // 1: lbauthz.config.v1.Listen
 	(*Liveblocks)(nil),          // 2: lbauthz.config.v1.Liveblocks
-	(*Session)(nil),             // 3: lbauthz.config.v1.Session
-	(*JWT)(nil),                 // 4: lbauthz.config.v1.JWT
-	(*Cache)(nil),               // 5: lbauthz.config.v1.Cache
-	(*Identity)(nil),            // 6: lbauthz.config.v1.Identity
-	(*UpstreamHeaders)(nil),     // 7: lbauthz.config.v1.UpstreamHeaders
-	(*Log)(nil),                 // 8: lbauthz.config.v1.Log
-	nil,                         // 9: lbauthz.config.v1.Identity.UserInfoEntry
+	(*Identity)(nil),            // 3: lbauthz.config.v1.Identity
+	(*UpstreamHeaders)(nil),     // 4: lbauthz.config.v1.UpstreamHeaders
+	(*Log)(nil),                 // 5: lbauthz.config.v1.Log
+	nil,                         // 6: lbauthz.config.v1.Identity.UserInfoEntry
+	(*Session)(nil),             // 7: lbauthz.config.v1.Session
+	(*HTTPDoors)(nil),           // 8: lbauthz.config.v1.HTTPDoors
+	(*Rooms)(nil),               // 9: lbauthz.config.v1.Rooms
 	(*durationpb.Duration)(nil), // 10: google.protobuf.Duration
 }
 var file_lbauthz_config_v1_config_proto_depIdxs = []int32{
 	1,  // 0: lbauthz.config.v1.Config.listen:type_name -> lbauthz.config.v1.Listen
 	2,  // 1: lbauthz.config.v1.Config.liveblocks:type_name -> lbauthz.config.v1.Liveblocks
-	3,  // 2: lbauthz.config.v1.Config.session:type_name -> lbauthz.config.v1.Session
-	6,  // 3: lbauthz.config.v1.Config.identity:type_name -> lbauthz.config.v1.Identity
-	7,  // 4: lbauthz.config.v1.Config.upstream_headers:type_name -> lbauthz.config.v1.UpstreamHeaders
-	8,  // 5: lbauthz.config.v1.Config.log:type_name -> lbauthz.config.v1.Log
-	10, // 6: lbauthz.config.v1.Listen.shutdown_grace:type_name -> google.protobuf.Duration
-	10, // 7: lbauthz.config.v1.Liveblocks.timeout:type_name -> google.protobuf.Duration
-	4,  // 8: lbauthz.config.v1.Session.jwt:type_name -> lbauthz.config.v1.JWT
-	5,  // 9: lbauthz.config.v1.Session.cache:type_name -> lbauthz.config.v1.Cache
-	10, // 10: lbauthz.config.v1.JWT.leeway:type_name -> google.protobuf.Duration
-	10, // 11: lbauthz.config.v1.Cache.ttl:type_name -> google.protobuf.Duration
-	10, // 12: lbauthz.config.v1.Cache.negative_ttl:type_name -> google.protobuf.Duration
-	9,  // 13: lbauthz.config.v1.Identity.user_info:type_name -> lbauthz.config.v1.Identity.UserInfoEntry
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	7,  // 2: lbauthz.config.v1.Config.session:type_name -> lbauthz.config.v1.Session
+	3,  // 3: lbauthz.config.v1.Config.identity:type_name -> lbauthz.config.v1.Identity
+	4,  // 4: lbauthz.config.v1.Config.upstream_headers:type_name -> lbauthz.config.v1.UpstreamHeaders
+	5,  // 5: lbauthz.config.v1.Config.log:type_name -> lbauthz.config.v1.Log
+	8,  // 6: lbauthz.config.v1.Config.http_doors:type_name -> lbauthz.config.v1.HTTPDoors
+	9,  // 7: lbauthz.config.v1.Config.rooms:type_name -> lbauthz.config.v1.Rooms
+	10, // 8: lbauthz.config.v1.Listen.shutdown_grace:type_name -> google.protobuf.Duration
+	10, // 9: lbauthz.config.v1.Liveblocks.timeout:type_name -> google.protobuf.Duration
+	6,  // 10: lbauthz.config.v1.Identity.user_info:type_name -> lbauthz.config.v1.Identity.UserInfoEntry
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_lbauthz_config_v1_config_proto_init() }
@@ -797,13 +556,16 @@ func file_lbauthz_config_v1_config_proto_init() {
 	if File_lbauthz_config_v1_config_proto != nil {
 		return
 	}
+	file_lbauthz_config_v1_doors_proto_init()
+	file_lbauthz_config_v1_rooms_proto_init()
+	file_lbauthz_config_v1_session_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lbauthz_config_v1_config_proto_rawDesc), len(file_lbauthz_config_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
