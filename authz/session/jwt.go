@@ -25,6 +25,9 @@ type JWTOptions struct {
 	HMACSecret []byte
 	// PublicKeys verify RS*, PS*, ES* and EdDSA.
 	PublicKeys []crypto.PublicKey
+	// JWKS, instead of PublicKeys, supplies the keys from an identity
+	// provider's key set, selected by the token's "kid".
+	JWKS *JWKS
 	// Issuer, when set, must equal the "iss" claim.
 	Issuer string
 	// Audience, when set, must share a value with the "aud" claim.
@@ -58,7 +61,7 @@ func NewJWTStore(opts JWTOptions) (*JWTStore, error) {
 				return nil, fmt.Errorf("jwt: %s needs an HMAC secret", a)
 			}
 		default:
-			if len(opts.PublicKeys) == 0 {
+			if len(opts.PublicKeys) == 0 && opts.JWKS == nil {
 				return nil, fmt.Errorf("jwt: %s needs a public key", a)
 			}
 		}
@@ -82,10 +85,22 @@ func NewJWTStore(opts JWTOptions) (*JWTStore, error) {
 
 // Lookup verifies the token and returns its claims. Any failure is an
 // *InvalidError: a JWT store has nothing that can be unavailable.
-func (s *JWTStore) Lookup(_ context.Context, value string) (Data, error) {
+func (s *JWTStore) Lookup(ctx context.Context, value string) (Data, error) {
 	claims := jwt.MapClaims{}
-	_, err := s.parser.ParseWithClaims(value, claims, s.key)
+	keyFunc := s.key
+	var keyErr error
+	if s.opts.JWKS != nil {
+		keyFunc = func(t *jwt.Token) (any, error) {
+			k, err := s.jwksKey(ctx, t)
+			keyErr = err
+			return k, err
+		}
+	}
+	_, err := s.parser.ParseWithClaims(value, claims, keyFunc)
 	if err != nil {
+		if keyErr != nil && (IsInvalid(keyErr) || IsUnavailable(keyErr)) {
+			return Data{}, keyErr // the key set was unavailable, or has no such key
+		}
 		if errors.Is(err, jwt.ErrTokenSignatureInvalid) && !s.algAccepted(value) {
 			return Data{}, Invalid("algorithm not accepted")
 		}
@@ -111,7 +126,8 @@ func (s *JWTStore) algAccepted(value string) bool {
 
 // key picks the verification key by the token's algorithm family, so a
 // public key can never be used as an HMAC secret (and the reverse). The
-// "kid", "jku" and "x5u" headers are ignored: keys come only from config.
+// "jku", "x5u" and "jwk" headers are ignored: keys come only from config
+// (a file, or the configured JWKS URL where "kid" selects the key).
 func (s *JWTStore) key(t *jwt.Token) (any, error) {
 	switch t.Method.(type) {
 	case *jwt.SigningMethodHMAC:
@@ -137,6 +153,35 @@ func keysOf[K crypto.PublicKey](keys []crypto.PublicKey) (jwt.VerificationKeySet
 		return set, errors.New("no key of that type")
 	}
 	return set, nil
+}
+
+// jwksKey picks the keys of the identity provider's set for a token: those
+// with its "kid" (all of them when it has none), of its algorithm's family,
+// and whose "alg", when the set says one, is the token's.
+func (s *JWTStore) jwksKey(ctx context.Context, t *jwt.Token) (any, error) {
+	if _, ok := t.Method.(*jwt.SigningMethodHMAC); ok {
+		return s.opts.HMACSecret, nil
+	}
+	kid, _ := t.Header["kid"].(string)
+	jwks, err := s.opts.JWKS.Keys(ctx, kid)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]crypto.PublicKey, 0, len(jwks))
+	for _, k := range jwks {
+		if k.Alg == "" || k.Alg == t.Method.Alg() {
+			keys = append(keys, k.Key)
+		}
+	}
+	switch t.Method.(type) {
+	case *jwt.SigningMethodRSA, *jwt.SigningMethodRSAPSS:
+		return keysOf[*rsa.PublicKey](keys)
+	case *jwt.SigningMethodECDSA:
+		return keysOf[*ecdsa.PublicKey](keys)
+	case *jwt.SigningMethodEd25519:
+		return keysOf[ed25519.PublicKey](keys)
+	}
+	return nil, errors.New("unsupported algorithm")
 }
 
 // jwtReason turns a parser error into a short reason without token content.

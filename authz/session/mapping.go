@@ -13,6 +13,7 @@ type Mapping struct {
 	UserID   string            // required
 	GroupIDs string            // optional
 	UserInfo map[string]string // userInfo key -> path
+	Groups   *GroupRules       // optional: rename, prefix, filter
 }
 
 // Identity builds the identity a document describes. It returns an
@@ -39,6 +40,7 @@ func (m *Mapping) Identity(doc map[string]any) (*Identity, error) {
 			}
 		}
 	}
+	groups = m.Groups.Apply(groups)
 	var info map[string]any
 	if len(m.UserInfo) > 0 {
 		keys := make([]string, 0, len(m.UserInfo))

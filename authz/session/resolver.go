@@ -80,21 +80,30 @@ func (r *Resolver) Resolve(ctx context.Context, value string) (*Identity, error)
 	// The shared lookup must not be cut short by the first caller leaving:
 	// it runs without that caller's cancellation, and each caller waits only
 	// as long as its own context allows.
-	ch := r.flight.DoChan(string(sk[:]), func() (any, error) {
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.lookupTimeout(ctx))
-		defer cancel()
-		id, err := r.lookup(lctx, value)
-		if e := r.entryFor(id, err); e != nil {
-			r.cache.Set(k, e)
+	for attempt := 0; ; attempt++ {
+		ch := r.flight.DoChan(string(sk[:]), func() (any, error) {
+			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.lookupTimeout(ctx))
+			defer cancel()
+			id, err := r.lookup(lctx, value)
+			if e := r.entryFor(id, err); e != nil {
+				r.cache.Set(k, e)
+			}
+			return id, err
+		})
+		select {
+		case res := <-ch:
+			// A lookup started by another caller ran on that caller's
+			// deadline: when it found the store unavailable (it may have
+			// started while the store was down, or had less time), ask once
+			// more on our own deadline.
+			if res.Shared && attempt == 0 && IsUnavailable(res.Err) && ctx.Err() == nil {
+				continue
+			}
+			id, _ := res.Val.(*Identity)
+			return id, res.Err
+		case <-ctx.Done():
+			return nil, &UnavailableError{Err: ctx.Err()}
 		}
-		return id, err
-	})
-	select {
-	case res := <-ch:
-		id, _ := res.Val.(*Identity)
-		return id, res.Err
-	case <-ctx.Done():
-		return nil, &UnavailableError{Err: ctx.Err()}
 	}
 }
 
@@ -156,3 +165,7 @@ func (r *Resolver) CacheSize() int {
 	}
 	return r.cache.EstimatedSize()
 }
+
+// Close releases what the store holds (a connection pool). The resolver
+// must not be used afterwards.
+func (r *Resolver) Close() error { return closeStore(r.store) }

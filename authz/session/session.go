@@ -47,12 +47,21 @@ func (e *UnavailableError) Unwrap() error { return e.Err }
 
 // IsInvalid reports whether err says the session is not valid.
 func IsInvalid(err error) bool {
+	if _, ok := err.(*InvalidError); ok { // the common case, without allocating
+		return true
+	}
 	var ie *InvalidError
 	return errors.As(err, &ie)
 }
 
 // IsUnavailable reports whether err says the store could not be asked.
 func IsUnavailable(err error) bool {
+	if _, ok := err.(*UnavailableError); ok {
+		return true
+	}
+	if _, ok := err.(*InvalidError); ok {
+		return false
+	}
 	var ue *UnavailableError
 	return errors.As(err, &ue)
 }

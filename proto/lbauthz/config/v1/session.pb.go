@@ -24,10 +24,13 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// Session is where the app's session is read from.
+// Session is where the app's session is read from. Exactly one store (jwt,
+// redis, sql, introspection) is configured.
 type Session struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Name of the app's session cookie. Required.
+	// Name of the app's session cookie. Required, except with an Express
+	// preset (redis: connect-redis, sql: connect-pg-simple), where it defaults
+	// to express-session's "connect.sid".
 	Cookie string `protobuf:"bytes,1,opt,name=cookie,proto3" json:"cookie,omitempty"`
 	// Cookies whose value is longer than this are refused before any store is
 	// asked. Default 4096.
@@ -35,9 +38,31 @@ type Session struct {
 	// The cookie holds a signed JWT.
 	Jwt *JWT `protobuf:"bytes,3,opt,name=jwt,proto3" json:"jwt,omitempty"`
 	// The cache of session -> identity lookups, in front of the store.
-	Cache         *Cache `protobuf:"bytes,4,opt,name=cache,proto3" json:"cache,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Cache *Cache `protobuf:"bytes,4,opt,name=cache,proto3" json:"cache,omitempty"`
+	// The cookie holds a session id; the session is a JSON document in Redis.
+	Redis *Redis `protobuf:"bytes,5,opt,name=redis,proto3" json:"redis,omitempty"`
+	// The cookie holds a session id; the session is a row of a SQL database.
+	Sql *SQL `protobuf:"bytes,6,opt,name=sql,proto3" json:"sql,omitempty"`
+	// The app answers "who is this?" itself, over HTTP.
+	Introspection *Introspection `protobuf:"bytes,7,opt,name=introspection,proto3" json:"introspection,omitempty"`
+	// What a request that is not the auth path gets when the store cannot be
+	// asked (down, slow): "anonymous" (the default) forwards it to the app
+	// without identity headers; "unavailable" answers 503. The auth path always
+	// answers 503 then (never 401, which would stop the browser's retries).
+	OnStoreError string `protobuf:"bytes,8,opt,name=on_store_error,json=onStoreError,proto3" json:"on_store_error,omitempty"`
+	// How the session id is read from the cookie's value (redis and sql):
+	// "plain" (the value is the id) or "express" (express-session's signed
+	// value "s:<id>.<signature>", URL-encoded; the signature is checked with
+	// cookie_secret_files before any store is asked). Default "plain", or
+	// "express" with an Express preset.
+	CookieFormat string `protobuf:"bytes,9,opt,name=cookie_format,json=cookieFormat,proto3" json:"cookie_format,omitempty"`
+	// Files holding the app's cookie secret, one secret per file (the
+	// `secret` option of express-session). A cookie signed with any of them is
+	// accepted: list the new secret and the old ones while rotating. Required
+	// by the "express" cookie format.
+	CookieSecretFiles []string `protobuf:"bytes,10,rep,name=cookie_secret_files,json=cookieSecretFiles,proto3" json:"cookie_secret_files,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Session) Reset() {
@@ -98,7 +123,50 @@ func (x *Session) GetCache() *Cache {
 	return nil
 }
 
-// JWT verifies a session held as a signed JSON Web Token.
+func (x *Session) GetRedis() *Redis {
+	if x != nil {
+		return x.Redis
+	}
+	return nil
+}
+
+func (x *Session) GetSql() *SQL {
+	if x != nil {
+		return x.Sql
+	}
+	return nil
+}
+
+func (x *Session) GetIntrospection() *Introspection {
+	if x != nil {
+		return x.Introspection
+	}
+	return nil
+}
+
+func (x *Session) GetOnStoreError() string {
+	if x != nil {
+		return x.OnStoreError
+	}
+	return ""
+}
+
+func (x *Session) GetCookieFormat() string {
+	if x != nil {
+		return x.CookieFormat
+	}
+	return ""
+}
+
+func (x *Session) GetCookieSecretFiles() []string {
+	if x != nil {
+		return x.CookieSecretFiles
+	}
+	return nil
+}
+
+// JWT verifies a session held as a signed JSON Web Token. Its "jku", "x5u"
+// and "jwk" headers are ignored: keys come only from this configuration.
 type JWT struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// A file holding the HMAC secret (for HS256, HS384, HS512).
@@ -112,7 +180,22 @@ type JWT struct {
 	// When set, the token's "aud" must contain one of these.
 	Audience []string `protobuf:"bytes,5,rep,name=audience,proto3" json:"audience,omitempty"`
 	// Clock skew allowed on "exp" and "nbf". Default 0s.
-	Leeway        *durationpb.Duration `protobuf:"bytes,6,opt,name=leeway,proto3" json:"leeway,omitempty"`
+	Leeway *durationpb.Duration `protobuf:"bytes,6,opt,name=leeway,proto3" json:"leeway,omitempty"`
+	// URL of the identity provider's JSON Web Key Set (e.g.
+	// "https://idp.example.com/.well-known/jwks.json"), for RS*, PS*, ES* and
+	// EdDSA instead of public_key_file. A token's "kid" selects the key. The
+	// set is fetched on first use, again every jwks_refresh, and at once when
+	// a token names a "kid" the set does not hold (key rotation), but never
+	// more often than jwks_min_interval.
+	JwksUrl string `protobuf:"bytes,7,opt,name=jwks_url,json=jwksUrl,proto3" json:"jwks_url,omitempty"`
+	// How long a fetched key set is used before it is fetched again (in the
+	// background; the old keys stay in use until then). Default 1h.
+	JwksRefresh *durationpb.Duration `protobuf:"bytes,8,opt,name=jwks_refresh,json=jwksRefresh,proto3" json:"jwks_refresh,omitempty"`
+	// The shortest time between two fetches of the key set, so tokens with
+	// made-up "kid"s cannot hammer the identity provider. Default 30s.
+	JwksMinInterval *durationpb.Duration `protobuf:"bytes,9,opt,name=jwks_min_interval,json=jwksMinInterval,proto3" json:"jwks_min_interval,omitempty"`
+	// Upper bound of one fetch of the key set. Default 5s.
+	JwksTimeout   *durationpb.Duration `protobuf:"bytes,10,opt,name=jwks_timeout,json=jwksTimeout,proto3" json:"jwks_timeout,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -189,6 +272,392 @@ func (x *JWT) GetLeeway() *durationpb.Duration {
 	return nil
 }
 
+func (x *JWT) GetJwksUrl() string {
+	if x != nil {
+		return x.JwksUrl
+	}
+	return ""
+}
+
+func (x *JWT) GetJwksRefresh() *durationpb.Duration {
+	if x != nil {
+		return x.JwksRefresh
+	}
+	return nil
+}
+
+func (x *JWT) GetJwksMinInterval() *durationpb.Duration {
+	if x != nil {
+		return x.JwksMinInterval
+	}
+	return nil
+}
+
+func (x *JWT) GetJwksTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.JwksTimeout
+	}
+	return nil
+}
+
+// Redis reads a session stored by the app in Redis as a JSON string under a
+// key made from the session id (a plain GET: what connect-redis and most
+// Redis session libraries write).
+type Redis struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "connect-redis": Express with express-session and connect-redis. Sets
+	// key_template "sess:{id}" (connect-redis' default prefix), the cookie
+	// format "express" and the cookie name "connect.sid" when those are left
+	// empty; the session's "cookie.expires" bounds it.
+	Preset string `protobuf:"bytes,1,opt,name=preset,proto3" json:"preset,omitempty"`
+	// host:port of the Redis server. Required.
+	Address string `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"`
+	// The ACL user name, when Redis uses ACLs.
+	Username string `protobuf:"bytes,3,opt,name=username,proto3" json:"username,omitempty"`
+	// A file holding the Redis password.
+	PasswordFile string `protobuf:"bytes,4,opt,name=password_file,json=passwordFile,proto3" json:"password_file,omitempty"`
+	// The database number. Default 0.
+	Db uint32 `protobuf:"varint,5,opt,name=db,proto3" json:"db,omitempty"`
+	// The key holding a session, with "{id}" where the session id goes, e.g.
+	// "sess:{id}". Default "{id}", or the preset's.
+	KeyTemplate string `protobuf:"bytes,6,opt,name=key_template,json=keyTemplate,proto3" json:"key_template,omitempty"`
+	// Connect with TLS (the system's root certificates verify the server).
+	Tls bool `protobuf:"varint,7,opt,name=tls,proto3" json:"tls,omitempty"`
+	// Upper bound of one lookup (the request's own deadline applies when
+	// shorter). Default 1s.
+	Timeout *durationpb.Duration `protobuf:"bytes,8,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// Most connections kept open. Default 10 per CPU.
+	PoolSize uint32 `protobuf:"varint,9,opt,name=pool_size,json=poolSize,proto3" json:"pool_size,omitempty"`
+	// Dotted path, in the session document, of when the session ends: an
+	// RFC 3339 time or a number of seconds since 1970. The key's own TTL in
+	// Redis bounds the session too. Default "cookie.expires" with the
+	// connect-redis preset, none otherwise.
+	ExpiresPath   string `protobuf:"bytes,10,opt,name=expires_path,json=expiresPath,proto3" json:"expires_path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Redis) Reset() {
+	*x = Redis{}
+	mi := &file_lbauthz_config_v1_session_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Redis) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Redis) ProtoMessage() {}
+
+func (x *Redis) ProtoReflect() protoreflect.Message {
+	mi := &file_lbauthz_config_v1_session_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Redis.ProtoReflect.Descriptor instead.
+func (*Redis) Descriptor() ([]byte, []int) {
+	return file_lbauthz_config_v1_session_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Redis) GetPreset() string {
+	if x != nil {
+		return x.Preset
+	}
+	return ""
+}
+
+func (x *Redis) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *Redis) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+func (x *Redis) GetPasswordFile() string {
+	if x != nil {
+		return x.PasswordFile
+	}
+	return ""
+}
+
+func (x *Redis) GetDb() uint32 {
+	if x != nil {
+		return x.Db
+	}
+	return 0
+}
+
+func (x *Redis) GetKeyTemplate() string {
+	if x != nil {
+		return x.KeyTemplate
+	}
+	return ""
+}
+
+func (x *Redis) GetTls() bool {
+	if x != nil {
+		return x.Tls
+	}
+	return false
+}
+
+func (x *Redis) GetTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.Timeout
+	}
+	return nil
+}
+
+func (x *Redis) GetPoolSize() uint32 {
+	if x != nil {
+		return x.PoolSize
+	}
+	return 0
+}
+
+func (x *Redis) GetExpiresPath() string {
+	if x != nil {
+		return x.ExpiresPath
+	}
+	return ""
+}
+
+// SQL reads a session from a SQL database (PostgreSQL) with a configured
+// query. Queries are sent with parameters, never built from the cookie.
+type SQL struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "connect-pg-simple": Express with express-session and
+	// connect-pg-simple's "session" table (sid, sess json, expire). Sets
+	// query, json_column "sess", expires_column "expire", the cookie format
+	// "express" and the cookie name "connect.sid" when those are left empty.
+	Preset string `protobuf:"bytes,1,opt,name=preset,proto3" json:"preset,omitempty"`
+	// "postgres" (the default and, for now, the only one).
+	Driver string `protobuf:"bytes,2,opt,name=driver,proto3" json:"driver,omitempty"`
+	// The connection string, without the password, e.g.
+	// "postgres://app@127.0.0.1:5432/app?sslmode=disable". Required.
+	Dsn string `protobuf:"bytes,3,opt,name=dsn,proto3" json:"dsn,omitempty"`
+	// A file holding the database password.
+	PasswordFile string `protobuf:"bytes,4,opt,name=password_file,json=passwordFile,proto3" json:"password_file,omitempty"`
+	// The query reading one session, with exactly one parameter ($1), the
+	// session id. No row: the session is unknown. Required unless a preset
+	// sets it. Either json_column names the column holding the session's JSON
+	// document, or every column becomes a key of the document (json and jsonb
+	// columns as nested values), e.g.
+	// "SELECT user_id, name FROM sessions JOIN users ON ... WHERE session_key = $1".
+	Query string `protobuf:"bytes,5,opt,name=query,proto3" json:"query,omitempty"`
+	// The column holding the session as a JSON object (json, jsonb or text).
+	JsonColumn string `protobuf:"bytes,6,opt,name=json_column,json=jsonColumn,proto3" json:"json_column,omitempty"`
+	// A column of the query's row holding when the session ends (a timestamp,
+	// or a number of seconds since 1970). An ended session is refused.
+	ExpiresColumn string `protobuf:"bytes,7,opt,name=expires_column,json=expiresColumn,proto3" json:"expires_column,omitempty"`
+	// A second query, with one parameter ($1), the user id (identity.user_id
+	// read from the first query's document), whose rows' first column are the
+	// user's group ids, e.g. "SELECT group_id FROM memberships WHERE user_id = $1".
+	// The ids are put in the document under "groups" (identity.group_ids
+	// defaults to "groups" then).
+	GroupsQuery string `protobuf:"bytes,8,opt,name=groups_query,json=groupsQuery,proto3" json:"groups_query,omitempty"`
+	// Upper bound of one lookup, both queries together (the request's own
+	// deadline applies when shorter). Default 1s.
+	Timeout *durationpb.Duration `protobuf:"bytes,9,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// Most connections open at once. Default 10.
+	MaxConnections uint32 `protobuf:"varint,10,opt,name=max_connections,json=maxConnections,proto3" json:"max_connections,omitempty"`
+	// Upper bound of opening one connection. Default 2s.
+	ConnectTimeout *durationpb.Duration `protobuf:"bytes,11,opt,name=connect_timeout,json=connectTimeout,proto3" json:"connect_timeout,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *SQL) Reset() {
+	*x = SQL{}
+	mi := &file_lbauthz_config_v1_session_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SQL) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SQL) ProtoMessage() {}
+
+func (x *SQL) ProtoReflect() protoreflect.Message {
+	mi := &file_lbauthz_config_v1_session_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SQL.ProtoReflect.Descriptor instead.
+func (*SQL) Descriptor() ([]byte, []int) {
+	return file_lbauthz_config_v1_session_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *SQL) GetPreset() string {
+	if x != nil {
+		return x.Preset
+	}
+	return ""
+}
+
+func (x *SQL) GetDriver() string {
+	if x != nil {
+		return x.Driver
+	}
+	return ""
+}
+
+func (x *SQL) GetDsn() string {
+	if x != nil {
+		return x.Dsn
+	}
+	return ""
+}
+
+func (x *SQL) GetPasswordFile() string {
+	if x != nil {
+		return x.PasswordFile
+	}
+	return ""
+}
+
+func (x *SQL) GetQuery() string {
+	if x != nil {
+		return x.Query
+	}
+	return ""
+}
+
+func (x *SQL) GetJsonColumn() string {
+	if x != nil {
+		return x.JsonColumn
+	}
+	return ""
+}
+
+func (x *SQL) GetExpiresColumn() string {
+	if x != nil {
+		return x.ExpiresColumn
+	}
+	return ""
+}
+
+func (x *SQL) GetGroupsQuery() string {
+	if x != nil {
+		return x.GroupsQuery
+	}
+	return ""
+}
+
+func (x *SQL) GetTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.Timeout
+	}
+	return nil
+}
+
+func (x *SQL) GetMaxConnections() uint32 {
+	if x != nil {
+		return x.MaxConnections
+	}
+	return 0
+}
+
+func (x *SQL) GetConnectTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.ConnectTimeout
+	}
+	return nil
+}
+
+// Introspection asks the app who the user is: the sidecar calls the app's
+// own "who am I" endpoint with the request's session cookie and reads the
+// JSON object it answers. 200: the object is the session document; 3xx, 401,
+// 403 and other 4xx: no session; 5xx, a timeout or no answer: the app is
+// unavailable.
+type Introspection struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// URL of the endpoint, e.g. "http://127.0.0.1:3000/api/me". Required.
+	Url string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	// Upper bound of one call (the request's own deadline applies when
+	// shorter). Default 2s.
+	Timeout *durationpb.Duration `protobuf:"bytes,2,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// Headers sent with every call besides the cookie, e.g. {accept: "application/json"}.
+	Headers       map[string]string `protobuf:"bytes,3,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Introspection) Reset() {
+	*x = Introspection{}
+	mi := &file_lbauthz_config_v1_session_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Introspection) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Introspection) ProtoMessage() {}
+
+func (x *Introspection) ProtoReflect() protoreflect.Message {
+	mi := &file_lbauthz_config_v1_session_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Introspection.ProtoReflect.Descriptor instead.
+func (*Introspection) Descriptor() ([]byte, []int) {
+	return file_lbauthz_config_v1_session_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Introspection) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *Introspection) GetTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.Timeout
+	}
+	return nil
+}
+
+func (x *Introspection) GetHeaders() map[string]string {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
 // Cache keeps session -> identity lookups in memory, keyed by a keyed hash
 // of the cookie value (never the value itself).
 type Cache struct {
@@ -208,7 +677,7 @@ type Cache struct {
 
 func (x *Cache) Reset() {
 	*x = Cache{}
-	mi := &file_lbauthz_config_v1_session_proto_msgTypes[2]
+	mi := &file_lbauthz_config_v1_session_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -220,7 +689,7 @@ func (x *Cache) String() string {
 func (*Cache) ProtoMessage() {}
 
 func (x *Cache) ProtoReflect() protoreflect.Message {
-	mi := &file_lbauthz_config_v1_session_proto_msgTypes[2]
+	mi := &file_lbauthz_config_v1_session_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -233,7 +702,7 @@ func (x *Cache) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cache.ProtoReflect.Descriptor instead.
 func (*Cache) Descriptor() ([]byte, []int) {
-	return file_lbauthz_config_v1_session_proto_rawDescGZIP(), []int{2}
+	return file_lbauthz_config_v1_session_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Cache) GetTtl() *durationpb.Duration {
@@ -268,12 +737,19 @@ var File_lbauthz_config_v1_session_proto protoreflect.FileDescriptor
 
 const file_lbauthz_config_v1_session_proto_rawDesc = "" +
 	"\n" +
-	"\x1flbauthz/config/v1/session.proto\x12\x11lbauthz.config.v1\x1a\x1egoogle/protobuf/duration.proto\"\xa5\x01\n" +
+	"\x1flbauthz/config/v1/session.proto\x12\x11lbauthz.config.v1\x1a\x1egoogle/protobuf/duration.proto\"\xc2\x03\n" +
 	"\aSession\x12\x16\n" +
 	"\x06cookie\x18\x01 \x01(\tR\x06cookie\x12(\n" +
 	"\x10max_cookie_bytes\x18\x02 \x01(\rR\x0emaxCookieBytes\x12(\n" +
 	"\x03jwt\x18\x03 \x01(\v2\x16.lbauthz.config.v1.JWTR\x03jwt\x12.\n" +
-	"\x05cache\x18\x04 \x01(\v2\x18.lbauthz.config.v1.CacheR\x05cache\"\xde\x01\n" +
+	"\x05cache\x18\x04 \x01(\v2\x18.lbauthz.config.v1.CacheR\x05cache\x12.\n" +
+	"\x05redis\x18\x05 \x01(\v2\x18.lbauthz.config.v1.RedisR\x05redis\x12(\n" +
+	"\x03sql\x18\x06 \x01(\v2\x16.lbauthz.config.v1.SQLR\x03sql\x12F\n" +
+	"\rintrospection\x18\a \x01(\v2 .lbauthz.config.v1.IntrospectionR\rintrospection\x12$\n" +
+	"\x0eon_store_error\x18\b \x01(\tR\fonStoreError\x12#\n" +
+	"\rcookie_format\x18\t \x01(\tR\fcookieFormat\x12.\n" +
+	"\x13cookie_secret_files\x18\n" +
+	" \x03(\tR\x11cookieSecretFiles\"\xbc\x03\n" +
 	"\x03JWT\x12(\n" +
 	"\x10hmac_secret_file\x18\x01 \x01(\tR\x0ehmacSecretFile\x12\x1e\n" +
 	"\n" +
@@ -282,7 +758,45 @@ const file_lbauthz_config_v1_session_proto_rawDesc = "" +
 	"\x0fpublic_key_file\x18\x03 \x01(\tR\rpublicKeyFile\x12\x16\n" +
 	"\x06issuer\x18\x04 \x01(\tR\x06issuer\x12\x1a\n" +
 	"\baudience\x18\x05 \x03(\tR\baudience\x121\n" +
-	"\x06leeway\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x06leeway\"\xaf\x01\n" +
+	"\x06leeway\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x06leeway\x12\x19\n" +
+	"\bjwks_url\x18\a \x01(\tR\ajwksUrl\x12<\n" +
+	"\fjwks_refresh\x18\b \x01(\v2\x19.google.protobuf.DurationR\vjwksRefresh\x12E\n" +
+	"\x11jwks_min_interval\x18\t \x01(\v2\x19.google.protobuf.DurationR\x0fjwksMinInterval\x12<\n" +
+	"\fjwks_timeout\x18\n" +
+	" \x01(\v2\x19.google.protobuf.DurationR\vjwksTimeout\"\xb4\x02\n" +
+	"\x05Redis\x12\x16\n" +
+	"\x06preset\x18\x01 \x01(\tR\x06preset\x12\x18\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x1a\n" +
+	"\busername\x18\x03 \x01(\tR\busername\x12#\n" +
+	"\rpassword_file\x18\x04 \x01(\tR\fpasswordFile\x12\x0e\n" +
+	"\x02db\x18\x05 \x01(\rR\x02db\x12!\n" +
+	"\fkey_template\x18\x06 \x01(\tR\vkeyTemplate\x12\x10\n" +
+	"\x03tls\x18\a \x01(\bR\x03tls\x123\n" +
+	"\atimeout\x18\b \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12\x1b\n" +
+	"\tpool_size\x18\t \x01(\rR\bpoolSize\x12!\n" +
+	"\fexpires_path\x18\n" +
+	" \x01(\tR\vexpiresPath\"\x8f\x03\n" +
+	"\x03SQL\x12\x16\n" +
+	"\x06preset\x18\x01 \x01(\tR\x06preset\x12\x16\n" +
+	"\x06driver\x18\x02 \x01(\tR\x06driver\x12\x10\n" +
+	"\x03dsn\x18\x03 \x01(\tR\x03dsn\x12#\n" +
+	"\rpassword_file\x18\x04 \x01(\tR\fpasswordFile\x12\x14\n" +
+	"\x05query\x18\x05 \x01(\tR\x05query\x12\x1f\n" +
+	"\vjson_column\x18\x06 \x01(\tR\n" +
+	"jsonColumn\x12%\n" +
+	"\x0eexpires_column\x18\a \x01(\tR\rexpiresColumn\x12!\n" +
+	"\fgroups_query\x18\b \x01(\tR\vgroupsQuery\x123\n" +
+	"\atimeout\x18\t \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12'\n" +
+	"\x0fmax_connections\x18\n" +
+	" \x01(\rR\x0emaxConnections\x12B\n" +
+	"\x0fconnect_timeout\x18\v \x01(\v2\x19.google.protobuf.DurationR\x0econnectTimeout\"\xdb\x01\n" +
+	"\rIntrospection\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x123\n" +
+	"\atimeout\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12G\n" +
+	"\aheaders\x18\x03 \x03(\v2-.lbauthz.config.v1.Introspection.HeadersEntryR\aheaders\x1a:\n" +
+	"\fHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xaf\x01\n" +
 	"\x05Cache\x12+\n" +
 	"\x03ttl\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x12<\n" +
 	"\fnegative_ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\vnegativeTtl\x12\x1f\n" +
@@ -302,24 +816,39 @@ func file_lbauthz_config_v1_session_proto_rawDescGZIP() []byte {
 	return file_lbauthz_config_v1_session_proto_rawDescData
 }
 
-var file_lbauthz_config_v1_session_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_lbauthz_config_v1_session_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_lbauthz_config_v1_session_proto_goTypes = []any{
 	(*Session)(nil),             // 0: lbauthz.config.v1.Session
 	(*JWT)(nil),                 // 1: lbauthz.config.v1.JWT
-	(*Cache)(nil),               // 2: lbauthz.config.v1.Cache
-	(*durationpb.Duration)(nil), // 3: google.protobuf.Duration
+	(*Redis)(nil),               // 2: lbauthz.config.v1.Redis
+	(*SQL)(nil),                 // 3: lbauthz.config.v1.SQL
+	(*Introspection)(nil),       // 4: lbauthz.config.v1.Introspection
+	(*Cache)(nil),               // 5: lbauthz.config.v1.Cache
+	nil,                         // 6: lbauthz.config.v1.Introspection.HeadersEntry
+	(*durationpb.Duration)(nil), // 7: google.protobuf.Duration
 }
 var file_lbauthz_config_v1_session_proto_depIdxs = []int32{
-	1, // 0: lbauthz.config.v1.Session.jwt:type_name -> lbauthz.config.v1.JWT
-	2, // 1: lbauthz.config.v1.Session.cache:type_name -> lbauthz.config.v1.Cache
-	3, // 2: lbauthz.config.v1.JWT.leeway:type_name -> google.protobuf.Duration
-	3, // 3: lbauthz.config.v1.Cache.ttl:type_name -> google.protobuf.Duration
-	3, // 4: lbauthz.config.v1.Cache.negative_ttl:type_name -> google.protobuf.Duration
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	1,  // 0: lbauthz.config.v1.Session.jwt:type_name -> lbauthz.config.v1.JWT
+	5,  // 1: lbauthz.config.v1.Session.cache:type_name -> lbauthz.config.v1.Cache
+	2,  // 2: lbauthz.config.v1.Session.redis:type_name -> lbauthz.config.v1.Redis
+	3,  // 3: lbauthz.config.v1.Session.sql:type_name -> lbauthz.config.v1.SQL
+	4,  // 4: lbauthz.config.v1.Session.introspection:type_name -> lbauthz.config.v1.Introspection
+	7,  // 5: lbauthz.config.v1.JWT.leeway:type_name -> google.protobuf.Duration
+	7,  // 6: lbauthz.config.v1.JWT.jwks_refresh:type_name -> google.protobuf.Duration
+	7,  // 7: lbauthz.config.v1.JWT.jwks_min_interval:type_name -> google.protobuf.Duration
+	7,  // 8: lbauthz.config.v1.JWT.jwks_timeout:type_name -> google.protobuf.Duration
+	7,  // 9: lbauthz.config.v1.Redis.timeout:type_name -> google.protobuf.Duration
+	7,  // 10: lbauthz.config.v1.SQL.timeout:type_name -> google.protobuf.Duration
+	7,  // 11: lbauthz.config.v1.SQL.connect_timeout:type_name -> google.protobuf.Duration
+	7,  // 12: lbauthz.config.v1.Introspection.timeout:type_name -> google.protobuf.Duration
+	6,  // 13: lbauthz.config.v1.Introspection.headers:type_name -> lbauthz.config.v1.Introspection.HeadersEntry
+	7,  // 14: lbauthz.config.v1.Cache.ttl:type_name -> google.protobuf.Duration
+	7,  // 15: lbauthz.config.v1.Cache.negative_ttl:type_name -> google.protobuf.Duration
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_lbauthz_config_v1_session_proto_init() }
@@ -333,7 +862,7 @@ func file_lbauthz_config_v1_session_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lbauthz_config_v1_session_proto_rawDesc), len(file_lbauthz_config_v1_session_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

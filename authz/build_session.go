@@ -1,0 +1,137 @@
+package authz
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/lbauthz/lbauthz/authz/config"
+	"github.com/lbauthz/lbauthz/authz/session"
+	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
+)
+
+// sessionsFromConfig builds the session resolver: the configured store
+// (behind the express cookie check when the cookie is express-signed), the
+// identity mapping, and the cache every store goes through.
+func sessionsFromConfig(cfg *configv1.Config, sec *config.Secrets) (*session.Resolver, error) {
+	store, err := storeFromConfig(cfg, sec)
+	if err != nil {
+		return nil, err
+	}
+	mapping, err := mappingFromConfig(cfg.Identity)
+	if err != nil {
+		return nil, err
+	}
+	c := cfg.Session.Cache
+	return session.NewResolver(store, mapping, session.CacheOptions{
+		TTL: c.Ttl.AsDuration(), NegativeTTL: c.NegativeTtl.AsDuration(),
+		MaxEntries: int(c.MaxEntries), Disabled: c.Disabled,
+	}), nil
+}
+
+func mappingFromConfig(id *configv1.Identity) (*session.Mapping, error) {
+	m := &session.Mapping{UserID: id.UserId, GroupIDs: id.GroupIds, UserInfo: id.UserInfo}
+	if g := id.Groups; g != nil {
+		rules, err := session.NewGroupRules(g.Keep, g.Rename, g.Template)
+		if err != nil {
+			return nil, fmt.Errorf("identity.groups: %w", err)
+		}
+		m.Groups = rules
+	}
+	return m, nil
+}
+
+func storeFromConfig(cfg *configv1.Config, sec *config.Secrets) (session.Store, error) {
+	s := cfg.Session
+	var store session.Store
+	var err error
+	switch {
+	case s.Redis != nil:
+		store, err = redisStore(s.Redis, sec)
+	case s.Sql != nil:
+		store, err = sqlStore(s.Sql, cfg.Identity, sec)
+	case s.Introspection != nil:
+		store, err = introspectionStore(s.Introspection, s.Cookie)
+	default:
+		store, err = jwtStore(s.Jwt, sec)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if s.CookieFormat == config.CookieFormatExpress {
+		ec, err := session.NewExpressCookie(sec.Session.CookieSecrets, store)
+		if err != nil {
+			return nil, fmt.Errorf("session.cookie_secret_files: %w", err)
+		}
+		store = ec
+	}
+	return store, nil
+}
+
+func jwtStore(j *configv1.JWT, sec *config.Secrets) (session.Store, error) {
+	opts := session.JWTOptions{
+		Algorithms: j.Algorithms, HMACSecret: sec.HMACSecret,
+		Issuer: j.Issuer, Audience: j.Audience, Leeway: j.Leeway.AsDuration(),
+	}
+	if len(sec.PublicKeysPEM) > 0 {
+		keys, err := session.ParsePublicKeys(sec.PublicKeysPEM)
+		if err != nil {
+			return nil, fmt.Errorf("session.jwt.public_key_file: %w", err)
+		}
+		opts.PublicKeys = keys
+	}
+	if j.JwksUrl != "" {
+		jwks, err := session.NewJWKS(session.JWKSOptions{
+			URL: j.JwksUrl, Refresh: j.JwksRefresh.AsDuration(),
+			MinInterval: j.JwksMinInterval.AsDuration(), Timeout: j.JwksTimeout.AsDuration(),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("session.jwt.jwks_url: %w", err)
+		}
+		opts.JWKS = jwks
+	}
+	st, err := session.NewJWTStore(opts)
+	if err != nil {
+		return nil, fmt.Errorf("session.jwt: %w", err)
+	}
+	return st, nil
+}
+
+func redisStore(r *configv1.Redis, sec *config.Secrets) (session.Store, error) {
+	st, err := session.NewRedisStore(session.RedisOptions{
+		Address: r.Address, Username: r.Username, Password: sec.Session.RedisPassword,
+		DB: int(r.Db), TLS: r.Tls, PoolSize: int(r.PoolSize),
+		KeyTemplate: r.KeyTemplate, ExpiresPath: r.ExpiresPath, Timeout: r.Timeout.AsDuration(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("session.redis: %w", err)
+	}
+	return st, nil
+}
+
+func sqlStore(q *configv1.SQL, id *configv1.Identity, sec *config.Secrets) (session.Store, error) {
+	st, err := session.NewSQLStore(session.SQLOptions{
+		DSN: q.Dsn, Password: sec.Session.SQLPassword,
+		Query: q.Query, JSONColumn: q.JsonColumn, ExpiresColumn: q.ExpiresColumn,
+		GroupsQuery: q.GroupsQuery, UserIDPath: id.UserId, GroupsKey: config.DefaultGroupsKey,
+		Timeout: q.Timeout.AsDuration(), ConnectTimeout: q.ConnectTimeout.AsDuration(),
+		MaxConns: int32(q.MaxConnections),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("session.sql: %w", err)
+	}
+	return st, nil
+}
+
+func introspectionStore(i *configv1.Introspection, cookie string) (session.Store, error) {
+	h := http.Header{}
+	for k, v := range i.Headers {
+		h.Set(k, v)
+	}
+	st, err := session.NewIntrospectionStore(session.IntrospectionOptions{
+		URL: i.Url, CookieName: cookie, Header: h, Timeout: i.Timeout.AsDuration(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("session.introspection: %w", err)
+	}
+	return st, nil
+}

@@ -1,0 +1,289 @@
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// SQLOptions configures a SQLStore.
+type SQLOptions struct {
+	// DSN is the PostgreSQL connection string, without the password.
+	DSN      string
+	Password string
+
+	// Query reads one session; its one parameter ($1) is the session id.
+	Query string
+	// JSONColumn names the column holding the session document. When
+	// empty, each column of the row is a key of the document.
+	JSONColumn string
+	// ExpiresColumn names a column holding when the session ends.
+	ExpiresColumn string
+	// GroupsQuery, when set, reads the user's group ids (the first column of
+	// each row); its one parameter ($1) is the user id found at UserIDPath.
+	// The ids go in the document under GroupsKey.
+	GroupsQuery string
+	UserIDPath  string
+	GroupsKey   string
+
+	// Timeout bounds one lookup, both queries (1s when zero).
+	Timeout time.Duration
+	// ConnectTimeout bounds opening one connection (2s when zero).
+	ConnectTimeout time.Duration
+	// MaxConns bounds the pool (10 when zero).
+	MaxConns int32
+}
+
+// SQLStore reads sessions from PostgreSQL with configured, parameterized
+// queries.
+type SQLStore struct {
+	pool *pgxpool.Pool
+	opts SQLOptions
+	now  func() time.Time
+}
+
+// NewSQLStore returns a store; it does not connect until the first lookup,
+// so the sidecar starts while the database is down.
+func NewSQLStore(opts SQLOptions) (*SQLStore, error) {
+	if opts.Query == "" {
+		return nil, errors.New("sql: no query")
+	}
+	if opts.GroupsQuery != "" && opts.UserIDPath == "" {
+		return nil, errors.New("sql: the groups query needs the user id path")
+	}
+	if opts.GroupsKey == "" {
+		opts.GroupsKey = "groups"
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = time.Second
+	}
+	if opts.ConnectTimeout <= 0 {
+		opts.ConnectTimeout = 2 * time.Second
+	}
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = 10
+	}
+	cfg, err := pgxpool.ParseConfig(opts.DSN)
+	if err != nil {
+		// pgx leaves passwords out of its parse errors.
+		return nil, fmt.Errorf("sql: dsn: %w", err)
+	}
+	if opts.Password != "" {
+		cfg.ConnConfig.Password = opts.Password
+	}
+	cfg.ConnConfig.ConnectTimeout = opts.ConnectTimeout
+	cfg.MaxConns = opts.MaxConns
+	cfg.MaxConnIdleTime = 5 * time.Minute
+	cfg.HealthCheckPeriod = 15 * time.Second
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("sql: %w", err)
+	}
+	return &SQLStore{pool: pool, opts: opts, now: time.Now}, nil
+}
+
+// Lookup runs the session query (and the groups query) for one id.
+func (s *SQLStore) Lookup(ctx context.Context, id string) (Data, error) {
+	if id == "" {
+		return Data{}, Invalid("empty session id")
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, s.opts.Query, id)
+	if err != nil {
+		return Data{}, sqlError(err, id)
+	}
+	doc, expires, err := s.readSession(rows, id)
+	if err != nil {
+		return Data{}, err
+	}
+	if !expires.IsZero() && !s.now().Before(expires) {
+		return Data{}, Invalid("expired")
+	}
+	if s.opts.GroupsQuery != "" {
+		if uid := lookup(doc, s.opts.UserIDPath); uid != nil {
+			groups, err := s.groups(ctx, uid)
+			if err != nil {
+				return Data{}, err
+			}
+			doc[s.opts.GroupsKey] = groups
+		}
+	}
+	return Data{Doc: doc, Expires: expires}, nil
+}
+
+func (s *SQLStore) readSession(rows pgx.Rows, id string) (map[string]any, time.Time, error) {
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, time.Time{}, sqlError(err, id)
+		}
+		return nil, time.Time{}, Invalid("unknown session")
+	}
+	fields := rows.FieldDescriptions()
+	dest := make([]any, len(fields))
+	for i, f := range fields {
+		if f.DataTypeOID == pgtype.JSONOID || f.DataTypeOID == pgtype.JSONBOID || f.Name == s.opts.JSONColumn {
+			dest[i] = new([]byte)
+		} else {
+			dest[i] = new(any)
+		}
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return nil, time.Time{}, sqlError(err, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, time.Time{}, sqlError(err, id)
+	}
+
+	var doc map[string]any
+	var expires time.Time
+	jsonFound := s.opts.JSONColumn == ""
+	if jsonFound {
+		doc = make(map[string]any, len(fields))
+	}
+	for i, f := range fields {
+		var v any
+		switch d := dest[i].(type) {
+		case *[]byte:
+			if f.Name == s.opts.JSONColumn {
+				jsonFound = true
+				if *d == nil {
+					return nil, time.Time{}, Invalid("the session document is null")
+				}
+				m, err := DecodeDocument(*d)
+				if err != nil {
+					return nil, time.Time{}, err
+				}
+				doc = m
+				continue
+			}
+			if *d != nil {
+				if err := json.Unmarshal(*d, &v); err != nil {
+					return nil, time.Time{}, Invalid("column " + strconv.Quote(f.Name) + " is not JSON")
+				}
+			}
+		case *any:
+			v = sqlValue(*d)
+		}
+		if f.Name == s.opts.ExpiresColumn {
+			if t, ok := expiresAt(v); ok {
+				expires = t
+			}
+		}
+		if s.opts.JSONColumn == "" {
+			doc[f.Name] = v
+		}
+	}
+	if !jsonFound {
+		return nil, time.Time{}, &UnavailableError{Err: fmt.Errorf("sql: the query has no column %q", s.opts.JSONColumn)}
+	}
+	return doc, expires, nil
+}
+
+func (s *SQLStore) groups(ctx context.Context, uid any) ([]any, error) {
+	param := fmt.Sprint(uid)
+	rows, err := s.pool.Query(ctx, s.opts.GroupsQuery, uid)
+	if err != nil {
+		return nil, sqlError(err, param)
+	}
+	defer rows.Close()
+	groups := []any{}
+	for rows.Next() {
+		var v any
+		if err := rows.Scan(&v); err != nil {
+			return nil, sqlError(err, param)
+		}
+		if g := sqlValue(v); g != nil {
+			groups = append(groups, g)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, sqlError(err, param)
+	}
+	return groups, nil
+}
+
+// Close closes the connection pool.
+func (s *SQLStore) Close() error { s.pool.Close(); return nil }
+
+// sqlValue turns a value pgx decoded into one a session document holds:
+// strings, int64, float64, bool, nil, lists and objects.
+func sqlValue(v any) any {
+	switch x := v.(type) {
+	case nil, string, bool, int64, float64, map[string]any:
+		return x
+	case int16:
+		return int64(x)
+	case int32:
+		return int64(x)
+	case int:
+		return int64(x)
+	case float32:
+		return float64(x)
+	case []byte:
+		return string(x)
+	case time.Time:
+		return x.UTC().Format(time.RFC3339Nano)
+	case [16]byte: // uuid
+		return pgtype.UUID{Bytes: x, Valid: true}.String()
+	case pgtype.Numeric:
+		if b, err := x.MarshalJSON(); err == nil {
+			return json.Number(b)
+		}
+		return nil
+	case *big.Int:
+		return json.Number(x.String())
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = sqlValue(e)
+		}
+		return out
+	case fmt.Stringer:
+		return x.String()
+	}
+	return nil
+}
+
+// sqlError turns a database error into a store error. Messages can quote
+// the parameter, which is the session id or the user id (PostgreSQL's
+// `invalid input syntax for type uuid: "..."`, pgx's `unable to encode
+// "..."`): only the SQLSTATE code of a database error is kept, and other
+// messages have the parameter cut out. A parameter that does not fit the
+// column's type (SQLSTATE class 22, or pgx refusing to encode it) means no
+// such session.
+func sqlError(err error, param string) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		if len(pe.Code) == 5 && pe.Code[:2] == "22" {
+			return Invalid("session id not accepted by the query (SQLSTATE " + pe.Code + ")")
+		}
+		return &UnavailableError{Err: errors.New("sql: " + pe.Severity + " SQLSTATE " + pe.Code)}
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return &UnavailableError{Err: errors.New("sql: timeout")}
+	case errors.Is(err, context.Canceled):
+		return &UnavailableError{Err: errors.New("sql: canceled")}
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "failed to encode args") {
+		return Invalid("session id not accepted by the query (its type)")
+	}
+	if param != "" {
+		msg = strings.ReplaceAll(msg, param, "<parameter>")
+	}
+	return &UnavailableError{Err: errors.New("sql: " + msg)}
+}
