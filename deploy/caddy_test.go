@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
@@ -98,23 +99,27 @@ func TestCaddy_CaddyfileAdaptsInTheRightOrder(t *testing.T) {
 	}
 }
 
-// TestCaddy_Traffic runs Caddy with the Caddyfile between a client and the
-// stand-ins of standin_test.go.
+// TestCaddy_Traffic runs Caddy with the Caddyfile between a client, the real
+// lbauthz HTTP listener and a small app (see traffic_test.go).
 func TestCaddy_Traffic(t *testing.T) {
 	bin := caddyBinary(t)
-	s := startStandIns(t)
+	s := startSidecar(t)
+	app := startApp(t)
 	listen := testenv.FreeAddr(t)
 	cmd := caddyCommand(t, bin, map[string]string{
 		"LBAUTHZ_SITE_ADDRESS": "http://" + listen,
-		"LBAUTHZ_HTTP_ADDR":    strings.TrimPrefix(s.Sidecar.URL, "http://"),
-		"LBAUTHZ_APP_ADDR":     strings.TrimPrefix(s.App.URL, "http://"),
+		"LBAUTHZ_HTTP_ADDR":    strings.TrimPrefix(s.URL, "http://"),
+		"LBAUTHZ_APP_ADDR":     strings.TrimPrefix(app.URL, "http://"),
 		"LBAUTHZ_CADDY_ADMIN":  "off",
 	}, "run", "--config", "caddy/Caddyfile", "--adapter", "caddyfile")
 	p := testenv.Start(t, "caddy", cmd)
 	testenv.WaitTCP(t, p, listen, 15*time.Second)
+	base := "http://" + listen
 
+	t.Run("Table", func(t *testing.T) { authztest.RunCases(t, proxyDoor(base)) })
+	t.Run("RoomClient", func(t *testing.T) { runRoomClients(t, s, base) })
 	runFrontDoorTraffic(t, s, frontDoor{
-		Base:      "http://" + listen,
+		Base:      base,
 		CheckPath: "/check/forward",
 		// forward_auth returns any non-2xx answer as it is.
 		RedirectStatus: http.StatusFound,

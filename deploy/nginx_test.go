@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
@@ -112,22 +113,26 @@ func TestNginx_ConfigWorksForAnUnprivilegedUser(t *testing.T) {
 	}
 }
 
-// TestNginx_Traffic starts nginx with nginx.conf between a client and the
-// stand-ins of standin_test.go.
+// TestNginx_Traffic starts nginx with nginx.conf between a client, the real
+// lbauthz HTTP listener and a small app (see traffic_test.go).
 func TestNginx_Traffic(t *testing.T) {
 	bin := nginxBinary(t)
-	s := startStandIns(t)
+	s := startSidecar(t)
+	app := startApp(t)
 	listen := testenv.FreeAddr(t)
 	prefix, conf := renderNginx(t, nginxAddrs{
 		Listen:  listen,
-		Lbauthz: strings.TrimPrefix(s.Sidecar.URL, "http://"),
-		App:     strings.TrimPrefix(s.App.URL, "http://"),
+		Lbauthz: strings.TrimPrefix(s.URL, "http://"),
+		App:     strings.TrimPrefix(app.URL, "http://"),
 	})
 	p := testenv.Start(t, "nginx", exec.Command(bin, "-p", prefix+"/", "-c", conf, "-g", "daemon off;"))
 	testenv.WaitTCP(t, p, listen, 10*time.Second)
+	base := "http://" + listen
 
+	t.Run("Table", func(t *testing.T) { authztest.RunCases(t, proxyDoor(base)) })
+	t.Run("RoomClient", func(t *testing.T) { runRoomClients(t, s, base) })
 	runFrontDoorTraffic(t, s, frontDoor{
-		Base:      "http://" + listen,
+		Base:      base,
 		CheckPath: "/check/nginx",
 		// auth_request turns a 3xx into 500; nginx.conf answers 503.
 		RedirectStatus: http.StatusServiceUnavailable,
@@ -144,4 +149,40 @@ func TestNginx_Traffic(t *testing.T) {
 			t.Errorf("GET /_lbauthz_check answered %d, want 404", resp.StatusCode)
 		}
 	})
+}
+
+// TestNginx_MisroutedAuthPathIsRefusedNotForwarded runs nginx.conf without
+// its token location, the mistake of a hand-written config: the token
+// request then goes to the check, and the sidecar refuses it with a 403
+// (which nginx passes on) rather than letting it reach the app or turning
+// into a 500.
+func TestNginx_MisroutedAuthPathIsRefusedNotForwarded(t *testing.T) {
+	bin := nginxBinary(t)
+	s := startSidecar(t)
+	app := startApp(t)
+	listen := testenv.FreeAddr(t)
+	prefix, conf := renderNginx(t, nginxAddrs{
+		Listen:  listen,
+		Lbauthz: strings.TrimPrefix(s.URL, "http://"),
+		App:     strings.TrimPrefix(app.URL, "http://"),
+	})
+	src, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := mustReplaceOnce(t, string(src), "location = /api/liveblocks-auth {", "location = /not-the-auth-path {")
+	if err := os.WriteFile(conf, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := testenv.Start(t, "nginx", exec.Command(bin, "-p", prefix+"/", "-c", conf, "-g", "daemon off;"))
+	testenv.WaitTCP(t, p, listen, 10*time.Second)
+
+	alice := "session=" + authztest.Session(authztest.Alice())
+	resp, body := through(t, "http://"+listen, "POST", authPath, alice, `{"room":"r1"}`, map[string]string{"Content-Type": "application/json"})
+	if _, reached := appAnswer(body); resp.StatusCode != http.StatusForbidden || reached {
+		t.Fatalf("got %d %q, want 403 and the app not reached", resp.StatusCode, body)
+	}
+	if c := s.lastCheck(); c.OrigURI != authPath || c.OrigMethod != "POST" {
+		t.Fatalf("the check saw %+v, want the token request", c.redacted())
+	}
 }

@@ -23,9 +23,35 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// HTTPDoors configures the doors on the HTTP listener.
+// HTTPDoors configures the doors on the HTTP listener (listen.http):
+//
+//	POST <liveblocks.auth_path>  the direct auth endpoint, for proxies that
+//	                             route the token path to the sidecar
+//	GET  /check/nginx            nginx auth_request (X-Original-Method,
+//	                             X-Original-URI)
+//	GET  /check/forward          Traefik forwardAuth and Caddy forward_auth
+//	                             (X-Forwarded-Method, X-Forwarded-Uri)
+//	*    /check/envoy/<path>     Envoy ext_authz in HTTP-service mode
+//	                             (path_prefix: /check/envoy)
 type HTTPDoors struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The peers whose check requests are believed: what a /check/... request
+	// says about the original request (its X-Original-* or X-Forwarded-*
+	// headers, or the path after /check/envoy) is taken as true only when the
+	// TCP peer's address is in one of these CIDR prefixes ("10.0.0.0/8") or
+	// equal to one of these addresses ("10.1.2.3"). A check from any other
+	// peer is answered 403, whatever it claims: anyone who can reach the
+	// listener could otherwise have a request checked as if it were another.
+	// The peer is the connection's address, never X-Forwarded-For.
+	// IPv4-mapped IPv6 peers (::ffff:127.0.0.1) match their IPv4 form.
+	// Default ["127.0.0.0/8", "::1/128"] (the proxy runs beside the sidecar).
+	// The direct auth endpoint takes requests from any peer: it reads the
+	// request itself and trusts none of its forwarded headers.
+	TrustedPeers []string `protobuf:"bytes,1,rep,name=trusted_peers,json=trustedPeers,proto3" json:"trusted_peers,omitempty"`
+	// The largest request body the direct auth endpoint reads. The Liveblocks
+	// client sends {"room": "..."}, about a hundred bytes; a longer body is
+	// answered 413 without being read. Default 4096; at most 1048576.
+	MaxBodyBytes  uint32 `protobuf:"varint,2,opt,name=max_body_bytes,json=maxBodyBytes,proto3" json:"max_body_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -60,12 +86,28 @@ func (*HTTPDoors) Descriptor() ([]byte, []int) {
 	return file_lbauthz_config_v1_doors_proto_rawDescGZIP(), []int{0}
 }
 
+func (x *HTTPDoors) GetTrustedPeers() []string {
+	if x != nil {
+		return x.TrustedPeers
+	}
+	return nil
+}
+
+func (x *HTTPDoors) GetMaxBodyBytes() uint32 {
+	if x != nil {
+		return x.MaxBodyBytes
+	}
+	return 0
+}
+
 var File_lbauthz_config_v1_doors_proto protoreflect.FileDescriptor
 
 const file_lbauthz_config_v1_doors_proto_rawDesc = "" +
 	"\n" +
-	"\x1dlbauthz/config/v1/doors.proto\x12\x11lbauthz.config.v1\"\v\n" +
-	"\tHTTPDoorsB=Z;github.com/lbauthz/lbauthz/proto/lbauthz/config/v1;configv1b\x06proto3"
+	"\x1dlbauthz/config/v1/doors.proto\x12\x11lbauthz.config.v1\"V\n" +
+	"\tHTTPDoors\x12#\n" +
+	"\rtrusted_peers\x18\x01 \x03(\tR\ftrustedPeers\x12$\n" +
+	"\x0emax_body_bytes\x18\x02 \x01(\rR\fmaxBodyBytesB=Z;github.com/lbauthz/lbauthz/proto/lbauthz/config/v1;configv1b\x06proto3"
 
 var (
 	file_lbauthz_config_v1_doors_proto_rawDescOnce sync.Once
