@@ -11,6 +11,7 @@ package configv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	structpb "google.golang.org/protobuf/types/known/structpb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -23,9 +24,41 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// Rooms configures room provisioning and the access-token policy.
+// Rooms configures room provisioning (ID-token mode) and the access-token
+// policy (access-token mode). Which one applies is liveblocks.mode.
+//
+// Room patterns. The `room` of a rule or a grant is a room id written with
+// captures: literal text, and `{name}` where any part of a room id goes.
+// A capture matches one or more characters other than ":" and "/" (so
+// "org-{org}:doc-{doc}" takes "org-acme:doc-42" apart into org=acme,
+// doc=42); when two captures follow each other with literal text between
+// them, the first takes as much as it can. A pattern may end with "*",
+// which matches the rest of the id, empty or not, ":" and "/" included.
+// Names are letters, digits and "_", starting with a letter. Everything else
+// is literal and matched exactly (case-sensitive); "{" and "}" are only for
+// captures and "*" only at the end.
+//
+// Permissions are Liveblocks permission strings: exactly one base scope
+// ("*:read", "*:write", or their older names "room:read", "room:write"),
+// then at most one of each feature scope (storage:, comments:,
+// comments:public:, comments:private:, feeds: with read, write or none) and
+// "room:presence:write". In YAML, quote them: a leading "*" starts an alias.
 type Rooms struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ID-token mode: rooms that are created, with their accesses, the first
+	// time a user asks for a token for them (the {"room": ...} the Liveblocks
+	// client posts). An ID token gives no access to a room that does not
+	// exist, so an app that never creates rooms needs this. Rules are tried
+	// in order; the first whose `room` matches the requested id applies. A
+	// room that matches no rule is left alone. A room that already exists is
+	// never changed (use `lbauthz rooms update` for that). Each room is
+	// provisioned once per process: later requests for it call Liveblocks
+	// only for the token.
+	Provision []*ProvisionRule `protobuf:"bytes,1,rep,name=provision,proto3" json:"provision,omitempty"`
+	// Access-token mode: which rooms a user's token covers, and with which
+	// permissions. Required when liveblocks.mode is access_token, refused
+	// otherwise.
+	AccessToken   *AccessTokenPolicy `protobuf:"bytes,2,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -60,12 +93,277 @@ func (*Rooms) Descriptor() ([]byte, []int) {
 	return file_lbauthz_config_v1_rooms_proto_rawDescGZIP(), []int{0}
 }
 
+func (x *Rooms) GetProvision() []*ProvisionRule {
+	if x != nil {
+		return x.Provision
+	}
+	return nil
+}
+
+func (x *Rooms) GetAccessToken() *AccessTokenPolicy {
+	if x != nil {
+		return x.AccessToken
+	}
+	return nil
+}
+
+// ProvisionRule gives the rooms whose id matches `room` their accesses.
+//
+//   - room: "org-{org}:doc-{doc}"
+//     default_accesses: []
+//     groups_accesses: { "org-{org}": ["*:write"] }
+type ProvisionRule struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The room id pattern, with `{name}` captures (see Rooms). Required.
+	Room string `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	// The accesses of every user: a permission set, or [] (the default) for
+	// no access. Always sent to Liveblocks, which otherwise gives a new room
+	// ["room:write"] for everyone.
+	DefaultAccesses []string `protobuf:"bytes,2,rep,name=default_accesses,json=defaultAccesses,proto3" json:"default_accesses,omitempty"`
+	// Group id -> accesses. Group ids may use the captures of `room`
+	// ("org-{org}"); a user in several groups gets the highest of their
+	// accesses. An empty list gives the group no access.
+	GroupsAccesses map[string]*structpb.ListValue `protobuf:"bytes,3,rep,name=groups_accesses,json=groupsAccesses,proto3" json:"groups_accesses,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// User id -> accesses, as groups_accesses. A user's entry overrides the
+	// entries of their groups.
+	UsersAccesses map[string]*structpb.ListValue `protobuf:"bytes,4,rep,name=users_accesses,json=usersAccesses,proto3" json:"users_accesses,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProvisionRule) Reset() {
+	*x = ProvisionRule{}
+	mi := &file_lbauthz_config_v1_rooms_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProvisionRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProvisionRule) ProtoMessage() {}
+
+func (x *ProvisionRule) ProtoReflect() protoreflect.Message {
+	mi := &file_lbauthz_config_v1_rooms_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProvisionRule.ProtoReflect.Descriptor instead.
+func (*ProvisionRule) Descriptor() ([]byte, []int) {
+	return file_lbauthz_config_v1_rooms_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ProvisionRule) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+func (x *ProvisionRule) GetDefaultAccesses() []string {
+	if x != nil {
+		return x.DefaultAccesses
+	}
+	return nil
+}
+
+func (x *ProvisionRule) GetGroupsAccesses() map[string]*structpb.ListValue {
+	if x != nil {
+		return x.GroupsAccesses
+	}
+	return nil
+}
+
+func (x *ProvisionRule) GetUsersAccesses() map[string]*structpb.ListValue {
+	if x != nil {
+		return x.UsersAccesses
+	}
+	return nil
+}
+
+// AccessTokenPolicy turns an identity into the room patterns of an access
+// token. Each grant that applies adds one entry (one per group for
+// `{group}`); when two entries have the same pattern, the earlier grant
+// wins. Liveblocks takes at most 10 patterns per token: a request whose
+// grants give more, or none, is refused with 403 and Liveblocks is not
+// called.
+//
+//	grants:
+//	  - pattern: "user-{user_id}:*"      # the user's own rooms
+//	    permissions: ["*:write"]
+//	  - pattern: "{group}:*"             # one entry per group of the user
+//	    permissions: ["*:write"]
+//	  - room: "public:{doc}"             # only when that room is asked for
+//	    pattern: "public:{doc}"
+//	    permissions: ["*:read"]
+type AccessTokenPolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tried in order; see AccessGrant. At least one.
+	Grants        []*AccessGrant `protobuf:"bytes,1,rep,name=grants,proto3" json:"grants,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccessTokenPolicy) Reset() {
+	*x = AccessTokenPolicy{}
+	mi := &file_lbauthz_config_v1_rooms_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccessTokenPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccessTokenPolicy) ProtoMessage() {}
+
+func (x *AccessTokenPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_lbauthz_config_v1_rooms_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccessTokenPolicy.ProtoReflect.Descriptor instead.
+func (*AccessTokenPolicy) Descriptor() ([]byte, []int) {
+	return file_lbauthz_config_v1_rooms_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *AccessTokenPolicy) GetGrants() []*AccessGrant {
+	if x != nil {
+		return x.Grants
+	}
+	return nil
+}
+
+// AccessGrant adds one room pattern to a token.
+type AccessGrant struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token's room pattern: a room id, or a prefix followed by "*"
+	// ("team-{group}:*"), or "*" for every room. Placeholders:
+	//
+	//	{user_id}  the user's id;
+	//	{group}    each of the user's groups, one entry per group (a user
+	//	           without groups gets none);
+	//	{room}     the room the request is for (no entry when the request is
+	//	           not for a room);
+	//	{NAME}     a capture of `room` below.
+	//
+	// A value containing "*" is never put into a pattern (it would widen it):
+	// the entry is left out. Required.
+	Pattern string `protobuf:"bytes,1,opt,name=pattern,proto3" json:"pattern,omitempty"`
+	// The permissions in the rooms the pattern matches: a permission set.
+	// Required.
+	Permissions []string `protobuf:"bytes,2,rep,name=permissions,proto3" json:"permissions,omitempty"`
+	// If set, the grant applies only to requests for a room whose id matches
+	// this pattern (see Rooms); its captures can be used in `pattern` and
+	// `group`.
+	Room string `protobuf:"bytes,3,opt,name=room,proto3" json:"room,omitempty"`
+	// If set, the grant applies only to users in this group. May use the
+	// captures of `room` ("org-{org}"). In `pattern`, {group} is then this
+	// group.
+	Group         string `protobuf:"bytes,4,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccessGrant) Reset() {
+	*x = AccessGrant{}
+	mi := &file_lbauthz_config_v1_rooms_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccessGrant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccessGrant) ProtoMessage() {}
+
+func (x *AccessGrant) ProtoReflect() protoreflect.Message {
+	mi := &file_lbauthz_config_v1_rooms_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccessGrant.ProtoReflect.Descriptor instead.
+func (*AccessGrant) Descriptor() ([]byte, []int) {
+	return file_lbauthz_config_v1_rooms_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *AccessGrant) GetPattern() string {
+	if x != nil {
+		return x.Pattern
+	}
+	return ""
+}
+
+func (x *AccessGrant) GetPermissions() []string {
+	if x != nil {
+		return x.Permissions
+	}
+	return nil
+}
+
+func (x *AccessGrant) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+func (x *AccessGrant) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
 var File_lbauthz_config_v1_rooms_proto protoreflect.FileDescriptor
 
 const file_lbauthz_config_v1_rooms_proto_rawDesc = "" +
 	"\n" +
-	"\x1dlbauthz/config/v1/rooms.proto\x12\x11lbauthz.config.v1\"\a\n" +
-	"\x05RoomsB=Z;github.com/lbauthz/lbauthz/proto/lbauthz/config/v1;configv1b\x06proto3"
+	"\x1dlbauthz/config/v1/rooms.proto\x12\x11lbauthz.config.v1\x1a\x1cgoogle/protobuf/struct.proto\"\x90\x01\n" +
+	"\x05Rooms\x12>\n" +
+	"\tprovision\x18\x01 \x03(\v2 .lbauthz.config.v1.ProvisionRuleR\tprovision\x12G\n" +
+	"\faccess_token\x18\x02 \x01(\v2$.lbauthz.config.v1.AccessTokenPolicyR\vaccessToken\"\xc6\x03\n" +
+	"\rProvisionRule\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\x12)\n" +
+	"\x10default_accesses\x18\x02 \x03(\tR\x0fdefaultAccesses\x12]\n" +
+	"\x0fgroups_accesses\x18\x03 \x03(\v24.lbauthz.config.v1.ProvisionRule.GroupsAccessesEntryR\x0egroupsAccesses\x12Z\n" +
+	"\x0eusers_accesses\x18\x04 \x03(\v23.lbauthz.config.v1.ProvisionRule.UsersAccessesEntryR\rusersAccesses\x1a]\n" +
+	"\x13GroupsAccessesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x120\n" +
+	"\x05value\x18\x02 \x01(\v2\x1a.google.protobuf.ListValueR\x05value:\x028\x01\x1a\\\n" +
+	"\x12UsersAccessesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x120\n" +
+	"\x05value\x18\x02 \x01(\v2\x1a.google.protobuf.ListValueR\x05value:\x028\x01\"K\n" +
+	"\x11AccessTokenPolicy\x126\n" +
+	"\x06grants\x18\x01 \x03(\v2\x1e.lbauthz.config.v1.AccessGrantR\x06grants\"s\n" +
+	"\vAccessGrant\x12\x18\n" +
+	"\apattern\x18\x01 \x01(\tR\apattern\x12 \n" +
+	"\vpermissions\x18\x02 \x03(\tR\vpermissions\x12\x12\n" +
+	"\x04room\x18\x03 \x01(\tR\x04room\x12\x14\n" +
+	"\x05group\x18\x04 \x01(\tR\x05groupB=Z;github.com/lbauthz/lbauthz/proto/lbauthz/config/v1;configv1b\x06proto3"
 
 var (
 	file_lbauthz_config_v1_rooms_proto_rawDescOnce sync.Once
@@ -79,16 +377,29 @@ func file_lbauthz_config_v1_rooms_proto_rawDescGZIP() []byte {
 	return file_lbauthz_config_v1_rooms_proto_rawDescData
 }
 
-var file_lbauthz_config_v1_rooms_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_lbauthz_config_v1_rooms_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_lbauthz_config_v1_rooms_proto_goTypes = []any{
-	(*Rooms)(nil), // 0: lbauthz.config.v1.Rooms
+	(*Rooms)(nil),              // 0: lbauthz.config.v1.Rooms
+	(*ProvisionRule)(nil),      // 1: lbauthz.config.v1.ProvisionRule
+	(*AccessTokenPolicy)(nil),  // 2: lbauthz.config.v1.AccessTokenPolicy
+	(*AccessGrant)(nil),        // 3: lbauthz.config.v1.AccessGrant
+	nil,                        // 4: lbauthz.config.v1.ProvisionRule.GroupsAccessesEntry
+	nil,                        // 5: lbauthz.config.v1.ProvisionRule.UsersAccessesEntry
+	(*structpb.ListValue)(nil), // 6: google.protobuf.ListValue
 }
 var file_lbauthz_config_v1_rooms_proto_depIdxs = []int32{
-	0, // [0:0] is the sub-list for method output_type
-	0, // [0:0] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	1, // 0: lbauthz.config.v1.Rooms.provision:type_name -> lbauthz.config.v1.ProvisionRule
+	2, // 1: lbauthz.config.v1.Rooms.access_token:type_name -> lbauthz.config.v1.AccessTokenPolicy
+	4, // 2: lbauthz.config.v1.ProvisionRule.groups_accesses:type_name -> lbauthz.config.v1.ProvisionRule.GroupsAccessesEntry
+	5, // 3: lbauthz.config.v1.ProvisionRule.users_accesses:type_name -> lbauthz.config.v1.ProvisionRule.UsersAccessesEntry
+	3, // 4: lbauthz.config.v1.AccessTokenPolicy.grants:type_name -> lbauthz.config.v1.AccessGrant
+	6, // 5: lbauthz.config.v1.ProvisionRule.GroupsAccessesEntry.value:type_name -> google.protobuf.ListValue
+	6, // 6: lbauthz.config.v1.ProvisionRule.UsersAccessesEntry.value:type_name -> google.protobuf.ListValue
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_lbauthz_config_v1_rooms_proto_init() }
@@ -102,7 +413,7 @@ func file_lbauthz_config_v1_rooms_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lbauthz_config_v1_rooms_proto_rawDesc), len(file_lbauthz_config_v1_rooms_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   1,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

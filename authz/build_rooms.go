@@ -1,0 +1,32 @@
+package authz
+
+import (
+	"fmt"
+
+	"github.com/lbauthz/lbauthz/authz/config"
+	"github.com/lbauthz/lbauthz/authz/rooms"
+	"github.com/lbauthz/lbauthz/liveblocks"
+	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
+)
+
+// roomsFromConfig compiles the rooms section for the mode in use: the
+// provisioner of rooms.provision in ID-token mode, the policy of
+// rooms.access_token in access-token mode.
+func roomsFromConfig(cfg *configv1.Config, lb *liveblocks.Client) (*rooms.Provisioner, *rooms.Policy, error) {
+	c, err := rooms.Compile(cfg.GetRooms())
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.GetLiveblocks().GetMode() == config.ModeAccessToken {
+		if c.Policy == nil {
+			return nil, nil, fmt.Errorf("rooms.access_token: required by liveblocks.mode %q", config.ModeAccessToken)
+		}
+		return nil, c.Policy, nil
+	}
+	if c.Rules.Len() == 0 {
+		return nil, nil, nil
+	}
+	return rooms.NewProvisioner(c.Rules, lb, rooms.ProvisionerOptions{
+		Timeout: cfg.GetLiveblocks().GetTimeout().AsDuration(),
+	}), nil, nil
+}
