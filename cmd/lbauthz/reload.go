@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"go.uber.org/zap"
+
+	"github.com/lbauthz/lbauthz/authz"
+	"github.com/lbauthz/lbauthz/authz/config"
+	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
+)
+
+// reloader rebuilds the engine from the config file and swaps it in when the
+// file or a secret file it names changes, or on SIGHUP. A config that does
+// not load, validate or build is refused: the engine in use keeps serving.
+// Requests in flight finish on the engine they started with.
+type reloader struct {
+	path    string
+	holder  *authz.Holder
+	log     *zap.Logger
+	current *configv1.Config
+	// onResult is told of every attempt (for metrics); it may be nil.
+	onResult func(ok bool)
+	// grace is how long an engine swapped out keeps its resources, for the
+	// requests still running on it.
+	grace time.Duration
+
+	mu sync.Mutex
+}
+
+// reload loads the config again and swaps the engine in. It returns whether
+// the new config is in use.
+func (r *reloader) reload(reason string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cfg, err := config.Load(r.path)
+	var sec *config.Secrets
+	if err == nil {
+		sec, err = config.ReadSecrets(cfg, os.Getenv)
+	}
+	var engine *authz.Engine
+	if err == nil {
+		engine, err = authz.FromConfig(cfg, sec, r.log)
+	}
+	if err != nil {
+		r.log.Error("config reload refused; the previous config keeps serving", zap.String("reason", reason), zap.Error(err))
+		r.result(false)
+		return false
+	}
+	if !sameListen(r.current.Listen, cfg.Listen) {
+		r.log.Warn("listen addresses changed: they take effect at the next restart")
+	}
+	old := r.holder.Engine()
+	r.holder.Swap(engine)
+	r.current = cfg
+	r.log.Info("config reloaded", zap.String("reason", reason))
+	r.result(true)
+	// Requests that started on the old engine may still be running: release
+	// its resources only once they have had time to finish.
+	time.AfterFunc(r.grace, func() { old.Close() })
+	return true
+}
+
+func (r *reloader) result(ok bool) {
+	if r.onResult != nil {
+		r.onResult(ok)
+	}
+}
+
+func sameListen(a, b *configv1.Listen) bool {
+	return a.GetGrpc() == b.GetGrpc() && a.GetHttp() == b.GetHttp()
+}
+
+// onSIGHUP reloads on every SIGHUP until ctx ends.
+func (r *reloader) onSIGHUP(ctx context.Context) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			r.reload("SIGHUP")
+		}
+	}
+}
+
+// watch reloads on changes to the config file and the secret files it names,
+// until ctx ends. It watches their folders, not the files: editors and
+// Kubernetes replace files (a ConfigMap or Secret volume swaps a symlink),
+// which a watch on the file itself would lose. Bursts of events are taken
+// as one change.
+func (r *reloader) watch(ctx context.Context) error {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	dirs := map[string]bool{}
+	// Kubernetes volumes change by swapping the "..data" symlink.
+	names := map[string]bool{"..data": true}
+	for _, f := range watchedFiles(r.path, r.current) {
+		names[filepath.Base(f)] = true
+		d := filepath.Dir(f)
+		if !dirs[d] {
+			if err := w.Add(d); err != nil {
+				r.log.Warn("cannot watch a config folder; reload with SIGHUP", zap.String("dir", d), zap.Error(err))
+				continue
+			}
+			dirs[d] = true
+		}
+	}
+	const settle = 200 * time.Millisecond
+	var timer *time.Timer
+	fire := make(chan struct{}, 1)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-w.Events:
+			if !ok {
+				return nil
+			}
+			if ev.Op == fsnotify.Chmod || !names[filepath.Base(ev.Name)] {
+				continue
+			}
+			if timer == nil {
+				timer = time.AfterFunc(settle, func() {
+					select {
+					case fire <- struct{}{}:
+					default:
+					}
+				})
+			} else {
+				timer.Reset(settle)
+			}
+		case <-fire:
+			r.reload("file changed")
+		case err, ok := <-w.Errors:
+			if !ok {
+				return nil
+			}
+			r.log.Warn("config watch error", zap.Error(err))
+		}
+	}
+}
+
+// watchedFiles are the config file and the secret files it names.
+func watchedFiles(path string, cfg *configv1.Config) []string {
+	return append([]string{path}, config.SecretFiles(cfg)...)
+}
