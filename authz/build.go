@@ -1,66 +1,53 @@
 package authz
 
 import (
+	"errors"
 	"fmt"
 	"sync/atomic"
 
 	"go.uber.org/zap"
 
 	"github.com/lbauthz/lbauthz/authz/config"
-	"github.com/lbauthz/lbauthz/authz/session"
 	"github.com/lbauthz/lbauthz/liveblocks"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
 
 // FromConfig builds an engine from a loaded config and its secrets.
 func FromConfig(cfg *configv1.Config, sec *config.Secrets, log *zap.Logger) (*Engine, error) {
-	lb, err := liveblocks.New(liveblocks.Options{BaseURL: cfg.Liveblocks.BaseUrl, SecretKey: sec.LiveblocksSecretKey})
-	if err != nil {
-		return nil, fmt.Errorf("liveblocks: %w", err)
+	if err := liveblocks.ValidateSecretKey(sec.LiveblocksSecretKey); err != nil {
+		var ve *liveblocks.ValidationError
+		if errors.As(err, &ve) {
+			err = errors.New(ve.Reason) // the reason never holds the key
+		}
+		return nil, fmt.Errorf("the Liveblocks secret key (liveblocks.secret_key_file or LIVEBLOCKS_SECRET_KEY) is not a secret key of the form sk_...: %w", err)
 	}
-	store, err := storeFromConfig(cfg.Session, sec)
+	lb, err := liveblocks.New(liveblocks.Options{BaseURL: cfg.Liveblocks.BaseUrl, SecretKey: sec.LiveblocksSecretKey})
 	if err != nil {
 		return nil, err
 	}
-	id := cfg.Identity
-	c := cfg.Session.Cache
-	resolver := session.NewResolver(store,
-		&session.Mapping{UserID: id.UserId, GroupIDs: id.GroupIds, UserInfo: id.UserInfo},
-		session.CacheOptions{
-			TTL: c.Ttl.AsDuration(), NegativeTTL: c.NegativeTtl.AsDuration(),
-			MaxEntries: int(c.MaxEntries), Disabled: c.Disabled,
-		})
+	resolver, err := sessionsFromConfig(cfg, sec) // build_session.go
+	if err != nil {
+		return nil, err
+	}
+	provisioner, policy, err := roomsFromConfig(cfg, lb)
+	if err != nil {
+		return nil, err
+	}
 	h := cfg.UpstreamHeaders
 	return New(Options{
-		AuthPath:          cfg.Liveblocks.AuthPath,
-		CookieName:        cfg.Session.Cookie,
-		MaxCookieBytes:    int(cfg.Session.MaxCookieBytes),
-		Sessions:          resolver,
-		Liveblocks:        lb,
-		LiveblocksTimeout: cfg.Liveblocks.Timeout.AsDuration(),
-		Headers:           HeaderNames{UserID: h.UserId, GroupIDs: h.GroupIds, UserInfo: h.UserInfo},
-		Logger:            log,
+		AuthPath:       cfg.Liveblocks.AuthPath,
+		CookieName:     cfg.Session.Cookie,
+		MaxCookieBytes: int(cfg.Session.MaxCookieBytes),
+		Sessions:       resolver,
+		// Pass-through requests when the store is down: anonymous, or 503.
+		UnavailableOnStoreError: cfg.Session.OnStoreError == config.OnStoreErrorUnavailable,
+		Liveblocks:              lb,
+		LiveblocksTimeout:       cfg.Liveblocks.Timeout.AsDuration(),
+		Headers:                 HeaderNames{UserID: h.UserId, GroupIDs: h.GroupIds, UserInfo: h.UserInfo},
+		Provisioner:             provisioner,
+		AccessPolicy:            policy,
+		Logger:                  log,
 	})
-}
-
-func storeFromConfig(s *configv1.Session, sec *config.Secrets) (session.Store, error) {
-	j := s.Jwt
-	opts := session.JWTOptions{
-		Algorithms: j.Algorithms, HMACSecret: sec.HMACSecret,
-		Issuer: j.Issuer, Audience: j.Audience, Leeway: j.Leeway.AsDuration(),
-	}
-	if len(sec.PublicKeysPEM) > 0 {
-		keys, err := session.ParsePublicKeys(sec.PublicKeysPEM)
-		if err != nil {
-			return nil, fmt.Errorf("session.jwt.public_key_file: %w", err)
-		}
-		opts.PublicKeys = keys
-	}
-	st, err := session.NewJWTStore(opts)
-	if err != nil {
-		return nil, fmt.Errorf("session.jwt: %w", err)
-	}
-	return st, nil
 }
 
 // Holder holds the engine in use and swaps it atomically; requests keep the

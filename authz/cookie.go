@@ -11,7 +11,8 @@ const (
 	cookieMalformed                     // bytes a cookie value may not hold
 )
 
-// findCookie looks for the cookie called name in the Cookie header values.
+// findCookie looks for the cookie called name in the Cookie header values
+// (first, then more).
 // Cookies are separated by ";" and, where a proxy joined repeated Cookie
 // headers (Envoy does, with ","), by ",". A value in double quotes is
 // unquoted. It does not allocate.
@@ -19,10 +20,14 @@ const (
 // Two cookies of the same name are refused: a browser sends both when the
 // app and another path or subdomain each set one, and picking one would let a
 // sibling site choose the identity.
-func findCookie(headers []string, name string, maxLen int) (string, cookieResult) {
+func findCookie(first string, more []string, name string, maxLen int) (string, cookieResult) {
 	var value string
 	res := cookieAbsent
-	for _, h := range headers {
+	for i := -1; i < len(more); i++ {
+		h := first
+		if i >= 0 {
+			h = more[i]
+		}
 		for len(h) > 0 {
 			var part string
 			if i := indexSep(h); i >= 0 {

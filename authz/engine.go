@@ -11,12 +11,14 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/lbauthz/lbauthz/authz/rooms"
 	"github.com/lbauthz/lbauthz/authz/session"
 	"github.com/lbauthz/lbauthz/liveblocks"
 )
@@ -29,7 +31,10 @@ type Request struct {
 	Method string
 	// Path is the original request's path, with or without its query string.
 	Path string
-	// Cookies holds the values of the request's Cookie headers.
+	// Cookie is the value of the request's Cookie header, and Cookies the
+	// values of any further Cookie headers (a door that has them as a slice
+	// may put them all in Cookies).
+	Cookie  string
 	Cookies []string
 	// Body is the request body when the door has it (the auth path's
 	// {"room": ...}); HasBody says whether it does.
@@ -77,6 +82,13 @@ type Options struct {
 	// store is unavailable: false (the default) forwards them as anonymous,
 	// true answers 503.
 	UnavailableOnStoreError bool
+	// Provisioner, if set, creates the room a token request is for before
+	// the ID token is issued (rooms.provision).
+	Provisioner *rooms.Provisioner
+	// AccessPolicy, if set, makes the auth path hand out access tokens with
+	// the room patterns it gives (liveblocks.mode access_token) instead of
+	// ID tokens.
+	AccessPolicy *rooms.Policy
 	// Logger receives one debug line per decision; nil logs nothing.
 	Logger *zap.Logger
 }
@@ -88,6 +100,8 @@ type Engine struct {
 	headers []string // identity header names, for removal
 
 	envoyAnonymous *authv3.CheckResponse
+
+	warnedNoBody atomic.Bool // see warnNoBody
 }
 
 // New returns an engine. Sessions and Liveblocks are required.
@@ -172,8 +186,23 @@ func (e *Engine) decideAuth(ctx context.Context, r *Request) Decision {
 	if id.Problem != "" {
 		return deny(Forbidden, http.StatusForbidden, "forbidden", id.Problem)
 	}
+	room, reason := roomOf(r)
+	if reason != "" {
+		return deny(BadRequest, http.StatusBadRequest, "bad_request", reason)
+	}
 	lctx, cancel := context.WithTimeout(ctx, e.liveblocksBudget(ctx))
 	defer cancel()
+	if e.opts.AccessPolicy != nil {
+		return e.accessToken(lctx, id, room)
+	}
+	if !r.HasBody && e.opts.Provisioner != nil {
+		e.warnNoBody(r.Door)
+	}
+	if room != "" && e.opts.Provisioner != nil {
+		if d, ok := e.provision(lctx, room); !ok {
+			return d
+		}
+	}
 	resp := e.opts.Liveblocks.IdentifyUser(lctx, liveblocks.IdentifyUserRequest{
 		UserID: id.UserID, GroupIDs: id.GroupIDs, UserInfo: id.UserInfo,
 	})
@@ -221,7 +250,7 @@ var (
 )
 
 func (e *Engine) identify(ctx context.Context, r *Request) (*session.Identity, error) {
-	v, res := findCookie(r.Cookies, e.opts.CookieName, e.opts.MaxCookieBytes)
+	v, res := findCookie(r.Cookie, r.Cookies, e.opts.CookieName, e.opts.MaxCookieBytes)
 	switch res {
 	case cookieAbsent:
 		return nil, errNoCookie
@@ -236,6 +265,9 @@ func (e *Engine) identify(ctx context.Context, r *Request) (*session.Identity, e
 }
 
 func reasonOf(err error) string {
+	if ie, ok := err.(*session.InvalidError); ok {
+		return ie.Reason
+	}
 	var ie *session.InvalidError
 	if errors.As(err, &ie) {
 		return ie.Reason

@@ -37,8 +37,7 @@ func NewEnvoyServer(engines EngineSource) *EnvoyServer {
 func (s *EnvoyServer) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.CheckResponse, error) {
 	e := s.engines.Engine()
 	h := req.GetAttributes().GetRequest().GetHttp()
-	var cookieBuf [2]string
-	r := Request{Door: "envoy_grpc", Method: h.GetMethod(), Path: h.GetPath(), Cookies: cookieBuf[:0]}
+	r := Request{Door: "envoy_grpc", Method: h.GetMethod(), Path: h.GetPath()}
 	if r.Path == "" {
 		r.Path = h.GetHeaders()[":path"]
 	}
@@ -46,7 +45,7 @@ func (s *EnvoyServer) Check(ctx context.Context, req *authv3.CheckRequest) (*aut
 		r.Method = h.GetHeaders()[":method"]
 	}
 	if c, ok := h.GetHeaders()["cookie"]; ok {
-		r.Cookies = append(r.Cookies, c)
+		r.Cookie = c
 	} else if hm := h.GetHeaderMap(); hm != nil {
 		// With encode_raw_headers, Envoy sends header_map instead, one entry
 		// per header line.
@@ -100,7 +99,8 @@ func (e *Engine) envoyAllow(id *session.Identity) *authv3.CheckResponse {
 		return cached
 	}
 	h := e.opts.Headers
-	ok := &authv3.OkHttpResponse{}
+	p := &preparedAllow{}
+	ok := &p.ok
 	add := func(name, value string) {
 		if name == "" {
 			return
@@ -109,18 +109,38 @@ func (e *Engine) envoyAllow(id *session.Identity) *authv3.CheckResponse {
 			ok.HeadersToRemove = append(ok.HeadersToRemove, name)
 			return
 		}
-		ok.Headers = append(ok.Headers, setHeader(name, value))
+		i := len(ok.Headers)
+		p.values[i] = corev3.HeaderValue{Key: name, Value: value}
+		p.options[i] = corev3.HeaderValueOption{
+			Header: &p.values[i], AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
+		}
+		ok.Headers = append(ok.Headers, &p.options[i])
 	}
+	ok.Headers = p.headers[:0]
 	add(h.UserID, id.UserID)
 	add(h.GroupIDs, id.GroupsHeader)
 	add(h.UserInfo, id.UserInfoJSON)
-	resp := &authv3.CheckResponse{
-		Status:       &rpcstatus.Status{Code: int32(codes.OK)},
-		HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: ok},
-	}
-	id.SetPrepared(e, resp)
-	return resp
+	p.wrap.OkResponse = ok
+	p.resp.Status = envoyOK
+	p.resp.HttpResponse = &p.wrap
+	id.SetPrepared(e, &p.resp)
+	return &p.resp
 }
+
+// preparedAllow is the OK answer of one identity in a single allocation:
+// one is kept per cached session, so its size is most of the memory a
+// cached session takes.
+type preparedAllow struct {
+	resp    authv3.CheckResponse
+	wrap    authv3.CheckResponse_OkResponse
+	ok      authv3.OkHttpResponse
+	headers [3]*corev3.HeaderValueOption
+	options [3]corev3.HeaderValueOption
+	values  [3]corev3.HeaderValue
+}
+
+// envoyOK is the OK status every allowing answer shares.
+var envoyOK = &rpcstatus.Status{Code: int32(codes.OK)}
 
 func newEnvoyAnonymous(remove []string) *authv3.CheckResponse {
 	return &authv3.CheckResponse{

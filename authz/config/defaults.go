@@ -23,7 +23,13 @@ const (
 	DefaultUserIDPath     = "sub"
 	DefaultUserIDHeader   = "x-user-id"
 	DefaultGroupsHeader   = "x-user-groups"
+	DefaultMaxBodyBytes   = 4096
+	MaxBodyBytesLimit     = 1 << 20
 )
+
+// DefaultTrustedPeers are the peers whose check requests the HTTP doors
+// believe when http_doors.trusted_peers is empty: a proxy on the same host.
+var DefaultTrustedPeers = []string{"127.0.0.0/8", "::1/128"}
 
 func applyEnv(cfg *configv1.Config, getenv func(string) string) {
 	if cfg.Liveblocks == nil {
@@ -51,6 +57,9 @@ func applyDefaults(cfg *configv1.Config) {
 		lb.AuthPath = DefaultAuthPath
 	}
 	setDuration(&lb.Timeout, DefaultTimeout)
+	if lb.Mode == "" {
+		lb.Mode = ModeIDToken
+	}
 
 	if cfg.Session == nil {
 		cfg.Session = &configv1.Session{}
@@ -67,13 +76,10 @@ func applyDefaults(cfg *configv1.Config) {
 	if c.MaxEntries == 0 {
 		c.MaxEntries = DefaultCacheEntries
 	}
-	if j := cfg.Session.Jwt; j != nil {
-		setDuration(&j.Leeway, 0)
-	}
-
 	if cfg.Identity == nil {
 		cfg.Identity = &configv1.Identity{}
 	}
+	applySessionDefaults(cfg)
 	if cfg.Identity.UserId == "" {
 		cfg.Identity.UserId = DefaultUserIDPath
 	}
@@ -85,6 +91,15 @@ func applyDefaults(cfg *configv1.Config) {
 	}
 	if cfg.UpstreamHeaders.GroupIds == "" {
 		cfg.UpstreamHeaders.GroupIds = DefaultGroupsHeader
+	}
+	if cfg.HttpDoors == nil {
+		cfg.HttpDoors = &configv1.HTTPDoors{}
+	}
+	if len(cfg.HttpDoors.TrustedPeers) == 0 {
+		cfg.HttpDoors.TrustedPeers = append([]string(nil), DefaultTrustedPeers...)
+	}
+	if cfg.HttpDoors.MaxBodyBytes == 0 {
+		cfg.HttpDoors.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	if cfg.Log == nil {
 		cfg.Log = &configv1.Log{}

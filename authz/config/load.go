@@ -18,7 +18,9 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -82,7 +84,8 @@ func decode(name string, data []byte) (*configv1.Config, error) {
 	if err := (protojson.UnmarshalOptions{}).Unmarshal(js, cfg); err != nil {
 		// checkMessage catches keys and shapes; what is left here is a value
 		// protojson refuses (a duration such as "5 seconds").
-		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "proto: "))
+		msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "proto: "), "proto:\u00a0")
+		return nil, fmt.Errorf("%s: %s", name, msg)
 	}
 	return cfg, nil
 }
@@ -156,10 +159,12 @@ func checkField(name string, v *yaml.Node, fd protoreflect.FieldDescriptor, path
 
 func checkValue(name string, v *yaml.Node, fd protoreflect.FieldDescriptor, path string, errs *[]error) {
 	if fd.Kind() == protoreflect.MessageKind {
+		if fd.Message().FullName() == "google.protobuf.ListValue" {
+			checkStringList(name, v, path, errs)
+			return
+		}
 		if fd.Message().FullName() == "google.protobuf.Duration" {
-			if v.Kind != yaml.ScalarNode || v.Tag != "!!str" && v.Tag != "!!int" {
-				*errs = append(*errs, fmt.Errorf("%s: expected a duration such as \"5s\", got %s", at(name, v, path), kindOf(v)))
-			}
+			checkDuration(name, v, path, errs)
 			return
 		}
 		checkMessage(name, v, fd.Message(), path, errs)
@@ -185,6 +190,32 @@ func checkValue(name string, v *yaml.Node, fd protoreflect.FieldDescriptor, path
 	}
 	if !ok {
 		*errs = append(*errs, fmt.Errorf("%s: expected %s, got %q", at(name, v, path), kindName(fd.Kind()), v.Value))
+	}
+}
+
+// checkDuration accepts Go's duration syntax ("250ms", "1m30s") and rewrites
+// the value into the form protojson reads ("0.25s").
+func checkDuration(name string, v *yaml.Node, path string, errs *[]error) {
+	d, err := time.ParseDuration(v.Value)
+	if v.Kind != yaml.ScalarNode || err != nil {
+		*errs = append(*errs, fmt.Errorf("%s: expected a duration such as \"250ms\" or \"5s\", got %s", at(name, v, path), kindOf(v)))
+		return
+	}
+	v.Tag, v.Style = "!!str", 0
+	v.Value = strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s"
+}
+
+// checkStringList accepts a list of strings (the permission lists of the
+// rooms section).
+func checkStringList(name string, v *yaml.Node, path string, errs *[]error) {
+	if v.Kind != yaml.SequenceNode {
+		*errs = append(*errs, fmt.Errorf("%s: expected a list of strings, got %s", at(name, v, path), kindOf(v)))
+		return
+	}
+	for i, item := range v.Content {
+		if item.Kind != yaml.ScalarNode || item.Tag != "!!str" {
+			*errs = append(*errs, fmt.Errorf("%s[%d]: expected a string, got %s", at(name, item, path), i, kindOf(item)))
+		}
 	}
 }
 

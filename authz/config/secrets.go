@@ -14,6 +14,8 @@ type Secrets struct {
 	LiveblocksSecretKey string
 	HMACSecret          []byte
 	PublicKeysPEM       []byte
+	// Session holds the session store's secrets (session_secrets.go).
+	Session SessionSecrets
 }
 
 // ReadSecrets reads the files a config names. The Liveblocks secret key comes
@@ -52,6 +54,9 @@ func ReadSecrets(cfg *configv1.Config, getenv func(string) string) (*Secrets, er
 			}
 			s.PublicKeysPEM = b
 		}
+	}
+	if err := readSessionSecrets(cfg.GetSession(), &s.Session); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

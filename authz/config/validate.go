@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -60,11 +61,7 @@ func Validate(cfg *configv1.Config) error {
 	} else if !isToken(s.Cookie) {
 		add("session.cookie", "%q is not a valid cookie name", s.Cookie)
 	}
-	if s.Jwt == nil {
-		add("session", "a session store is required (jwt)")
-	} else {
-		validateJWT(add, s.Jwt)
-	}
+	validateSession(add, s)
 	checkPositive(add, "session.cache.ttl", s.Cache.Ttl, true)
 	checkPositive(add, "session.cache.negative_ttl", s.Cache.NegativeTtl, true)
 
@@ -79,6 +76,7 @@ func Validate(cfg *configv1.Config) error {
 		}
 		checkPath(add, "identity.user_info."+k, p)
 	}
+	validateGroupRules(add, id.Groups)
 
 	h := cfg.UpstreamHeaders
 	names := map[string]string{}
@@ -103,13 +101,48 @@ func Validate(cfg *configv1.Config) error {
 	}
 	h.UserId, h.GroupIds, h.UserInfo = strings.ToLower(h.UserId), strings.ToLower(h.GroupIds), strings.ToLower(h.UserInfo)
 
+	if p := lb.AuthPath; strings.HasPrefix(p, "/check/") || p == "/healthz" || p == "/readyz" {
+		add("liveblocks.auth_path", "%q is a path of the sidecar's own HTTP listener", p)
+	}
+	for i, p := range cfg.HttpDoors.TrustedPeers {
+		if _, err := ParsePeer(p); err != nil {
+			add(fmt.Sprintf("http_doors.trusted_peers[%d]", i), "%q is not a CIDR prefix (10.0.0.0/8) or an IP address", p)
+		}
+	}
+	if n := cfg.HttpDoors.MaxBodyBytes; n > MaxBodyBytesLimit {
+		add("http_doors.max_body_bytes", "%d is over the limit of %d", n, MaxBodyBytesLimit)
+	}
+
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, cfg.Log.Level) {
 		add("log.level", "%q is not one of debug, info, warn, error", cfg.Log.Level)
 	}
 	if !slices.Contains([]string{"json", "console"}, cfg.Log.Format) {
 		add("log.format", "%q is not one of json, console", cfg.Log.Format)
 	}
+	errs = append(errs, validateRooms(cfg)...)
 	return errors.Join(errs...)
+}
+
+// ParsePeer parses an entry of http_doors.trusted_peers: a CIDR prefix or a
+// single address (a /32 or /128 prefix). IPv4-mapped IPv6 forms are turned
+// into IPv4, as the peers they are compared with are.
+func ParsePeer(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap().WithZone("")
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 var reservedHeaders = []string{
@@ -138,8 +171,21 @@ func validateJWT(add func(string, string, ...any), j *configv1.JWT) {
 	if hmac && j.HmacSecretFile == "" {
 		add("session.jwt.hmac_secret_file", "required by the HMAC algorithms in session.jwt.algorithms")
 	}
-	if public && j.PublicKeyFile == "" {
-		add("session.jwt.public_key_file", "required by the public-key algorithms in session.jwt.algorithms")
+	if public && j.PublicKeyFile == "" && j.JwksUrl == "" {
+		add("session.jwt.public_key_file", "required (or session.jwt.jwks_url) by the public-key algorithms in session.jwt.algorithms")
+	}
+	if j.PublicKeyFile != "" && j.JwksUrl != "" {
+		add("session.jwt.jwks_url", "set with session.jwt.public_key_file: choose one source of public keys")
+	}
+	if j.JwksUrl != "" {
+		if u, err := url.Parse(j.JwksUrl); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("session.jwt.jwks_url", "%q is not an http(s) URL", j.JwksUrl)
+		} else if !public {
+			add("session.jwt.jwks_url", "set, but session.jwt.algorithms has no public-key algorithm")
+		}
+		checkPositive(add, "session.jwt.jwks_refresh", j.JwksRefresh, false)
+		checkPositive(add, "session.jwt.jwks_min_interval", j.JwksMinInterval, true)
+		checkPositive(add, "session.jwt.jwks_timeout", j.JwksTimeout, false)
 	}
 	if j.HmacSecretFile != "" && !hmac {
 		add("session.jwt.hmac_secret_file", "set, but session.jwt.algorithms has no HMAC algorithm")

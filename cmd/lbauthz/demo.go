@@ -5,6 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
 	"time"
 
 	"github.com/lbauthz/lbauthz/authz/config"
@@ -76,4 +79,16 @@ func demoSession(sub, name string, groups []string, ttl time.Duration) string {
 	mac := hmac.New(sha256.New, []byte(demoHMACSecret))
 	mac.Write([]byte(unsigned))
 	return unsigned + "." + enc.EncodeToString(mac.Sum(nil))
+}
+
+// cmdDemoSession prints a session cookie value signed with the demo key, for
+// trying the demo by hand: lbauthz demo-session alice team.
+func cmdDemoSession(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprintln(stderr, "usage: lbauthz demo-session USER [GROUP...]  (a session for `lbauthz serve --demo` only)")
+		return exitUsage
+	}
+	name := strings.ToUpper(args[0][:1]) + args[0][1:]
+	fmt.Fprintln(stdout, demoSession(args[0], name, args[1:], 12*time.Hour))
+	return exitOK
 }

@@ -7,6 +7,7 @@
 //
 //	lbauthz serve --config FILE
 //	lbauthz validate --config FILE
+//	lbauthz rooms create|get|update|delete|list ...
 //	lbauthz version
 package main
 
@@ -25,9 +26,14 @@ Usage:
   lbauthz serve    --config FILE   serve Envoy ext_authz (gRPC) and the HTTP doors
   lbauthz serve    --demo          serve a built-in demo config (dev server, demo key)
   lbauthz validate --config FILE   check a config file without serving
+  lbauthz rooms create|get|update|delete|list ...  manage rooms and their permissions
+  lbauthz demo-session USER [GROUP...]  a session cookie value for --demo
   lbauthz version                  print the version
 
 Run "lbauthz COMMAND -h" for a command's flags.
+
+Exit codes: 0 ok, 1 error, 2 invalid input or usage; lbauthz rooms adds
+3 room not found, 4 room already exists, 5 Liveblocks refused or unreachable.
 `
 
 // Exit codes.
@@ -35,6 +41,10 @@ const (
 	exitOK    = 0
 	exitError = 1
 	exitUsage = 2
+	// The rooms commands' answers from Liveblocks.
+	exitNotFound = 3
+	exitConflict = 4
+	exitUpstream = 5
 )
 
 func main() {
@@ -51,6 +61,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdServe(args[1:], stdout, stderr)
 	case "validate":
 		return cmdValidate(args[1:], stdout, stderr)
+	case "rooms":
+		return cmdRooms(args[1:], stdout, stderr)
+	case "demo-session":
+		return cmdDemoSession(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "lbauthz", version)
 		return exitOK

@@ -63,10 +63,26 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	defer func() { _ = log.Sync() }()
+	engine, err := authz.FromConfig(cfg, sec, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "lbauthz serve: %v\n", err)
+		return exitError
+	}
+
+	holder := authz.NewHolder(engine)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := serve(ctx, cfg, sec, log); err != nil {
+	if *path != "" {
+		r := &reloader{path: *path, holder: holder, log: log, current: cfg, grace: cfg.Listen.ShutdownGrace.AsDuration()}
+		go r.onSIGHUP(ctx)
+		go func() {
+			if err := r.watch(ctx); err != nil {
+				log.Warn("config file watch unavailable; reload with SIGHUP", zap.Error(err))
+			}
+		}()
+	}
+	if err := serve(ctx, cfg, holder, log); err != nil {
 		log.Error("serve failed", zap.Error(err))
 		return exitError
 	}
@@ -77,12 +93,12 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 }
 
 // serve runs the sidecar until ctx ends, then drains in-flight requests.
-func serve(ctx context.Context, cfg *configv1.Config, sec *config.Secrets, log *zap.Logger) error {
-	engine, err := authz.FromConfig(cfg, sec, log)
+func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log *zap.Logger) error {
+	var err error
+	doors, err := authz.HTTPDoorOptionsFromConfig(cfg.HttpDoors)
 	if err != nil {
 		return err
 	}
-	holder := authz.NewHolder(engine)
 
 	var ready atomic.Bool
 	grace := cfg.Listen.ShutdownGrace.AsDuration()
@@ -122,8 +138,11 @@ func serve(ctx context.Context, cfg *configv1.Config, sec *config.Secrets, log *
 			}
 			_, _ = io.WriteString(w, "ready\n")
 		})
+		doors.Next, doors.Logger = mux, log.Named("http_doors")
 		httpSrv = &http.Server{
-			Handler:           mux,
+			// The doors (/check/*, the auth path) first, then /healthz and
+			// /readyz; see authz.NewHTTPHandler.
+			Handler:           authz.NewHTTPHandler(holder, doors),
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       120 * time.Second,
 			ErrorLog:          zap.NewStdLog(log.Named("http")),

@@ -141,7 +141,9 @@ type Listen struct {
 	// health, reflection). Default "127.0.0.1:9191". Empty string disables it
 	// only when http is set.
 	Grpc string `protobuf:"bytes,1,opt,name=grpc,proto3" json:"grpc,omitempty"`
-	// Address of the HTTP server (/healthz, /readyz). Default "127.0.0.1:8181".
+	// Address of the HTTP server: the HTTP doors (the direct auth endpoint,
+	// /check/nginx, /check/forward, /check/envoy), /healthz and /readyz.
+	// Default "127.0.0.1:8181".
 	Http string `protobuf:"bytes,2,opt,name=http,proto3" json:"http,omitempty"`
 	// How long SIGTERM waits for in-flight requests before closing them.
 	// Default 10s.
@@ -215,7 +217,13 @@ type Liveblocks struct {
 	AuthPath string `protobuf:"bytes,3,opt,name=auth_path,json=authPath,proto3" json:"auth_path,omitempty"`
 	// Upper bound of one call to Liveblocks; the caller's own deadline (Envoy's
 	// ext_authz timeout) applies when it is shorter. Default 5s.
-	Timeout       *durationpb.Duration `protobuf:"bytes,4,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	Timeout *durationpb.Duration `protobuf:"bytes,4,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// The kind of token the auth path hands out. "id_token" (the default):
+	// an ID token carries the user and their groups, and Liveblocks decides
+	// access from each room's accesses (see rooms.provision). "access_token":
+	// the token carries the permissions, per room pattern, that
+	// rooms.access_token gives the user.
+	Mode          string `protobuf:"bytes,5,opt,name=mode,proto3" json:"mode,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -278,6 +286,13 @@ func (x *Liveblocks) GetTimeout() *durationpb.Duration {
 	return nil
 }
 
+func (x *Liveblocks) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
 // Identity maps a session's data (JWT claims or session JSON) to a Liveblocks
 // user. Values are dotted paths into the data ("sub", "user.id").
 type Identity struct {
@@ -287,7 +302,9 @@ type Identity struct {
 	// Path of the group ids: a list of strings, or one string.
 	GroupIds string `protobuf:"bytes,2,opt,name=group_ids,json=groupIds,proto3" json:"group_ids,omitempty"`
 	// userInfo key -> path, e.g. {name: "name", avatar: "picture"}.
-	UserInfo      map[string]string `protobuf:"bytes,3,rep,name=user_info,json=userInfo,proto3" json:"user_info,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	UserInfo map[string]string `protobuf:"bytes,3,rep,name=user_info,json=userInfo,proto3" json:"user_info,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// How the session's group ids become Liveblocks group ids.
+	Groups        *GroupRules `protobuf:"bytes,4,opt,name=groups,proto3" json:"groups,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -343,6 +360,82 @@ func (x *Identity) GetUserInfo() map[string]string {
 	return nil
 }
 
+func (x *Identity) GetGroups() *GroupRules {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+// GroupRules turn the session's group ids into Liveblocks group ids. Each id
+// goes through keep, then rename, then template; duplicates and empty ids
+// are dropped.
+type GroupRules struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A regular expression (RE2) an id must match, whole, to be kept, e.g.
+	// "eng-.*|design". Default: every id is kept.
+	Keep string `protobuf:"bytes,1,opt,name=keep,proto3" json:"keep,omitempty"`
+	// Ids replaced by others, e.g. {admins: "org:admin"}. A renamed id is
+	// final: template does not apply to it.
+	Rename map[string]string `protobuf:"bytes,2,rep,name=rename,proto3" json:"rename,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The Liveblocks id made of each other id, with "{value}" where the id
+	// goes, e.g. "org:{value}" to prefix them. Default "{value}".
+	Template      string `protobuf:"bytes,3,opt,name=template,proto3" json:"template,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupRules) Reset() {
+	*x = GroupRules{}
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupRules) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupRules) ProtoMessage() {}
+
+func (x *GroupRules) ProtoReflect() protoreflect.Message {
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupRules.ProtoReflect.Descriptor instead.
+func (*GroupRules) Descriptor() ([]byte, []int) {
+	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *GroupRules) GetKeep() string {
+	if x != nil {
+		return x.Keep
+	}
+	return ""
+}
+
+func (x *GroupRules) GetRename() map[string]string {
+	if x != nil {
+		return x.Rename
+	}
+	return nil
+}
+
+func (x *GroupRules) GetTemplate() string {
+	if x != nil {
+		return x.Template
+	}
+	return ""
+}
+
 // UpstreamHeaders names the headers that carry the identity to the app. They
 // are always set by the sidecar or removed: a client's copies never reach the
 // app.
@@ -360,7 +453,7 @@ type UpstreamHeaders struct {
 
 func (x *UpstreamHeaders) Reset() {
 	*x = UpstreamHeaders{}
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[4]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -372,7 +465,7 @@ func (x *UpstreamHeaders) String() string {
 func (*UpstreamHeaders) ProtoMessage() {}
 
 func (x *UpstreamHeaders) ProtoReflect() protoreflect.Message {
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[4]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -385,7 +478,7 @@ func (x *UpstreamHeaders) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpstreamHeaders.ProtoReflect.Descriptor instead.
 func (*UpstreamHeaders) Descriptor() ([]byte, []int) {
-	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{4}
+	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *UpstreamHeaders) GetUserId() string {
@@ -422,7 +515,7 @@ type Log struct {
 
 func (x *Log) Reset() {
 	*x = Log{}
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[5]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -434,7 +527,7 @@ func (x *Log) String() string {
 func (*Log) ProtoMessage() {}
 
 func (x *Log) ProtoReflect() protoreflect.Message {
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[5]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -447,7 +540,7 @@ func (x *Log) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Log.ProtoReflect.Descriptor instead.
 func (*Log) Descriptor() ([]byte, []int) {
-	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{5}
+	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Log) GetLevel() string {
@@ -484,18 +577,28 @@ const file_lbauthz_config_v1_config_proto_rawDesc = "" +
 	"\x06Listen\x12\x12\n" +
 	"\x04grpc\x18\x01 \x01(\tR\x04grpc\x12\x12\n" +
 	"\x04http\x18\x02 \x01(\tR\x04http\x12@\n" +
-	"\x0eshutdown_grace\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\rshutdownGrace\"\xa1\x01\n" +
+	"\x0eshutdown_grace\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\rshutdownGrace\"\xb5\x01\n" +
 	"\n" +
 	"Liveblocks\x12\x19\n" +
 	"\bbase_url\x18\x01 \x01(\tR\abaseUrl\x12&\n" +
 	"\x0fsecret_key_file\x18\x02 \x01(\tR\rsecretKeyFile\x12\x1b\n" +
 	"\tauth_path\x18\x03 \x01(\tR\bauthPath\x123\n" +
-	"\atimeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\atimeout\"\xc5\x01\n" +
+	"\atimeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12\x12\n" +
+	"\x04mode\x18\x05 \x01(\tR\x04mode\"\xfc\x01\n" +
 	"\bIdentity\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x1b\n" +
 	"\tgroup_ids\x18\x02 \x01(\tR\bgroupIds\x12F\n" +
-	"\tuser_info\x18\x03 \x03(\v2).lbauthz.config.v1.Identity.UserInfoEntryR\buserInfo\x1a;\n" +
+	"\tuser_info\x18\x03 \x03(\v2).lbauthz.config.v1.Identity.UserInfoEntryR\buserInfo\x125\n" +
+	"\x06groups\x18\x04 \x01(\v2\x1d.lbauthz.config.v1.GroupRulesR\x06groups\x1a;\n" +
 	"\rUserInfoEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xba\x01\n" +
+	"\n" +
+	"GroupRules\x12\x12\n" +
+	"\x04keep\x18\x01 \x01(\tR\x04keep\x12A\n" +
+	"\x06rename\x18\x02 \x03(\v2).lbauthz.config.v1.GroupRules.RenameEntryR\x06rename\x12\x1a\n" +
+	"\btemplate\x18\x03 \x01(\tR\btemplate\x1a9\n" +
+	"\vRenameEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"d\n" +
 	"\x0fUpstreamHeaders\x12\x17\n" +
@@ -518,37 +621,41 @@ func file_lbauthz_config_v1_config_proto_rawDescGZIP() []byte {
 	return file_lbauthz_config_v1_config_proto_rawDescData
 }
 
-var file_lbauthz_config_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_lbauthz_config_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_lbauthz_config_v1_config_proto_goTypes = []any{
 	(*Config)(nil),              // 0: lbauthz.config.v1.Config
 	(*Listen)(nil),              // 1: lbauthz.config.v1.Listen
 	(*Liveblocks)(nil),          // 2: lbauthz.config.v1.Liveblocks
 	(*Identity)(nil),            // 3: lbauthz.config.v1.Identity
-	(*UpstreamHeaders)(nil),     // 4: lbauthz.config.v1.UpstreamHeaders
-	(*Log)(nil),                 // 5: lbauthz.config.v1.Log
-	nil,                         // 6: lbauthz.config.v1.Identity.UserInfoEntry
-	(*Session)(nil),             // 7: lbauthz.config.v1.Session
-	(*HTTPDoors)(nil),           // 8: lbauthz.config.v1.HTTPDoors
-	(*Rooms)(nil),               // 9: lbauthz.config.v1.Rooms
-	(*durationpb.Duration)(nil), // 10: google.protobuf.Duration
+	(*GroupRules)(nil),          // 4: lbauthz.config.v1.GroupRules
+	(*UpstreamHeaders)(nil),     // 5: lbauthz.config.v1.UpstreamHeaders
+	(*Log)(nil),                 // 6: lbauthz.config.v1.Log
+	nil,                         // 7: lbauthz.config.v1.Identity.UserInfoEntry
+	nil,                         // 8: lbauthz.config.v1.GroupRules.RenameEntry
+	(*Session)(nil),             // 9: lbauthz.config.v1.Session
+	(*HTTPDoors)(nil),           // 10: lbauthz.config.v1.HTTPDoors
+	(*Rooms)(nil),               // 11: lbauthz.config.v1.Rooms
+	(*durationpb.Duration)(nil), // 12: google.protobuf.Duration
 }
 var file_lbauthz_config_v1_config_proto_depIdxs = []int32{
 	1,  // 0: lbauthz.config.v1.Config.listen:type_name -> lbauthz.config.v1.Listen
 	2,  // 1: lbauthz.config.v1.Config.liveblocks:type_name -> lbauthz.config.v1.Liveblocks
-	7,  // 2: lbauthz.config.v1.Config.session:type_name -> lbauthz.config.v1.Session
+	9,  // 2: lbauthz.config.v1.Config.session:type_name -> lbauthz.config.v1.Session
 	3,  // 3: lbauthz.config.v1.Config.identity:type_name -> lbauthz.config.v1.Identity
-	4,  // 4: lbauthz.config.v1.Config.upstream_headers:type_name -> lbauthz.config.v1.UpstreamHeaders
-	5,  // 5: lbauthz.config.v1.Config.log:type_name -> lbauthz.config.v1.Log
-	8,  // 6: lbauthz.config.v1.Config.http_doors:type_name -> lbauthz.config.v1.HTTPDoors
-	9,  // 7: lbauthz.config.v1.Config.rooms:type_name -> lbauthz.config.v1.Rooms
-	10, // 8: lbauthz.config.v1.Listen.shutdown_grace:type_name -> google.protobuf.Duration
-	10, // 9: lbauthz.config.v1.Liveblocks.timeout:type_name -> google.protobuf.Duration
-	6,  // 10: lbauthz.config.v1.Identity.user_info:type_name -> lbauthz.config.v1.Identity.UserInfoEntry
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	5,  // 4: lbauthz.config.v1.Config.upstream_headers:type_name -> lbauthz.config.v1.UpstreamHeaders
+	6,  // 5: lbauthz.config.v1.Config.log:type_name -> lbauthz.config.v1.Log
+	10, // 6: lbauthz.config.v1.Config.http_doors:type_name -> lbauthz.config.v1.HTTPDoors
+	11, // 7: lbauthz.config.v1.Config.rooms:type_name -> lbauthz.config.v1.Rooms
+	12, // 8: lbauthz.config.v1.Listen.shutdown_grace:type_name -> google.protobuf.Duration
+	12, // 9: lbauthz.config.v1.Liveblocks.timeout:type_name -> google.protobuf.Duration
+	7,  // 10: lbauthz.config.v1.Identity.user_info:type_name -> lbauthz.config.v1.Identity.UserInfoEntry
+	4,  // 11: lbauthz.config.v1.Identity.groups:type_name -> lbauthz.config.v1.GroupRules
+	8,  // 12: lbauthz.config.v1.GroupRules.rename:type_name -> lbauthz.config.v1.GroupRules.RenameEntry
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_lbauthz_config_v1_config_proto_init() }
@@ -565,7 +672,7 @@ func file_lbauthz_config_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lbauthz_config_v1_config_proto_rawDesc), len(file_lbauthz_config_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

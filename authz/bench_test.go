@@ -1,0 +1,100 @@
+package authz_test
+
+import (
+	"context"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/lbauthz/lbauthz/authz"
+	. "github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/authz/session"
+)
+
+// browserCookie is a Cookie header as a browser sends it: the session among
+// analytics and preference cookies.
+func browserCookie(session string) string {
+	return "_ga=GA1.1.1234567890.1700000000; theme=dark; session=" + session +
+		"; csrftoken=Yx8s0fTq3UHl7c2Z; _gid=GA1.1.987654321.1700000000"
+}
+
+// benchEngine never calls Liveblocks: the pass-through path does not.
+func benchEngine(tb testing.TB) *authz.Engine {
+	return Engine(tb, Config, "http://127.0.0.1:9", "sk_bench")
+}
+
+func BenchmarkCheck_PassThroughJWTSession(b *testing.B) {
+	srv := authz.NewEnvoyServer(authz.NewHolder(benchEngine(b)))
+	req := CheckRequest("GET", "/docs/42?tab=history", map[string]string{"cookie": browserCookie(Session(Alice()))}, "")
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		resp, _ := srv.Check(ctx, req)
+		if resp.GetStatus().GetCode() != int32(codes.OK) {
+			b.Fatal("not allowed")
+		}
+	}
+}
+
+func BenchmarkCheck_PassThroughAnonymous(b *testing.B) {
+	srv := authz.NewEnvoyServer(authz.NewHolder(benchEngine(b)))
+	req := CheckRequest("GET", "/", map[string]string{"cookie": "_ga=GA1.1.1; theme=dark"}, "")
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		_, _ = srv.Check(ctx, req)
+	}
+}
+
+func BenchmarkCheck_AuthPathInvalidSession(b *testing.B) {
+	srv := authz.NewEnvoyServer(authz.NewHolder(benchEngine(b)))
+	req := CheckRequest("POST", "/api/liveblocks-auth", map[string]string{"cookie": browserCookie("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.bad")}, `{"room":"r"}`)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		_, _ = srv.Check(ctx, req)
+	}
+}
+
+func BenchmarkDecide_PassThroughJWTSession(b *testing.B) {
+	e := benchEngine(b)
+	r := &authz.Request{Door: "bench", Method: "GET", Path: "/docs/42", Cookies: []string{browserCookie(Session(Alice()))}}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if d := e.Decide(ctx, r); !d.Allow || d.Identity == nil {
+			b.Fatal("not allowed with identity")
+		}
+	}
+}
+
+// BenchmarkJWTVerify is the cost the cache saves: one signature check and
+// claims decoding per request.
+func BenchmarkJWTVerify(b *testing.B) {
+	store, err := session.NewJWTStore(session.JWTOptions{Algorithms: []string{"HS256"}, HMACSecret: []byte(HMACSecret)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok := Session(Alice())
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := store.Lookup(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// A pass-through Check with a cached session returns a response built once
+// per session: it must not allocate at all. This fails if it starts to.
+func TestCheck_PassThroughWithCachedSessionDoesNotAllocate(t *testing.T) {
+	srv := authz.NewEnvoyServer(authz.NewHolder(benchEngine(t)))
+	req := CheckRequest("GET", "/docs/42", map[string]string{"cookie": browserCookie(Session(Alice()))}, "")
+	ctx := context.Background()
+	if _, err := srv.Check(ctx, req); err != nil { // fills the cache
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(200, func() { _, _ = srv.Check(ctx, req) }); n > 0 {
+		t.Fatalf("a pass-through Check with a cached session allocates %v times", n)
+	}
+}

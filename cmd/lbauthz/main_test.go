@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+
+	"github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/internal/testenv"
+)
+
+var binary string
+
+// TestMain builds the lbauthz binary once: these tests run it as operators do.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "lbauthz-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "lbauthz")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// writeConfig writes a config for the sidecar, with its secret files, and
+// returns its path and the sidecar's addresses.
+func writeConfig(t *testing.T, extra string) (path, grpcAddr, httpAddr string) {
+	t.Helper()
+	dir := t.TempDir()
+	hmacFile := filepath.Join(dir, "hmac")
+	if err := os.WriteFile(hmacFile, []byte(authztest.HMACSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	grpcAddr, httpAddr = testenv.FreeAddr(t), testenv.FreeAddr(t)
+	cfg := strings.NewReplacer("GRPC_ADDR", grpcAddr, "HTTP_ADDR", httpAddr, "HMAC_FILE", hmacFile).Replace(`
+listen:
+  grpc: "GRPC_ADDR"
+  http: "HTTP_ADDR"
+  shutdown_grace: 5s
+session:
+  cookie: "session"
+  jwt:
+    hmac_secret_file: "HMAC_FILE"
+    algorithms: ["HS256"]
+identity:
+  user_id: "sub"
+  group_ids: "groups"
+  user_info: { name: "name", avatar: "picture" }
+`) + extra
+	path = filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path, grpcAddr, httpAddr
+}
+
+func grpcConn(t *testing.T, addr string) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+func authCheck(t *testing.T, conn *grpc.ClientConn, timeout time.Duration) (*authv3.CheckResponse, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	req := authztest.CheckRequest("POST", "/api/liveblocks-auth", map[string]string{"cookie": "session=" + authztest.Session(authztest.Alice())}, `{"room":"r"}`)
+	return authv3.NewAuthorizationClient(conn).Check(ctx, req)
+}
+
+func TestServe_UnderLiveblocksDevCmdUsesItsEnvironment(t *testing.T) {
+	// `liveblocks dev --cmd "lbauthz serve --config FILE"` exports
+	// LIVEBLOCKS_BASE_URL and LIVEBLOCKS_SECRET_KEY; the config names
+	// neither, and a token must still come from that dev server.
+	cfgPath, grpcAddr, httpAddr := writeConfig(t, "")
+	root := testenv.RepoRoot()
+	cli := filepath.Join(root, "node_modules", "liveblocks", "dist", "index.js")
+	bun := filepath.Join(root, "node_modules", ".bin", "bun")
+	if _, err := os.Stat(cli); err != nil {
+		testenv.Missing(t, "the Liveblocks dev server (npm ci)")
+	}
+	port := strings.Split(testenv.FreeAddr(t), ":")[1]
+	cmd := exec.Command(bun, cli, "dev", "--port", port, "--host", "127.0.0.1", "--no-check",
+		"--cmd", binary+" serve --config "+cfgPath)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(filterEnv(os.Environ(), "LIVEBLOCKS_"), "PATH="+filepath.Dir(bun)+":"+os.Getenv("PATH"))
+	p := testenv.Start(t, "liveblocks dev --cmd lbauthz", cmd)
+	testenv.WaitHTTP(t, p, "http://"+httpAddr+"/readyz", 20*time.Second)
+
+	resp, err := authCheck(t, grpcConn(t, grpcAddr), 3*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := resp.GetDeniedResponse().GetStatus().GetCode(); got != 200 {
+		t.Fatalf("status %d, body %s", got, resp.GetDeniedResponse().GetBody())
+	}
+	var body struct{ Token string }
+	if err := json.Unmarshal([]byte(resp.GetDeniedResponse().GetBody()), &body); err != nil {
+		t.Fatal(err)
+	}
+	if c := authztest.TokenClaims(t, body.Token); c["pid"] != "localdev" || c["uid"] != "alice" {
+		t.Fatalf("token claims pid=%v uid=%v, want the dev server's token for alice", c["pid"], c["uid"])
+	}
+}
+
+func filterEnv(env []string, prefix string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, prefix) {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func TestServe_HealthReadinessAndReflection(t *testing.T) {
+	cfgPath, grpcAddr, httpAddr := writeConfig(t, "")
+	cmd := exec.Command(binary, "serve", "--config", cfgPath)
+	cmd.Env = append(filterEnv(os.Environ(), "LIVEBLOCKS_"), "LIVEBLOCKS_SECRET_KEY=sk_localdev", "LIVEBLOCKS_BASE_URL=http://127.0.0.1:9")
+	p := testenv.Start(t, "lbauthz serve", cmd)
+	testenv.WaitHTTP(t, p, "http://"+httpAddr+"/readyz", 10*time.Second)
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get("http://" + httpAddr + path)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: %v %v", path, err, resp)
+		}
+		resp.Body.Close()
+	}
+	conn := grpcConn(t, grpcAddr)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	for _, svc := range []string{"", "envoy.service.auth.v3.Authorization"} {
+		h, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: svc})
+		if err != nil || h.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			t.Fatalf("gRPC health of %q: %v %v", svc, h, err)
+		}
+	}
+	stream, err := reflectionpb.NewServerReflectionClient(conn).ServerReflectionInfo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := stream.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range r.GetListServicesResponse().GetService() {
+		names = append(names, s.GetName())
+	}
+	if !strings.Contains(strings.Join(names, " "), "envoy.service.auth.v3.Authorization") {
+		t.Fatalf("reflection lists %v", names)
+	}
+}
+
+// The dev server answers at once; draining needs a request still in flight
+// at SIGTERM, so Liveblocks is played here by a server that answers slowly.
+func TestServe_SIGTERMDrainsInFlightRequestsAndExitsZero(t *testing.T) {
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		time.Sleep(700 * time.Millisecond)
+		w.Header().Set("content-type", "application/json")
+		_, _ = io.WriteString(w, `{"token":"slow.token.value"}`)
+	}))
+	defer slow.Close()
+	cfgPath, grpcAddr, httpAddr := writeConfig(t, "")
+	cmd := exec.Command(binary, "serve", "--config", cfgPath)
+	cmd.Env = append(filterEnv(os.Environ(), "LIVEBLOCKS_"), "LIVEBLOCKS_SECRET_KEY=sk_localdev", "LIVEBLOCKS_BASE_URL="+slow.URL)
+	p := testenv.Start(t, "lbauthz serve", cmd)
+	testenv.WaitHTTP(t, p, "http://"+httpAddr+"/readyz", 10*time.Second)
+
+	conn := grpcConn(t, grpcAddr)
+	type result struct {
+		resp *authv3.CheckResponse
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := authCheck(t, conn, 5*time.Second)
+		done <- result{resp, err}
+	}()
+	time.Sleep(200 * time.Millisecond) // the request is now waiting on Liveblocks
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	res := <-done
+	if res.err != nil {
+		t.Fatalf("in-flight request failed during shutdown: %v", res.err)
+	}
+	if got := res.resp.GetDeniedResponse().GetStatus().GetCode(); got != 200 || !strings.Contains(res.resp.GetDeniedResponse().GetBody(), "slow.token.value") {
+		t.Fatalf("in-flight request answered %d %q", got, res.resp.GetDeniedResponse().GetBody())
+	}
+	if err := p.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v (want 0)\n%s", err, p.Output())
+	}
+}
+
+func TestServe_RefusesAMalformedSecretKeyWithoutPrintingIt(t *testing.T) {
+	cfgPath, _, _ := writeConfig(t, "")
+	for _, key := range []string{"pk_live_notasecret", "sk_has spaces!", "sk_ok\nsecond line"} {
+		var out strings.Builder
+		cmd := exec.Command(binary, "serve", "--config", cfgPath)
+		cmd.Env = append(filterEnv(os.Environ(), "LIVEBLOCKS_"), "LIVEBLOCKS_SECRET_KEY="+key)
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		if err == nil {
+			t.Fatalf("started with a malformed key")
+		}
+		if !strings.Contains(out.String(), "sk_") || !strings.Contains(strings.ToLower(out.String()), "secret") {
+			t.Fatalf("message does not explain the key format: %q", out.String())
+		}
+		if strings.Contains(out.String(), key) || strings.Contains(out.String(), "notasecret") {
+			t.Fatalf("the key appears in the output: %q", out.String())
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	good, _, _ := writeConfig(t, "")
+	bad, _, _ := writeConfig(t, "identiy:\n  user_id: sub\n")
+	env := append(filterEnv(os.Environ(), "LIVEBLOCKS_"), "LIVEBLOCKS_SECRET_KEY=sk_localdev")
+	for _, tc := range []struct {
+		name, path string
+		code       int
+		want       string
+	}{
+		{"good config", good, 0, "ok"},
+		{"misspelt key", bad, 1, `unknown key "identiy" (did you mean "identity"?)`},
+		{"missing file", filepath.Join(t.TempDir(), "absent.yaml"), 1, "no such file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out strings.Builder
+			cmd := exec.Command(binary, "validate", "--config", tc.path)
+			cmd.Env, cmd.Stdout, cmd.Stderr = env, &out, &out
+			err := cmd.Run()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.code || !strings.Contains(out.String(), tc.want) {
+				t.Fatalf("exit %d, output %q; want exit %d and %q", code, out.String(), tc.code, tc.want)
+			}
+		})
+	}
+}
