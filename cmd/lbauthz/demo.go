@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,10 +20,13 @@ import (
 // own sessions with it, and it must never be used for anything real.
 const demoHMACSecret = "lbauthz-demo-session-key-not-a-secret-0001"
 
+// The listen addresses are placeholders, replaced by demoConfig: the
+// defaults, or LBAUTHZ_DEMO_GRPC / LBAUTHZ_DEMO_HTTP (the demo's tests use
+// free ports).
 const demoConfigYAML = `
 listen:
-  grpc: "127.0.0.1:9191"
-  http: "127.0.0.1:8181"
+  grpc: DEMO_GRPC_ADDR
+  http: DEMO_HTTP_ADDR
 liveblocks:
   auth_path: "/api/liveblocks-auth"
 session:
@@ -37,15 +42,36 @@ upstream_headers:
   user_id: "x-user-id"
   group_ids: "x-user-groups"
   user_info: "x-user-info"
+rooms:
+  provision:
+    # The demo page's rooms (deploy/demo/): created on first use, group
+    # "team" edits, group "viewers" watches, everybody else is refused.
+    - room: "demo-*"
+      default_accesses: []
+      groups_accesses:
+        team: ["*:write"]
+        viewers: ["*:read", "room:presence:write"]
 log:
   format: console
 `
 
 // demoConfig is the built-in config of `lbauthz serve --demo`: the Liveblocks
 // dev server (LIVEBLOCKS_BASE_URL, default http://127.0.0.1:1153, key
-// sk_localdev unless LIVEBLOCKS_SECRET_KEY says otherwise) and sessions
-// signed with the demo key.
+// sk_localdev unless LIVEBLOCKS_SECRET_KEY says otherwise), sessions signed
+// with the demo key, and the demo page's rooms provisioned on first use. It
+// listens on 127.0.0.1:9191 (gRPC) and 127.0.0.1:8181 (HTTP) unless
+// LBAUTHZ_DEMO_GRPC or LBAUTHZ_DEMO_HTTP name other addresses.
 func demoConfig(getenv func(string) string) (*configv1.Config, *config.Secrets, error) {
+	addr := func(k, def string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	yaml := strings.NewReplacer(
+		"DEMO_GRPC_ADDR", strconv.Quote(addr("LBAUTHZ_DEMO_GRPC", "127.0.0.1:9191")),
+		"DEMO_HTTP_ADDR", strconv.Quote(addr("LBAUTHZ_DEMO_HTTP", "127.0.0.1:8181")),
+	).Replace(demoConfigYAML)
 	env := func(k string) string {
 		if v := getenv(k); v != "" {
 			return v
@@ -55,7 +81,7 @@ func demoConfig(getenv func(string) string) (*configv1.Config, *config.Secrets, 
 		}
 		return ""
 	}
-	cfg, err := config.Parse("demo config", []byte(demoConfigYAML), env)
+	cfg, err := config.Parse("demo config", []byte(yaml), env)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -66,13 +92,15 @@ func demoConfig(getenv func(string) string) (*configv1.Config, *config.Secrets, 
 	return cfg, &config.Secrets{LiveblocksSecretKey: key, HMACSecret: []byte(demoHMACSecret)}, nil
 }
 
-// demoSession signs a demo session JWT (HS256) for a user.
+// demoSession signs a demo session JWT (HS256) for a user, with the claims
+// the demo app (deploy/demo/app.mjs) puts in its own sessions; the avatar is
+// served by that app, so the demo needs no network.
 func demoSession(sub, name string, groups []string, ttl time.Duration) string {
 	enc := base64.RawURLEncoding
 	header := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
 	claims, _ := json.Marshal(map[string]any{
 		"sub": sub, "name": name, "groups": groups,
-		"picture": "https://api.dicebear.com/9.x/initials/svg?seed=" + name,
+		"picture": "/avatars/" + url.PathEscape(sub) + ".svg",
 		"iat":     time.Now().Unix(), "exp": time.Now().Add(ttl).Unix(),
 	})
 	unsigned := header + "." + enc.EncodeToString(claims)

@@ -1,0 +1,212 @@
+// browser-test.mjs drives the demo in a real browser (Debian's Chromium,
+// through playwright-core; no browser is ever downloaded): four people sign
+// in to the legacy app through nginx and open the shared board. It prints ONE
+// JSON line with what each of them saw; demo_test.go asserts on it.
+//
+//   node deploy/demo/browser-test.mjs '{"url":"http://127.0.0.1:8080","outDir":"/tmp/x","chromium":"/usr/bin/chromium"}'
+//
+// Steps wait for what a person would wait for (the other one to appear, the
+// counter to change) and give up after `waitMs` (default 10000). The first
+// step that fails ends the run: its error goes in `failure`, and every open
+// page is saved as failure-<user>.png. Screenshots of each view go to outDir.
+// Exit code 0 whenever the report was printed, 2 for bad input.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const JWT_RE = /eyJ[\w-]*\.[\w-]*\.[\w-]*/g;
+const redact = (s) => String(s).replace(JWT_RE, "<jwt>");
+
+let input;
+try {
+  input = JSON.parse(process.argv[2] ?? "");
+  for (const k of ["url", "outDir", "chromium"]) if (typeof input[k] !== "string" || !input[k]) throw new Error(`${k} is required`);
+} catch (err) {
+  console.error(`browser-test: bad input: ${err.message}`);
+  process.exit(2);
+}
+const base = input.url.replace(/\/$/, "");
+const waitMs = Number(input.waitMs) > 0 ? Number(input.waitMs) : 10000;
+const VIEWPORT = { width: 1040, height: 500 };
+
+const report = { failure: null, step: null, screenshots: [], console: {} };
+const pages = {};
+let step = "launch";
+
+// Everything Chromium writes (profile, cache) goes to a new empty folder,
+// removed at the end. Playwright gives each launch() a fresh profile folder;
+// TMPDIR puts it, and Chromium's other files, in ours.
+const scratch = mkdtempSync(path.join(tmpdir(), "lbauthz-chromium-"));
+process.env.TMPDIR = scratch;
+const browser = await chromium.launch({
+  executablePath: input.chromium,
+  headless: true,
+  args: [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+  ],
+  env: { ...process.env, TMPDIR: scratch, HOME: scratch },
+});
+
+async function shot(page, name) {
+  const file = path.join(input.outDir, `${name}.png`);
+  await page.screenshot({ path: file });
+  report.screenshots.push(file);
+}
+
+// open gives a new browser profile (its own cookies) on the board's URL.
+async function open(name) {
+  const context = await browser.newContext({ viewport: VIEWPORT });
+  const page = await context.newPage();
+  page.setDefaultTimeout(waitMs);
+  const lines = (report.console[name] = []);
+  page.on("console", (m) => lines.length < 50 && lines.push(redact(`${m.type()}: ${m.text()}`)));
+  page.on("pageerror", (e) => lines.length < 50 && lines.push(redact(`pageerror: ${e.message}`)));
+  pages[name] = page;
+  await page.goto(`${base}/`);
+  return page;
+}
+
+async function signIn(user) {
+  const page = await open(user);
+  await page.fill("input[name=username]", user);
+  await page.fill("input[name=password]", "demo");
+  await Promise.all([page.waitForURL(`${base}/`), page.click("button[type=submit]")]);
+  return page;
+}
+
+const status = (page) => page.getAttribute("#status", "data-status");
+const counter = async (page) => Number(await page.textContent("#counter"));
+
+async function waitConnected(page) {
+  await page.waitForSelector('#status[data-status="connected"]');
+  await page.waitForSelector('#counter[data-ready="true"]');
+  await page.waitForSelector("#people li");
+}
+
+async function waitCounter(page, want) {
+  await page.waitForFunction((v) => document.querySelector("#counter")?.textContent === String(v), want);
+}
+
+// people lists who a page shows in the room: [{id, name, access}].
+function people(page) {
+  return page.$$eval("#people li", (lis) =>
+    lis.map((li) => ({
+      id: li.dataset.userId,
+      name: li.querySelector(".name")?.textContent,
+      access: li.querySelector(".badge")?.textContent,
+      avatarLoaded: (li.querySelector("img")?.naturalWidth ?? 0) > 0,
+    })),
+  );
+}
+
+async function hoverBoard(page, x, y) {
+  const box = await page.locator("#board").boundingBox();
+  await page.mouse.move(box.x + box.width * x, box.y + box.height * y, { steps: 4 });
+}
+
+try {
+  step = "a visitor without a session is sent to the login form";
+  const visitor = await open("visitor");
+  report.visitor = { landedOn: new URL(visitor.url()).pathname };
+  await visitor.fill("input[name=username]", "alice");
+  await visitor.fill("input[name=password]", "wrong");
+  const [answer] = await Promise.all([visitor.waitForNavigation(), visitor.click("button[type=submit]")]);
+  report.visitor.badPasswordStatus = answer?.status() ?? null;
+  report.visitor.badPasswordError = await visitor.textContent("#login-error");
+  await shot(visitor, "login");
+
+  step = "alice and bob (group team) enter the room";
+  const alice = await signIn("alice");
+  const bob = await signIn("bob");
+  await waitConnected(alice);
+  await waitConnected(bob);
+  report.alice = { signedInAs: await alice.textContent("#signed-in-as") };
+  report.bob = { signedInAs: await bob.textContent("#signed-in-as") };
+
+  step = "alice and bob see each other";
+  await alice.waitForSelector('#people li[data-user-id="bob"]');
+  await bob.waitForSelector('#people li[data-user-id="alice"]');
+
+  step = "the counter alice and bob change agrees in both";
+  const start = await counter(alice);
+  const trail = [start];
+  await alice.click("#increment");
+  await waitCounter(bob, start + 1);
+  trail.push(await counter(bob));
+  await bob.click("#increment");
+  await waitCounter(bob, start + 2);
+  await bob.click("#increment");
+  await waitCounter(alice, start + 3);
+  await waitCounter(bob, start + 3);
+  trail.push(await counter(alice));
+  report.counter = { start, trail, alice: await counter(alice), bob: await counter(bob) };
+
+  step = "bob sees alice's cursor";
+  await hoverBoard(alice, 0.22, 0.3);
+  const cursor = await bob.waitForSelector('#board .cursor[data-user-id="alice"]');
+  report.bob.sawCursorOf = await cursor.textContent();
+
+  step = "carol (group viewers) sees the counter but cannot change it";
+  const carol = await signIn("carol");
+  await waitConnected(carol);
+  report.carol = {
+    status: await status(carol),
+    counter: await counter(carol),
+    incrementDisabled: await carol.isDisabled("#increment"),
+    decrementDisabled: await carol.isDisabled("#decrement"),
+    readOnlyNote: (await carol.isVisible("#readonly-note")) ? await carol.textContent("#readonly-note") : null,
+  };
+  // A click on the disabled button does nothing (force skips Playwright's
+  // own wait for an enabled button, as a determined user would try).
+  await carol.click("#increment", { force: true });
+  await alice.waitForSelector('#people li[data-user-id="carol"]');
+  step = "carol sees alice's change live";
+  await alice.click("#increment");
+  await waitCounter(carol, start + 4);
+  report.carol.counterAfterAlice = await counter(carol);
+
+  step = "dave (group guests) is refused, and says so";
+  const dave = await signIn("dave");
+  await dave.waitForSelector("#refusal:not([hidden])", { timeout: waitMs + 5000 });
+  report.dave = {
+    status: await status(dave),
+    refusalCode: await dave.getAttribute("#refusal", "data-code"),
+    refusal: await dave.textContent("#refusal"),
+    boardHidden: !(await dave.isVisible("#board")),
+  };
+
+  step = "the views, for the record";
+  await hoverBoard(bob, 0.7, 0.62);
+  await hoverBoard(carol, 0.8, 0.25);
+  await alice.waitForSelector('#board .cursor[data-user-id="bob"]');
+  await alice.waitForSelector('#board .cursor[data-user-id="carol"]');
+  // Let the cursors' short slide finish before the picture.
+  await alice.waitForTimeout(300);
+  report.alice.people = await people(alice);
+  report.bob.people = await people(bob);
+  report.carol.people = await people(carol);
+  report.alice.counter = await counter(alice);
+  report.alice.cursorsSeen = await alice.$$eval("#board .cursor", (els) => els.map((e) => e.dataset.userId).sort());
+  for (const [name, page] of Object.entries({ alice, bob, carol, dave })) await shot(page, name);
+  step = null;
+} catch (err) {
+  report.failure = redact(err.message.split("\n").slice(0, 6).join("\n"));
+  report.step = step;
+  for (const [name, page] of Object.entries(pages)) {
+    try {
+      await shot(page, `failure-${name}`);
+    } catch {
+      // The page may be gone; the report says what failed.
+    }
+  }
+} finally {
+  await browser.close().catch(() => {});
+  rmSync(scratch, { recursive: true, force: true });
+}
+process.stdout.write(JSON.stringify(report) + "\n", () => process.exit(0));
