@@ -1,22 +1,26 @@
 # lbauthz: Liveblocks authentication in front of an unchanged app.
 #
-#   make run     the demo: Liveblocks dev server + sidecar, a token issued
+#   make run     the demo in a browser: a legacy app behind nginx, the sidecar, the Liveblocks dev server
 #   make test    installs what the tests need, then runs them all
-#   make bench   Go benchmarks of the hot path
+#   make soak    the soak and fault test, long version (a few minutes)
+#   make bench   the side-by-side benchmark (bench/results/latest.md, latest.json)
+#   make bench-go  Go benchmarks of the hot path
 #   make proto   regenerates the Go code of proto/
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 GO ?= go
 GOBIN := $(shell $(GO) env GOPATH)/bin
 export PATH := $(CURDIR)/node_modules/.bin:$(GOBIN):$(PATH)
+# playwright-core drives Debian's chromium: never let a package fetch a browser.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 PROTOC_GEN_GO_VERSION := v1.36.12
 CADDY_VERSION := v2.11.9
 # Debian packages the tests run for real.
-APT_PACKAGES := nginx-light redis-server postgresql protobuf-compiler
+APT_PACKAGES := nginx-light redis-server postgresql protobuf-compiler chromium
 FUZZTIME ?= 10s
 
-.PHONY: all build run test test-go test-fuzz vet bench proto deps deps-npm deps-apt deps-go fuzz clean
+.PHONY: all build run test test-go test-e2e test-fuzz soak vet bench bench-go deps-bench proto deps deps-npm deps-apt deps-go fuzz clean
 
 all: build
 
@@ -49,30 +53,66 @@ $(GOBIN)/protoc-gen-go:
 $(GOBIN)/caddy:
 	$(GO) install github.com/caddyserver/caddy/v2/cmd/caddy@$(CADDY_VERSION)
 
-## run: the Liveblocks dev server and the sidecar on loopback; Ctrl-C stops both.
+## run: the demo on loopback (deploy/demo/run.sh): nginx, the demo app, the sidecar, the dev server; Ctrl-C stops them.
 run: deps-npm build
 	deploy/demo/run.sh
 
 ## test: vet, every test against the real parts (a missing part fails the run), then a short fuzz of every parser.
-test: deps vet test-go test-fuzz
+test: deps vet test-go test-e2e test-fuzz
 
 vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
 test-go:
-	LBAUTHZ_TEST_STRICT=1 $(GO) test -race -count=1 -timeout 25m ./...
+	LBAUTHZ_TEST_STRICT=1 $(GO) test -race -count=1 -timeout 25m $$($(GO) list ./... | grep -v '/deploy/demo$$')
 
-# Each fuzz target runs for FUZZTIME on top of its corpus in testdata/.
-FUZZ_TARGETS := ./authz:FuzzFindCookie ./authz/session:FuzzJWTSession ./authz/config:FuzzParse
+## test-e2e: the demo driven in Chromium (deploy/demo/demo_test.go); screenshots under test-output/demo/_artifacts/.
+test-e2e: deps-npm
+	@$(MAKE) --no-print-directory deps-apt APT_PACKAGES="nginx-light chromium"
+	rm -rf test-output/demo && mkdir -p test-output/demo
+	LBAUTHZ_TEST_STRICT=1 $(GO) test -count=1 -timeout 5m -v -artifacts -outputdir $(CURDIR)/test-output/demo ./deploy/demo/
+
+## soak: the soak and fault test of internal/soak at full length (a few
+## minutes; `make test` runs a 40 s version): steady traffic through nginx
+## and the gRPC door while Liveblocks, Redis and PostgreSQL are killed and
+## restarted and the config is reloaded, then SIGTERM under load. Prints the
+## answers per phase; LBAUTHZ_SOAK_REPORT=FILE also writes them to FILE.
+soak: deps
+	LBAUTHZ_TEST_STRICT=1 LBAUTHZ_SOAK=long $(GO) test -count=1 -v -run '^TestSoak' -timeout 20m ./internal/soak/
+
+# Every fuzz target of the repository (each `func FuzzXxx` of a _test.go
+# file, found anew at each run, so none is forgotten) runs for FUZZTIME on
+# top of its seed corpus in testdata/fuzz/<target>/.
+FUZZ_TARGETS = $(shell grep -rHoE --include='*_test.go' --exclude-dir=node_modules --exclude-dir=.git \
+	'^func Fuzz[A-Za-z0-9_]+' . | sed -E 's|^(.*)/[^/]*:func (Fuzz[A-Za-z0-9_]+)$$|\1:\2|' | sort)
 test-fuzz:
+	@test -n "$(FUZZ_TARGETS)" || { echo "no fuzz target found"; exit 1; }
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
 	  echo "fuzz $$name ($(FUZZTIME))"; \
 	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg >/tmp/lbauthz-fuzz.log 2>&1 || { cat /tmp/lbauthz-fuzz.log; exit 1; }; \
 	done
 
-bench:
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./authz/... ./liveblocks/
+
+## bench: the sidecar, a floor ext_authz server and the Express reference on
+## loopback, side by side; see bench/cmd/benchrun. About 4 minutes.
+GHZ_VERSION := v0.120.0
+bench: build deps-npm deps-bench
+	$(GO) build -o bin/floor ./bench/cmd/floor
+	$(GO) build -o bin/benchrun ./bench/cmd/benchrun
+	bin/benchrun -out bench/results
+
+deps-bench: $(GOBIN)/ghz bench/express/node_modules/.lbauthz-installed
+	@$(MAKE) --no-print-directory deps-apt APT_PACKAGES="wrk nghttp2-client nginx-light redis-server"
+
+$(GOBIN)/ghz:
+	$(GO) install github.com/bojand/ghz/cmd/ghz@$(GHZ_VERSION)
+
+bench/express/node_modules/.lbauthz-installed: bench/express/package.json bench/express/package-lock.json
+	cd bench/express && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 ## proto: regenerate the committed Go code of proto/ (protoc from Debian's protobuf-compiler).
 proto: $(GOBIN)/protoc-gen-go

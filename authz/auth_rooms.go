@@ -73,8 +73,13 @@ func (e *Engine) warnNoBody(door string) {
 
 // provision makes sure the room exists before an ID token is issued for
 // it. It reports false, with the answer to give, when it could not.
-func (e *Engine) provision(ctx context.Context, room string) (Decision, bool) {
+func (e *Engine) provision(ctx context.Context, room string, x *explainer) (Decision, bool) {
+	if x.dryRun() {
+		x.provisionPlan(e.opts.Provisioner.Rules().Match(room))
+		return Decision{}, true
+	}
 	outcome, err := e.opts.Provisioner.Ensure(ctx, room)
+	x.provisioned(outcome, err)
 	if err == nil {
 		if outcome == rooms.Provisioned {
 			e.log.Info("room provisioned", zap.String("room", room))
@@ -100,8 +105,9 @@ func (e *Engine) provision(ctx context.Context, room string) (Decision, bool) {
 
 // accessToken issues an access token with the room patterns the policy
 // gives the identity.
-func (e *Engine) accessToken(ctx context.Context, id *session.Identity, room string) Decision {
+func (e *Engine) accessToken(ctx context.Context, id *session.Identity, room string, x *explainer) Decision {
 	perms, err := e.opts.AccessPolicy.Permissions(rooms.Who{UserID: id.UserID, GroupIDs: id.GroupIDs, RoomID: room})
+	x.permissions(perms, err)
 	if err != nil {
 		reason := err.Error()
 		var rerr *rooms.RefusedError
@@ -110,8 +116,10 @@ func (e *Engine) accessToken(ctx context.Context, id *session.Identity, room str
 		}
 		return deny(Forbidden, http.StatusForbidden, "forbidden", reason)
 	}
-	resp := e.opts.Liveblocks.AuthorizeUser(ctx, liveblocks.AuthorizeUserRequest{
-		UserID: id.UserID, Permissions: perms, UserInfo: id.UserInfo,
-	})
-	return liveblocksDecision(resp)
+	req := liveblocks.AuthorizeUserRequest{UserID: id.UserID, Permissions: perms, UserInfo: id.UserInfo}
+	x.call("POST /v2/authorize-user", req)
+	if x.dryRun() {
+		return x.notSent()
+	}
+	return liveblocksDecision(e.opts.Liveblocks.AuthorizeUser(ctx, req))
 }

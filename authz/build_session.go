@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/lbauthz/lbauthz/authz/config"
 	"github.com/lbauthz/lbauthz/authz/session"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
@@ -12,20 +14,42 @@ import (
 // sessionsFromConfig builds the session resolver: the configured store
 // (behind the express cookie check when the cookie is express-signed), the
 // identity mapping, and the cache every store goes through.
-func sessionsFromConfig(cfg *configv1.Config, sec *config.Secrets) (*session.Resolver, error) {
+func sessionsFromConfig(cfg *configv1.Config, sec *config.Secrets, b buildOptions) (*session.Resolver, error) {
 	store, err := storeFromConfig(cfg, sec)
 	if err != nil {
 		return nil, err
 	}
+	var tracer trace.Tracer
+	if b.tracing != nil {
+		tracer = b.tracing.Tracer(tracerName)
+	}
+	store = observeStore(store, storeKind(cfg.Session), b.metrics, tracer) // observed_store.go
 	mapping, err := mappingFromConfig(cfg.Identity)
 	if err != nil {
 		return nil, err
 	}
 	c := cfg.Session.Cache
-	return session.NewResolver(store, mapping, session.CacheOptions{
+	opts := session.CacheOptions{
 		TTL: c.Ttl.AsDuration(), NegativeTTL: c.NegativeTtl.AsDuration(),
 		MaxEntries: int(c.MaxEntries), Disabled: c.Disabled,
-	}), nil
+	}
+	if b.metrics != nil {
+		opts.Observe = b.metrics.cacheLookup
+	}
+	return session.NewResolver(store, mapping, opts), nil
+}
+
+// storeKind names the session store of a config, for metrics and explain.
+func storeKind(s *configv1.Session) string {
+	switch {
+	case s.GetRedis() != nil:
+		return "redis"
+	case s.GetSql() != nil:
+		return "sql"
+	case s.GetIntrospection() != nil:
+		return "introspection"
+	}
+	return "jwt"
 }
 
 func mappingFromConfig(id *configv1.Identity) (*session.Mapping, error) {

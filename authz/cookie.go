@@ -1,5 +1,7 @@
 package authz
 
+import "strings"
+
 // Cookie outcomes.
 type cookieResult uint8
 
@@ -20,7 +22,18 @@ const (
 // Two cookies of the same name are refused: a browser sends both when the
 // app and another path or subdomain each set one, and picking one would let a
 // sibling site choose the identity.
+//
+// It runs on every request, over headers of hundreds of bytes, so it looks
+// for the name with strings.Index rather than splitting the header into
+// cookies: the answer is the same as splitting at every separator, trimming
+// spaces and tabs and comparing names (cookie_bench_test.go checks it
+// against that).
 func findCookie(first string, more []string, name string, maxLen int) (string, cookieResult) {
+	if !searchableName(name) {
+		// No cookie can be called that: names never hold a separator or
+		// "=", and are compared without their surrounding spaces.
+		return "", cookieAbsent
+	}
 	var value string
 	res := cookieAbsent
 	for i := -1; i < len(more); i++ {
@@ -28,23 +41,44 @@ func findCookie(first string, more []string, name string, maxLen int) (string, c
 		if i >= 0 {
 			h = more[i]
 		}
-		for len(h) > 0 {
-			var part string
-			if i := indexSep(h); i >= 0 {
-				part, h = h[:i], h[i+1:]
-			} else {
-				part, h = h, ""
+		for pos := 0; pos <= len(h); {
+			at := strings.Index(h[pos:], name)
+			if at < 0 {
+				break
 			}
-			part = trimSpace(part)
-			eq := indexByte(part, '=')
-			if eq < 0 || trimSpace(part[:eq]) != name {
+			at += pos
+			pos = at + 1
+			// The name must begin a cookie: only spaces or tabs between it
+			// and the start or the previous separator...
+			j := at
+			for j > 0 && (h[j-1] == ' ' || h[j-1] == '\t') {
+				j--
+			}
+			if j > 0 && h[j-1] != ';' && h[j-1] != ',' {
 				continue
+			}
+			// ...and be followed by "=", maybe after spaces or tabs.
+			k := at + len(name)
+			for k < len(h) && (h[k] == ' ' || h[k] == '\t') {
+				k++
+			}
+			if k == len(h) || h[k] != '=' {
+				continue
+			}
+			rest := h[k+1:]
+			end := strings.IndexByte(rest, ';')
+			if end < 0 {
+				end = len(rest)
+			}
+			if c := strings.IndexByte(rest[:end], ','); c >= 0 {
+				end = c
 			}
 			if res != cookieAbsent {
 				return "", cookieAmbiguous
 			}
-			value = trimSpace(part[eq+1:])
+			value = trimSpace(rest[:end])
 			res = cookieFound
+			pos = k + 1 + end
 		}
 	}
 	if res != cookieFound {
@@ -60,32 +94,32 @@ func findCookie(first string, more []string, name string, maxLen int) (string, c
 		return "", cookieAbsent
 	}
 	for i := 0; i < len(value); i++ {
-		// RFC 6265 cookie-octet, plus space which some servers emit.
-		c := value[i]
-		if c < 0x20 || c >= 0x7f || c == '"' || c == ';' || c == ',' || c == '\\' {
+		if !cookieOctet[value[i]] {
 			return "", cookieMalformed
 		}
 	}
 	return value, cookieFound
 }
 
-func indexSep(s string) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == ';' || s[i] == ',' {
-			return i
-		}
+// searchableName reports whether a cookie can be called name: not empty,
+// without a separator or "=", and not beginning or ending with a space or a
+// tab.
+func searchableName(name string) bool {
+	if name == "" || strings.ContainsAny(name, ";,=") {
+		return false
 	}
-	return -1
+	first, last := name[0], name[len(name)-1]
+	return first != ' ' && first != '\t' && last != ' ' && last != '\t'
 }
 
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
+// cookieOctet holds the bytes a cookie value may hold: RFC 6265's
+// cookie-octet, plus space, which some servers emit.
+var cookieOctet = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != ';' && c != ',' && c != '\\'
 	}
-	return -1
-}
+	return t
+}()
 
 func trimSpace(s string) string {
 	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {

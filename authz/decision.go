@@ -28,6 +28,15 @@ const (
 	// BadRequest answers 4xx for a request that is wrong in itself (405 for a
 	// method other than POST on the auth path, 400 for a bad body).
 	BadRequest
+	// RateLimited answers 429 on the auth path: a user or a client address
+	// is over its budget (auth_limits).
+	RateLimited
+	// CrossOrigin answers 403 on the auth path: the request comes from a web
+	// page of another origin that is not allowed (auth_limits.origins).
+	CrossOrigin
+	// Preflight answers a CORS preflight (OPTIONS) on the auth path from an
+	// allowed origin (204).
+	Preflight
 )
 
 var outcomeNames = [...]string{
@@ -39,7 +48,13 @@ var outcomeNames = [...]string{
 	Forbidden:      "forbidden",
 	Unavailable:    "unavailable",
 	BadRequest:     "bad_request",
+	RateLimited:    "rate_limited",
+	CrossOrigin:    "cross_origin",
+	Preflight:      "preflight",
 }
+
+// numOutcomes bounds the Outcome values, for tables indexed by outcome.
+const numOutcomes = int(Preflight) + 1
 
 func (o Outcome) String() string {
 	if int(o) < len(outcomeNames) && outcomeNames[o] != "" {
@@ -53,7 +68,8 @@ func (o Outcome) String() string {
 //
 // When Allow is true the request goes to the app; Identity is set for
 // AllowIdentity. Otherwise the door answers the client itself with Status,
-// ContentType, Body and Header.
+// ContentType, Body and Header; Identity is then the user a token request
+// was from, once the session is found (for logs and explain).
 type Decision struct {
 	Outcome  Outcome
 	Allow    bool

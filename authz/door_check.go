@@ -58,7 +58,7 @@ const envoyHeadersToRemove = "X-Envoy-Auth-Headers-To-Remove"
 
 // check answers one check request.
 func (h *httpDoors) check(w http.ResponseWriter, r *http.Request, e *Engine, door *checkDoor, target string) {
-	peer, ok := h.trusted(r)
+	peer, ok := h.trusted(r, e)
 	if !ok {
 		// Whoever can reach the listener could otherwise have any request
 		// checked as if it were another one. Nothing else in the request is
@@ -67,6 +67,7 @@ func (h *httpDoors) check(w http.ResponseWriter, r *http.Request, e *Engine, doo
 			zap.String("door", door.name), zap.String("peer", peer.String()))
 		d := deny(Forbidden, http.StatusForbidden, "untrusted_peer",
 			"peer "+peer.String()+" is not in http_doors.trusted_peers, so the original request it describes is not believed")
+		e.countRefusal(door.name, &d)
 		writeDecision(w, &d)
 		return
 	}
@@ -100,6 +101,7 @@ func (h *httpDoors) check(w http.ResponseWriter, r *http.Request, e *Engine, doo
 	}
 	var cookieBuf [2]string
 	req := Request{Door: door.name, Method: method, Path: uri, Cookies: append(cookieBuf[:0], r.Header["Cookie"]...)}
+	h.describe(&req, r, e)
 	d := e.Decide(r.Context(), &req)
 	if !d.Allow {
 		writeDecision(w, &d)

@@ -19,14 +19,18 @@ const bodyReadTimeout = 5 * time.Second
 // are those of the gRPC door: the token, or the refusal with the same
 // status, body and headers.
 //
-// The request is the one to answer, so no forwarded header is needed and
-// every peer is served: the session cookie is the credential.
+// The request is the one to answer, so every peer is served: the session
+// cookie is the credential. Forwarded headers only say, when a trusted proxy
+// sends them, the client's address and the request's host, for the rate
+// limits and the origin check.
 func (h *httpDoors) direct(w http.ResponseWriter, r *http.Request, e *Engine, target string) {
 	var cookieBuf [2]string
 	req := Request{Door: "http_direct", Method: r.Method, Path: target, Cookies: append(cookieBuf[:0], r.Header["Cookie"]...)}
+	h.describe(&req, r, e)
 	if r.Method == http.MethodPost {
-		body, d := h.readBody(w, r)
+		body, d := h.readBody(w, r, h.maxBodyBytes(e))
 		if d != nil {
+			e.countRefusal(req.Door, d)
 			writeDecision(w, d)
 			return
 		}
@@ -45,8 +49,7 @@ func (h *httpDoors) direct(w http.ResponseWriter, r *http.Request, e *Engine, ta
 
 // readBody reads the request body up to the limit. It returns a decision
 // when the body cannot be read or is too large.
-func (h *httpDoors) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Decision) {
-	limit := h.opts.MaxBodyBytes
+func (h *httpDoors) readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *Decision) {
 	tooLarge := func() *Decision {
 		d := deny(BadRequest, http.StatusRequestEntityTooLarge, "payload_too_large",
 			"the request body is over "+strconv.FormatInt(limit, 10)+" bytes")

@@ -11,10 +11,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -40,6 +42,18 @@ type Request struct {
 	// {"room": ...}); HasBody says whether it does.
 	Body    []byte
 	HasBody bool
+
+	// Origin, SecFetchSite and Host are the request's Origin, Sec-Fetch-Site
+	// and Host (:authority) headers, for the auth path's origin check
+	// (origin.go).
+	Origin, SecFetchSite, Host string
+	// ClientAddr is the client's address as far as the door can tell (see
+	// auth_limits.per_address); the zero Addr when it cannot.
+	ClientAddr netip.Addr
+	// Headers are the request's headers, when the door has them as a map of
+	// lower-case names (Envoy's gRPC door): the trace context of the request
+	// is read from them (tracing.go).
+	Headers map[string]string
 }
 
 // HeaderNames are the headers that carry the identity to the app. Empty
@@ -78,7 +92,7 @@ type Options struct {
 	LiveblocksTimeout time.Duration
 	// Headers names the identity headers.
 	Headers HeaderNames
-	// PassThroughOnStoreError decides pass-through requests when the session
+	// UnavailableOnStoreError decides pass-through requests when the session
 	// store is unavailable: false (the default) forwards them as anonymous,
 	// true answers 503.
 	UnavailableOnStoreError bool
@@ -89,8 +103,29 @@ type Options struct {
 	// the room patterns it gives (liveblocks.mode access_token) instead of
 	// ID tokens.
 	AccessPolicy *rooms.Policy
-	// Logger receives one debug line per decision; nil logs nothing.
-	Logger *zap.Logger
+	// Limits are the auth path's rate limits and origin check
+	// (auth_limits); nil limits nothing.
+	Limits *Limits
+	// TrustedPeers are the proxies whose forwarded headers the HTTP doors
+	// believe (http_doors.trusted_peers); their addresses are never rate
+	// limited. Empty: the HTTP doors' own setting.
+	TrustedPeers []netip.Prefix
+	// MaxBodyBytes caps the body the HTTP direct door reads
+	// (http_doors.max_body_bytes); 0: the HTTP doors' own setting.
+	MaxBodyBytes int64
+	// StoreKind names the session store (jwt, redis, sql, introspection),
+	// for explain.
+	StoreKind string
+
+	// Logger receives one access line per decision, at AccessLevel (zero:
+	// info; log.access_level defaults to debug), and at warn at least for
+	// a 503; nil logs nothing.
+	Logger      *zap.Logger
+	AccessLevel zapcore.Level
+	// Metrics, if set, count the decisions (metrics.go).
+	Metrics *Metrics
+	// TracerProvider, if set, traces the decisions (tracing.go).
+	TracerProvider trace.TracerProvider
 }
 
 // Engine makes the decisions. It is safe for concurrent use.
@@ -100,6 +135,9 @@ type Engine struct {
 	headers []string // identity header names, for removal
 
 	envoyAnonymous *authv3.CheckResponse
+
+	tracer trace.Tracer // nil: tracing off
+	timed  bool         // whether decisions are timed (for metrics or logs)
 
 	warnedNoBody atomic.Bool // see warnNoBody
 }
@@ -124,6 +162,10 @@ func New(opts Options) (*Engine, error) {
 	}
 	e := &Engine{opts: opts, log: log, headers: opts.Headers.All()}
 	e.envoyAnonymous = newEnvoyAnonymous(e.headers)
+	if opts.TracerProvider != nil {
+		e.tracer = opts.TracerProvider.Tracer(tracerName)
+	}
+	e.timed = opts.Metrics != nil || log.Core().Enabled(min(opts.AccessLevel, zapcore.WarnLevel))
 	return e, nil
 }
 
@@ -143,22 +185,27 @@ func (e *Engine) IsAuthPath(path string) bool { return stripQuery(path) == e.opt
 
 // Decide decides one request. It never fails: every problem is a Decision.
 func (e *Engine) Decide(ctx context.Context, r *Request) Decision {
+	var start time.Time
+	if e.timed {
+		start = time.Now()
+	}
+	ctx, span := e.startSpan(ctx, r) // tracing.go
+	auth := e.IsAuthPath(r.Path)
 	var d Decision
-	if stripQuery(r.Path) == e.opts.AuthPath {
-		d = e.decideAuth(ctx, r)
+	if auth {
+		d = e.decideAuth(ctx, r, nil)
 	} else {
-		d = e.decidePassThrough(ctx, r)
+		d = e.decidePassThrough(ctx, r, nil)
 	}
-	if ce := e.log.Check(zapcore.DebugLevel, "decision"); ce != nil {
-		ce.Write(zap.String("door", r.Door), zap.String("method", r.Method),
-			zap.String("path", stripQuery(r.Path)), zap.Stringer("outcome", d.Outcome),
-			zap.Int("status", d.Status), zap.String("reason", d.Reason))
-	}
+	e.finish(r, &d, auth, start, span) // observe.go
 	return d
 }
 
-func (e *Engine) decidePassThrough(ctx context.Context, r *Request) Decision {
-	id, err := e.identify(ctx, r)
+// The decide functions take an *explainer, which Explain passes to record
+// the steps (explain.go); Decide passes nil, which records nothing.
+
+func (e *Engine) decidePassThrough(ctx context.Context, r *Request, x *explainer) Decision {
+	id, err := e.identify(ctx, r, x)
 	switch {
 	case err == nil:
 		return Decision{Outcome: AllowIdentity, Allow: true, Identity: id}
@@ -168,45 +215,88 @@ func (e *Engine) decidePassThrough(ctx context.Context, r *Request) Decision {
 	return Decision{Outcome: AllowAnonymous, Allow: true, Reason: reasonOf(err)}
 }
 
-func (e *Engine) decideAuth(ctx context.Context, r *Request) Decision {
+func (e *Engine) decideAuth(ctx context.Context, r *Request, x *explainer) Decision {
+	if d, ok := e.preflight(r); ok { // origin.go
+		return d
+	}
 	if r.Method != http.MethodPost {
 		d := deny(BadRequest, http.StatusMethodNotAllowed, "method_not_allowed", "the auth path takes POST")
 		d.Header = [][2]string{{"allow", "POST"}}
 		return d
 	}
-	id, err := e.identify(ctx, r)
+	cors, d, refused := e.checkOrigin(r) // origin.go
+	if refused {
+		return d
+	}
+	d = e.issue(ctx, r, x)
+	if len(cors) > 0 {
+		d.Header = append(d.Header, cors...)
+	}
+	return d
+}
+
+// issue answers a token request that passed the origin check.
+func (e *Engine) issue(ctx context.Context, r *Request, x *explainer) Decision {
+	// Explain neither checks nor spends the rate limits' budgets (limits.go).
+	now := time.Now()
+	if x == nil {
+		if d, limited := e.addressLimited(r, now); limited {
+			return d
+		}
+	}
+	id, err := e.identify(ctx, r, x)
 	if err != nil {
 		if session.IsUnavailable(err) {
 			// Never 401 here: the client would stop retrying and the user
 			// would be locked out until a reload.
 			return deny(Unavailable, http.StatusServiceUnavailable, "unavailable", reasonOf(err))
 		}
+		if x == nil {
+			e.spendAddress(r, now)
+		}
 		return deny(Unauthorized, http.StatusUnauthorized, "unauthorized", reasonOf(err))
 	}
 	if id.Problem != "" {
 		return deny(Forbidden, http.StatusForbidden, "forbidden", id.Problem)
 	}
+	if x == nil {
+		if d, limited := e.userLimited(id.UserID, now); limited {
+			d.Identity = id
+			return d
+		}
+	}
+	d := e.token(ctx, r, id, x)
+	d.Identity = id
+	return d
+}
+
+// token gets the token of an identity from Liveblocks, after provisioning
+// the room it is for.
+func (e *Engine) token(ctx context.Context, r *Request, id *session.Identity, x *explainer) Decision {
 	room, reason := roomOf(r)
 	if reason != "" {
 		return deny(BadRequest, http.StatusBadRequest, "bad_request", reason)
 	}
+	x.forRoom(room)
 	lctx, cancel := context.WithTimeout(ctx, e.liveblocksBudget(ctx))
 	defer cancel()
 	if e.opts.AccessPolicy != nil {
-		return e.accessToken(lctx, id, room)
+		return e.accessToken(lctx, id, room, x)
 	}
 	if !r.HasBody && e.opts.Provisioner != nil {
 		e.warnNoBody(r.Door)
 	}
 	if room != "" && e.opts.Provisioner != nil {
-		if d, ok := e.provision(lctx, room); !ok {
+		if d, ok := e.provision(lctx, room, x); !ok {
 			return d
 		}
 	}
-	resp := e.opts.Liveblocks.IdentifyUser(lctx, liveblocks.IdentifyUserRequest{
-		UserID: id.UserID, GroupIDs: id.GroupIDs, UserInfo: id.UserInfo,
-	})
-	return liveblocksDecision(resp)
+	req := liveblocks.IdentifyUserRequest{UserID: id.UserID, GroupIDs: id.GroupIDs, UserInfo: id.UserInfo}
+	x.call("POST /v2/identify-user", req)
+	if x.dryRun() {
+		return x.notSent()
+	}
+	return liveblocksDecision(e.opts.Liveblocks.IdentifyUser(lctx, req))
 }
 
 // liveblocksBudget is how long a Liveblocks call may take: the configured
@@ -249,8 +339,9 @@ var (
 	errCookieMalformed = session.Invalid("malformed session cookie")
 )
 
-func (e *Engine) identify(ctx context.Context, r *Request) (*session.Identity, error) {
+func (e *Engine) identify(ctx context.Context, r *Request, x *explainer) (*session.Identity, error) {
 	v, res := findCookie(r.Cookie, r.Cookies, e.opts.CookieName, e.opts.MaxCookieBytes)
+	x.cookie(res)
 	switch res {
 	case cookieAbsent:
 		return nil, errNoCookie
@@ -261,7 +352,9 @@ func (e *Engine) identify(ctx context.Context, r *Request) (*session.Identity, e
 	case cookieMalformed:
 		return nil, errCookieMalformed
 	}
-	return e.opts.Sessions.Resolve(ctx, v)
+	id, err := e.opts.Sessions.Resolve(ctx, v)
+	x.session(id, err)
+	return id, err
 }
 
 func reasonOf(err error) string {

@@ -2,6 +2,7 @@ package authz
 
 import (
 	"context"
+	"net/netip"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
@@ -37,24 +38,39 @@ func NewEnvoyServer(engines EngineSource) *EnvoyServer {
 func (s *EnvoyServer) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.CheckResponse, error) {
 	e := s.engines.Engine()
 	h := req.GetAttributes().GetRequest().GetHttp()
-	r := Request{Door: "envoy_grpc", Method: h.GetMethod(), Path: h.GetPath()}
+	headers := h.GetHeaders()
+	r := Request{Door: "envoy_grpc", Method: h.GetMethod(), Path: h.GetPath(), Host: h.GetHost(), Headers: headers,
+		Origin: headers["origin"], SecFetchSite: headers["sec-fetch-site"]}
 	if r.Path == "" {
-		r.Path = h.GetHeaders()[":path"]
+		r.Path = headers[":path"]
 	}
 	if r.Method == "" {
-		r.Method = h.GetHeaders()[":method"]
+		r.Method = headers[":method"]
 	}
-	if c, ok := h.GetHeaders()["cookie"]; ok {
+	if r.Host == "" {
+		r.Host = headers[":authority"]
+	}
+	// The downstream address as Envoy sees it: the client's, when Envoy is
+	// the edge or trusts the hops before it (xff_num_trusted_hops).
+	if a, err := netip.ParseAddr(req.GetAttributes().GetSource().GetAddress().GetSocketAddress().GetAddress()); err == nil {
+		r.ClientAddr = a
+	}
+	if c, ok := headers["cookie"]; ok {
 		r.Cookie = c
 	} else if hm := h.GetHeaderMap(); hm != nil {
 		// With encode_raw_headers, Envoy sends header_map instead, one entry
 		// per header line.
 		for _, hv := range hm.GetHeaders() {
-			if hv.GetKey() == "cookie" {
-				if raw := hv.GetRawValue(); raw != nil {
-					r.Cookies = append(r.Cookies, string(raw))
-				} else {
-					r.Cookies = append(r.Cookies, hv.GetValue())
+			switch hv.GetKey() {
+			case "cookie":
+				r.Cookies = append(r.Cookies, headerValue(hv))
+			case "origin":
+				r.Origin = headerValue(hv)
+			case "sec-fetch-site":
+				r.SecFetchSite = headerValue(hv)
+			case ":authority":
+				if r.Host == "" {
+					r.Host = headerValue(hv)
 				}
 			}
 		}
@@ -68,6 +84,15 @@ func (s *EnvoyServer) Check(ctx context.Context, req *authv3.CheckRequest) (*aut
 	return e.envoyResponse(&d), nil
 }
 
+// headerValue is the value of an entry of Envoy's header_map, which holds
+// it in raw_value when encode_raw_headers is on.
+func headerValue(hv *corev3.HeaderValue) string {
+	if raw := hv.GetRawValue(); raw != nil {
+		return string(raw)
+	}
+	return hv.GetValue()
+}
+
 // envoyResponse turns a decision into Envoy's CheckResponse.
 func (e *Engine) envoyResponse(d *Decision) *authv3.CheckResponse {
 	if d.Allow {
@@ -77,7 +102,10 @@ func (e *Engine) envoyResponse(d *Decision) *authv3.CheckResponse {
 		return e.envoyAllow(d.Identity)
 	}
 	headers := make([]*corev3.HeaderValueOption, 0, 2+len(d.Header))
-	headers = append(headers, setHeader("content-type", d.ContentType), setHeader("cache-control", "no-store"))
+	if d.ContentType != "" { // a preflight's 204 has no body
+		headers = append(headers, setHeader("content-type", d.ContentType))
+	}
+	headers = append(headers, setHeader("cache-control", "no-store"))
 	for _, kv := range d.Header {
 		headers = append(headers, setHeader(kv[0], kv[1]))
 	}

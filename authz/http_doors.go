@@ -21,14 +21,17 @@ const (
 	pathCheckEnvoy   = "/check/envoy"
 )
 
-// HTTPDoorOptions configures the HTTP doors. The zero value works: loopback
-// peers are trusted and bodies are capped at 4096 bytes.
+// HTTPDoorOptions configures the HTTP doors. The zero value works: the
+// engine in use says which peers are trusted and how large a body may be
+// (http_doors in its config, so a reload changes them), and an engine that
+// does not say trusts loopback peers and caps bodies at 4096 bytes.
 type HTTPDoorOptions struct {
-	// TrustedPeers are the peers whose check requests are believed (see
-	// http_doors.trusted_peers). Empty means loopback only.
+	// TrustedPeers, if set, are the peers whose check requests and
+	// forwarded headers are believed, whatever the engine says (see
+	// http_doors.trusted_peers).
 	TrustedPeers []netip.Prefix
-	// MaxBodyBytes caps the body the direct auth endpoint reads. Zero means
-	// 4096.
+	// MaxBodyBytes, if set, caps the body the direct auth endpoint reads,
+	// whatever the engine says.
 	MaxBodyBytes int64
 	// Next serves the requests for paths that are not doors (/healthz,
 	// /readyz). It only gets clean paths: a path that net/http's ServeMux
@@ -68,19 +71,43 @@ func HTTPDoorOptionsFromConfig(c *configv1.HTTPDoors) (HTTPDoorOptions, error) {
 // redirect, and nginx's auth_request turns any 3xx into a 500. Every other
 // clean path goes to opts.Next.
 func NewHTTPHandler(engines EngineSource, opts HTTPDoorOptions) http.Handler {
-	if len(opts.TrustedPeers) == 0 {
-		for _, p := range config.DefaultTrustedPeers {
-			prefix, _ := config.ParsePeer(p)
-			opts.TrustedPeers = append(opts.TrustedPeers, prefix)
-		}
-	}
-	if opts.MaxBodyBytes <= 0 {
-		opts.MaxBodyBytes = config.DefaultMaxBodyBytes
-	}
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
 	}
 	return &httpDoors{engines: engines, opts: opts}
+}
+
+// defaultTrustedPeers are trusted when neither the options nor the engine
+// say which peers are.
+var defaultTrustedPeers = func() []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range config.DefaultTrustedPeers {
+		prefix, _ := config.ParsePeer(p)
+		out = append(out, prefix)
+	}
+	return out
+}()
+
+// trustedPeers are the peers trusted for a request decided by e.
+func (h *httpDoors) trustedPeers(e *Engine) []netip.Prefix {
+	switch {
+	case len(h.opts.TrustedPeers) > 0:
+		return h.opts.TrustedPeers
+	case len(e.opts.TrustedPeers) > 0:
+		return e.opts.TrustedPeers
+	}
+	return defaultTrustedPeers
+}
+
+// maxBodyBytes is the body limit of the direct endpoint for e.
+func (h *httpDoors) maxBodyBytes(e *Engine) int64 {
+	switch {
+	case h.opts.MaxBodyBytes > 0:
+		return h.opts.MaxBodyBytes
+	case e.opts.MaxBodyBytes > 0:
+		return e.opts.MaxBodyBytes
+	}
+	return config.DefaultMaxBodyBytes
 }
 
 type httpDoors struct {
@@ -138,18 +165,23 @@ func isCleanPath(p string) bool {
 }
 
 // trusted reports whether the request's TCP peer is a trusted proxy.
-func (h *httpDoors) trusted(r *http.Request) (netip.Addr, bool) {
+func (h *httpDoors) trusted(r *http.Request, e *Engine) (netip.Addr, bool) {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
 		return netip.Addr{}, false
 	}
 	a := ap.Addr().Unmap().WithZone("")
-	for _, p := range h.opts.TrustedPeers {
-		if p.Contains(a) {
-			return a, true
-		}
-	}
-	return a, false
+	return a, containsAddr(h.trustedPeers(e), a)
+}
+
+// describe fills in what the engine's checks read from the request's
+// headers: the client's address and the request's host (from a trusted
+// proxy's forwarded headers), Origin and Sec-Fetch-Site.
+func (h *httpDoors) describe(req *Request, r *http.Request, e *Engine) {
+	peer, trusted := h.trusted(r, e)
+	req.ClientAddr, req.Host = forwardedClient(r, peer, trusted, h.trustedPeers(e))
+	req.Origin = r.Header.Get("Origin")
+	req.SecFetchSite = r.Header.Get("Sec-Fetch-Site")
 }
 
 // writeDecision writes a decision the sidecar answers itself (a refusal, or

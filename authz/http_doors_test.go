@@ -67,12 +67,21 @@ func send(t *testing.T, method, url string, h http.Header, body string) (int, ht
 
 // clientHeaders are the headers of a case as the client sends them.
 func clientHeaders(c Case) http.Header {
+	h := cookieHeaders(c)
+	for k, v := range c.Header {
+		h.Set(k, v)
+	}
+	return h
+}
+
+// cookieHeaders are the Cookie header lines of a case.
+func cookieHeaders(c Case) http.Header {
 	h := http.Header{}
 	if c.Cookie != "" {
 		h.Set("Cookie", c.Cookie)
 	}
-	for k, v := range c.Header {
-		h.Set(k, v)
+	for _, more := range c.MoreCookies {
+		h.Add("Cookie", more)
 	}
 	return h
 }
@@ -131,10 +140,7 @@ func nginxDoor(base string) Door {
 			status, _, body := directCall(t, base, c)
 			return AnswerOutcome(t, status, body)
 		}
-		h := http.Header{}
-		if c.Cookie != "" {
-			h.Set("Cookie", c.Cookie)
-		}
+		h := cookieHeaders(c)
 		h.Set("X-Original-URI", c.Path)
 		h.Set("X-Original-Method", c.Method)
 		status, hdr, body := send(t, "GET", base+"/check/nginx", h, "")
@@ -191,10 +197,7 @@ func envoyHTTPDoor(base string) Door {
 			status, _, body := directCall(t, base, c)
 			return AnswerOutcome(t, status, body)
 		}
-		h := http.Header{}
-		if c.Cookie != "" {
-			h.Set("Cookie", c.Cookie)
-		}
+		h := cookieHeaders(c)
 		status, hdr, body := send(t, c.Method, base+"/check/envoy"+c.Path, h, "")
 		switch {
 		case status == 200:

@@ -27,6 +27,7 @@ import (
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/config"
 	"github.com/lbauthz/lbauthz/internal/testenv"
+	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
 
 // HMACSecret signs the sessions of the tests.
@@ -57,8 +58,20 @@ upstream_headers:
 `
 
 // Engine builds an engine from YAML (HMAC_FILE is replaced by a file holding
-// HMACSecret) talking to Liveblocks at baseURL with secretKey.
-func Engine(t testing.TB, yaml, baseURL, secretKey string) *authz.Engine {
+// HMACSecret) talking to Liveblocks at baseURL with secretKey, with the
+// metrics or tracing of with.
+func Engine(t testing.TB, yaml, baseURL, secretKey string, with ...authz.BuildOption) *authz.Engine {
+	t.Helper()
+	cfg, sec := ParseConfig(t, yaml, baseURL, secretKey)
+	e, err := authz.FromConfig(cfg, sec, zap.NewNop(), with...)
+	if err != nil {
+		t.Fatalf("engine: %v", err)
+	}
+	return e
+}
+
+// ParseConfig loads YAML as Engine does, and reads its secrets.
+func ParseConfig(t testing.TB, yaml, baseURL, secretKey string) (*configv1.Config, *config.Secrets) {
 	t.Helper()
 	dir := t.TempDir()
 	hf := filepath.Join(dir, "hmac")
@@ -76,11 +89,7 @@ func Engine(t testing.TB, yaml, baseURL, secretKey string) *authz.Engine {
 	if err != nil {
 		t.Fatalf("secrets: %v", err)
 	}
-	e, err := authz.FromConfig(cfg, sec, zap.NewNop())
-	if err != nil {
-		t.Fatalf("engine: %v", err)
-	}
-	return e
+	return cfg, sec
 }
 
 // Session signs a session JWT with HMACSecret (HS256) over claims.

@@ -19,12 +19,19 @@ type Case struct {
 	Name string
 	// The request as the client sends it.
 	Method, Path string
-	// Cookie is the Cookie header ("" for none).
-	Cookie string
+	// Cookie is the Cookie header ("" for none), and MoreCookies further
+	// Cookie header lines (Envoy joins them with ",").
+	Cookie      string
+	MoreCookies []string
 	// Header holds the client's other headers (forged identity headers).
 	Header map[string]string
 	Body   string
 	Want   Outcome
+	// Via holds, for a real proxy in front of the sidecar ("nginx",
+	// "caddy"), what its client gets when that differs from Want: the proxy
+	// refused the request itself, or routed a spelling of a path
+	// differently. See RunAttacks.
+	Via map[string]Outcome
 }
 
 // Outcome is a door's answer reduced to what every door can show.

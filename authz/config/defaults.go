@@ -110,6 +110,7 @@ func applyDefaults(cfg *configv1.Config) {
 	if cfg.Log.Format == "" {
 		cfg.Log.Format = "json"
 	}
+	applyLimitsDefaults(cfg) // limits.go
 }
 
 func setDuration(d **durationpb.Duration, def time.Duration) {

@@ -101,7 +101,7 @@ func Validate(cfg *configv1.Config) error {
 	}
 	h.UserId, h.GroupIds, h.UserInfo = strings.ToLower(h.UserId), strings.ToLower(h.GroupIds), strings.ToLower(h.UserInfo)
 
-	if p := lb.AuthPath; strings.HasPrefix(p, "/check/") || p == "/healthz" || p == "/readyz" {
+	if p := lb.AuthPath; strings.HasPrefix(p, "/check/") || p == "/healthz" || p == "/readyz" || p == "/metrics" {
 		add("liveblocks.auth_path", "%q is a path of the sidecar's own HTTP listener", p)
 	}
 	for i, p := range cfg.HttpDoors.TrustedPeers {
@@ -119,6 +119,7 @@ func Validate(cfg *configv1.Config) error {
 	if !slices.Contains([]string{"json", "console"}, cfg.Log.Format) {
 		add("log.format", "%q is not one of json, console", cfg.Log.Format)
 	}
+	validateLimits(add, cfg) // limits.go
 	errs = append(errs, validateRooms(cfg)...)
 	return errors.Join(errs...)
 }

@@ -49,6 +49,9 @@ func NewProvisioner(rules *Rules, lb *liveblocks.Client, opts ProvisionerOptions
 	}
 }
 
+// Rules returns the rules the provisioner follows.
+func (p *Provisioner) Rules() *Rules { return p.rules }
+
 // Outcome says what Ensure did.
 type Outcome uint8
 

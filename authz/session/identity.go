@@ -38,6 +38,9 @@ type prepared struct {
 	value any
 }
 
+// Expires returns when the session ends; zero when its store does not say.
+func (id *Identity) Expires() time.Time { return id.expires }
+
 // Prepared returns what SetPrepared stored for owner, or nil.
 func (id *Identity) Prepared(owner any) any {
 	if p := id.prepared.Load(); p != nil && p.owner == owner {

@@ -17,6 +17,9 @@ type CacheOptions struct {
 	NegativeTTL time.Duration // how long an invalid session is kept
 	MaxEntries  int
 	Disabled    bool
+	// Observe, if set, is told of every cache lookup: hit or miss (for
+	// metrics). It must be cheap and must not block.
+	Observe func(hit bool)
 }
 
 // Resolver turns a cookie value into an identity: store lookup, mapping, and
@@ -71,9 +74,15 @@ func (r *Resolver) Resolve(ctx context.Context, value string) (*Identity, error)
 	k := r.key(value)
 	if e, ok := r.cache.GetIfPresent(k); ok && r.now().Before(e.expires) {
 		r.hits.Add(1)
+		if r.opts.Observe != nil {
+			r.opts.Observe(true)
+		}
 		return e.id, e.err
 	}
 	r.misses.Add(1)
+	if r.opts.Observe != nil {
+		r.opts.Observe(false)
+	}
 	var sk [16]byte
 	binary.LittleEndian.PutUint64(sk[:8], k[0])
 	binary.LittleEndian.PutUint64(sk[8:], k[1])

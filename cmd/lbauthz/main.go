@@ -7,6 +7,7 @@
 //
 //	lbauthz serve --config FILE
 //	lbauthz validate --config FILE
+//	lbauthz explain --config FILE --cookie COOKIE [--path P] [--room R]
 //	lbauthz rooms create|get|update|delete|list ...
 //	lbauthz version
 package main
@@ -26,6 +27,8 @@ Usage:
   lbauthz serve    --config FILE   serve Envoy ext_authz (gRPC) and the HTTP doors
   lbauthz serve    --demo          serve a built-in demo config (dev server, demo key)
   lbauthz validate --config FILE   check a config file without serving
+  lbauthz explain  --config FILE --cookie C [--path P] [--room R]
+                                   what the sidecar decides for a request, and why
   lbauthz rooms create|get|update|delete|list ...  manage rooms and their permissions
   lbauthz demo-session USER [GROUP...]  a session cookie value for --demo
   lbauthz version                  print the version
@@ -61,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdServe(args[1:], stdout, stderr)
 	case "validate":
 		return cmdValidate(args[1:], stdout, stderr)
+	case "explain":
+		return cmdExplain(args[1:], os.Stdin, stdout, stderr)
 	case "rooms":
 		return cmdRooms(args[1:], stdout, stderr)
 	case "demo-session":

@@ -26,6 +26,8 @@ type reloader struct {
 	holder  *authz.Holder
 	log     *zap.Logger
 	current *configv1.Config
+	// build are the engines' metrics and tracing.
+	build []authz.BuildOption
 	// onResult is told of every attempt (for metrics); it may be nil.
 	onResult func(ok bool)
 	// grace is how long an engine swapped out keeps its resources, for the
@@ -47,7 +49,7 @@ func (r *reloader) reload(reason string) bool {
 	}
 	var engine *authz.Engine
 	if err == nil {
-		engine, err = authz.FromConfig(cfg, sec, r.log)
+		engine, err = authz.FromConfig(cfg, sec, r.log, r.build...)
 	}
 	if err != nil {
 		r.log.Error("config reload refused; the previous config keeps serving", zap.String("reason", reason), zap.Error(err))

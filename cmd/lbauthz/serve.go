@@ -63,18 +63,24 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	defer func() { _ = log.Sync() }()
-	engine, err := authz.FromConfig(cfg, sec, log)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	// Metrics and tracing outlive each config's engine: every engine
+	// reports into them (observability.go).
+	obs := newObservability(ctx, os.Getenv, log)
+	defer obs.shutdown(log)
+	engine, err := authz.FromConfig(cfg, sec, log, obs.build...)
 	if err != nil {
 		fmt.Fprintf(stderr, "lbauthz serve: %v\n", err)
 		return exitError
 	}
-
 	holder := authz.NewHolder(engine)
+	obs.metrics.ReportEngines(holder)
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
 	if *path != "" {
-		r := &reloader{path: *path, holder: holder, log: log, current: cfg, grace: cfg.Listen.ShutdownGrace.AsDuration()}
+		r := &reloader{path: *path, holder: holder, log: log, current: cfg, grace: cfg.Listen.ShutdownGrace.AsDuration(),
+			build: obs.build, onResult: obs.metrics.ReloadResult}
 		go r.onSIGHUP(ctx)
 		go func() {
 			if err := r.watch(ctx); err != nil {
@@ -82,7 +88,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 			}
 		}()
 	}
-	if err := serve(ctx, cfg, holder, log); err != nil {
+	if err := serve(ctx, cfg, holder, log, obs); err != nil {
 		log.Error("serve failed", zap.Error(err))
 		return exitError
 	}
@@ -93,12 +99,11 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 }
 
 // serve runs the sidecar until ctx ends, then drains in-flight requests.
-func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log *zap.Logger) error {
+func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log *zap.Logger, obs *observability) error {
 	var err error
-	doors, err := authz.HTTPDoorOptionsFromConfig(cfg.HttpDoors)
-	if err != nil {
-		return err
-	}
+	// The trusted peers and the body limit come from the engine in use
+	// (http_doors), so that a reload changes them.
+	var doors authz.HTTPDoorOptions
 
 	var ready atomic.Bool
 	grace := cfg.Listen.ShutdownGrace.AsDuration()
@@ -110,7 +115,7 @@ func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log 
 		if grpcLis, err = net.Listen("tcp", cfg.Listen.Grpc); err != nil {
 			return fmt.Errorf("listen.grpc: %w", err)
 		}
-		grpcSrv = grpc.NewServer()
+		grpcSrv = grpc.NewServer(obs.grpcServerOptions()...)
 		authv3.RegisterAuthorizationServer(grpcSrv, authz.NewEnvoyServer(holder))
 		healthSrv = health.NewServer()
 		healthpb.RegisterHealthServer(grpcSrv, healthSrv)
@@ -138,11 +143,12 @@ func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log 
 			}
 			_, _ = io.WriteString(w, "ready\n")
 		})
+		mux.Handle("GET /metrics", obs.metricsHandler())
 		doors.Next, doors.Logger = mux, log.Named("http_doors")
 		httpSrv = &http.Server{
 			// The doors (/check/*, the auth path) first, then /healthz and
 			// /readyz; see authz.NewHTTPHandler.
-			Handler:           authz.NewHTTPHandler(holder, doors),
+			Handler:           obs.httpHandler(authz.NewHTTPHandler(holder, doors)),
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       120 * time.Second,
 			ErrorLog:          zap.NewStdLog(log.Named("http")),

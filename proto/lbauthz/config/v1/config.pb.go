@@ -43,7 +43,9 @@ type Config struct {
 	// direct auth endpoint).
 	HttpDoors *HTTPDoors `protobuf:"bytes,7,opt,name=http_doors,json=httpDoors,proto3" json:"http_doors,omitempty"`
 	// Rooms provisioned on first use, and the access-token policy.
-	Rooms         *Rooms `protobuf:"bytes,8,opt,name=rooms,proto3" json:"rooms,omitempty"`
+	Rooms *Rooms `protobuf:"bytes,8,opt,name=rooms,proto3" json:"rooms,omitempty"`
+	// Rate limits and the origin check of the auth path.
+	AuthLimits    *AuthLimits `protobuf:"bytes,9,opt,name=auth_limits,json=authLimits,proto3" json:"auth_limits,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -130,6 +132,13 @@ func (x *Config) GetHttpDoors() *HTTPDoors {
 func (x *Config) GetRooms() *Rooms {
 	if x != nil {
 		return x.Rooms
+	}
+	return nil
+}
+
+func (x *Config) GetAuthLimits() *AuthLimits {
+	if x != nil {
+		return x.AuthLimits
 	}
 	return nil
 }
@@ -508,7 +517,14 @@ type Log struct {
 	// debug, info, warn or error. Default info.
 	Level string `protobuf:"bytes,1,opt,name=level,proto3" json:"level,omitempty"`
 	// json (default) or console.
-	Format        string `protobuf:"bytes,2,opt,name=format,proto3" json:"format,omitempty"`
+	Format string `protobuf:"bytes,2,opt,name=format,proto3" json:"format,omitempty"`
+	// The level of the access line written for each decision (door, method,
+	// path, outcome, status, reason, user id, client address, duration; never
+	// a cookie or a token): debug (the default: no access lines at the
+	// default log level), info, warn or error. Decisions that answer 503 are
+	// written at warn at least, whatever this says. Lines are sampled under
+	// load: per second, the first 100 of a kind, then one in 100.
+	AccessLevel   string `protobuf:"bytes,3,opt,name=access_level,json=accessLevel,proto3" json:"access_level,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -557,11 +573,18 @@ func (x *Log) GetFormat() string {
 	return ""
 }
 
+func (x *Log) GetAccessLevel() string {
+	if x != nil {
+		return x.AccessLevel
+	}
+	return ""
+}
+
 var File_lbauthz_config_v1_config_proto protoreflect.FileDescriptor
 
 const file_lbauthz_config_v1_config_proto_rawDesc = "" +
 	"\n" +
-	"\x1elbauthz/config/v1/config.proto\x12\x11lbauthz.config.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1dlbauthz/config/v1/doors.proto\x1a\x1dlbauthz/config/v1/rooms.proto\x1a\x1flbauthz/config/v1/session.proto\"\xcf\x03\n" +
+	"\x1elbauthz/config/v1/config.proto\x12\x11lbauthz.config.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1dlbauthz/config/v1/doors.proto\x1a\x1elbauthz/config/v1/limits.proto\x1a\x1dlbauthz/config/v1/rooms.proto\x1a\x1flbauthz/config/v1/session.proto\"\x8f\x04\n" +
 	"\x06Config\x121\n" +
 	"\x06listen\x18\x01 \x01(\v2\x19.lbauthz.config.v1.ListenR\x06listen\x12=\n" +
 	"\n" +
@@ -573,7 +596,9 @@ const file_lbauthz_config_v1_config_proto_rawDesc = "" +
 	"\x03log\x18\x06 \x01(\v2\x16.lbauthz.config.v1.LogR\x03log\x12;\n" +
 	"\n" +
 	"http_doors\x18\a \x01(\v2\x1c.lbauthz.config.v1.HTTPDoorsR\thttpDoors\x12.\n" +
-	"\x05rooms\x18\b \x01(\v2\x18.lbauthz.config.v1.RoomsR\x05rooms\"r\n" +
+	"\x05rooms\x18\b \x01(\v2\x18.lbauthz.config.v1.RoomsR\x05rooms\x12>\n" +
+	"\vauth_limits\x18\t \x01(\v2\x1d.lbauthz.config.v1.AuthLimitsR\n" +
+	"authLimits\"r\n" +
 	"\x06Listen\x12\x12\n" +
 	"\x04grpc\x18\x01 \x01(\tR\x04grpc\x12\x12\n" +
 	"\x04http\x18\x02 \x01(\tR\x04http\x12@\n" +
@@ -604,10 +629,11 @@ const file_lbauthz_config_v1_config_proto_rawDesc = "" +
 	"\x0fUpstreamHeaders\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x1b\n" +
 	"\tgroup_ids\x18\x02 \x01(\tR\bgroupIds\x12\x1b\n" +
-	"\tuser_info\x18\x03 \x01(\tR\buserInfo\"3\n" +
+	"\tuser_info\x18\x03 \x01(\tR\buserInfo\"V\n" +
 	"\x03Log\x12\x14\n" +
 	"\x05level\x18\x01 \x01(\tR\x05level\x12\x16\n" +
-	"\x06format\x18\x02 \x01(\tR\x06formatB=Z;github.com/lbauthz/lbauthz/proto/lbauthz/config/v1;configv1b\x06proto3"
+	"\x06format\x18\x02 \x01(\tR\x06format\x12!\n" +
+	"\faccess_level\x18\x03 \x01(\tR\vaccessLevelB=Z;github.com/lbauthz/lbauthz/proto/lbauthz/config/v1;configv1b\x06proto3"
 
 var (
 	file_lbauthz_config_v1_config_proto_rawDescOnce sync.Once
@@ -635,7 +661,8 @@ var file_lbauthz_config_v1_config_proto_goTypes = []any{
 	(*Session)(nil),             // 9: lbauthz.config.v1.Session
 	(*HTTPDoors)(nil),           // 10: lbauthz.config.v1.HTTPDoors
 	(*Rooms)(nil),               // 11: lbauthz.config.v1.Rooms
-	(*durationpb.Duration)(nil), // 12: google.protobuf.Duration
+	(*AuthLimits)(nil),          // 12: lbauthz.config.v1.AuthLimits
+	(*durationpb.Duration)(nil), // 13: google.protobuf.Duration
 }
 var file_lbauthz_config_v1_config_proto_depIdxs = []int32{
 	1,  // 0: lbauthz.config.v1.Config.listen:type_name -> lbauthz.config.v1.Listen
@@ -646,16 +673,17 @@ var file_lbauthz_config_v1_config_proto_depIdxs = []int32{
 	6,  // 5: lbauthz.config.v1.Config.log:type_name -> lbauthz.config.v1.Log
 	10, // 6: lbauthz.config.v1.Config.http_doors:type_name -> lbauthz.config.v1.HTTPDoors
 	11, // 7: lbauthz.config.v1.Config.rooms:type_name -> lbauthz.config.v1.Rooms
-	12, // 8: lbauthz.config.v1.Listen.shutdown_grace:type_name -> google.protobuf.Duration
-	12, // 9: lbauthz.config.v1.Liveblocks.timeout:type_name -> google.protobuf.Duration
-	7,  // 10: lbauthz.config.v1.Identity.user_info:type_name -> lbauthz.config.v1.Identity.UserInfoEntry
-	4,  // 11: lbauthz.config.v1.Identity.groups:type_name -> lbauthz.config.v1.GroupRules
-	8,  // 12: lbauthz.config.v1.GroupRules.rename:type_name -> lbauthz.config.v1.GroupRules.RenameEntry
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	12, // 8: lbauthz.config.v1.Config.auth_limits:type_name -> lbauthz.config.v1.AuthLimits
+	13, // 9: lbauthz.config.v1.Listen.shutdown_grace:type_name -> google.protobuf.Duration
+	13, // 10: lbauthz.config.v1.Liveblocks.timeout:type_name -> google.protobuf.Duration
+	7,  // 11: lbauthz.config.v1.Identity.user_info:type_name -> lbauthz.config.v1.Identity.UserInfoEntry
+	4,  // 12: lbauthz.config.v1.Identity.groups:type_name -> lbauthz.config.v1.GroupRules
+	8,  // 13: lbauthz.config.v1.GroupRules.rename:type_name -> lbauthz.config.v1.GroupRules.RenameEntry
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_lbauthz_config_v1_config_proto_init() }
@@ -664,6 +692,7 @@ func file_lbauthz_config_v1_config_proto_init() {
 		return
 	}
 	file_lbauthz_config_v1_doors_proto_init()
+	file_lbauthz_config_v1_limits_proto_init()
 	file_lbauthz_config_v1_rooms_proto_init()
 	file_lbauthz_config_v1_session_proto_init()
 	type x struct{}

@@ -46,7 +46,10 @@ type HTTPDoors struct {
 	// IPv4-mapped IPv6 peers (::ffff:127.0.0.1) match their IPv4 form.
 	// Default ["127.0.0.0/8", "::1/128"] (the proxy runs beside the sidecar).
 	// The direct auth endpoint takes requests from any peer: it reads the
-	// request itself and trusts none of its forwarded headers.
+	// request itself. Of its forwarded headers it believes, from these peers
+	// only, X-Forwarded-For or X-Real-IP (the client's address, for
+	// auth_limits.per_address) and X-Forwarded-Host (the host the origin
+	// check compares the Origin with). A reload applies a change here.
 	TrustedPeers []string `protobuf:"bytes,1,rep,name=trusted_peers,json=trustedPeers,proto3" json:"trusted_peers,omitempty"`
 	// The largest request body the direct auth endpoint reads. The Liveblocks
 	// client sends {"room": "..."}, about a hundred bytes; a longer body is

@@ -1,0 +1,118 @@
+package authz
+
+import (
+	"net/http"
+	"net/netip"
+	"testing"
+	"time"
+
+	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
+)
+
+func TestForwardedClient_BelievesOnlyTrustedProxies(t *testing.T) {
+	peers := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("10.0.0.0/8")}
+	proxy := netip.MustParseAddr("10.1.1.1")
+	for _, tc := range []struct {
+		name    string
+		trusted bool
+		xff     []string
+		realIP  string
+		fwdHost string
+		want    string
+		host    string
+	}{
+		{name: "UntrustedPeerIsTheClient", trusted: false, xff: []string{"203.0.113.9"}, fwdHost: "evil.test", want: "10.1.1.1", host: "app.test"},
+		{name: "LastEntryOfATrustedProxy", trusted: true, xff: []string{"203.0.113.9"}, fwdHost: "app.example", want: "203.0.113.9", host: "app.example"},
+		{name: "EntriesBeforeTheProxysAreTheClientsClaim", trusted: true, xff: []string{"1.2.3.4, 203.0.113.9"}, want: "203.0.113.9", host: "app.test"},
+		{name: "ChainOfTrustedProxiesIsSkipped", trusted: true, xff: []string{"203.0.113.9, 10.2.2.2", "127.0.0.1"}, want: "203.0.113.9", host: "app.test"},
+		{name: "GarbageStopsTheWalk", trusted: true, xff: []string{"203.0.113.9, unknown"}, want: "10.1.1.1", host: "app.test"},
+		{name: "IPv6AndMappedForms", trusted: true, xff: []string{"::ffff:203.0.113.9"}, want: "203.0.113.9", host: "app.test"},
+		{name: "RealIPWhenNoForwardedFor", trusted: true, realIP: " 2001:db8::1 ", want: "2001:db8::1", host: "app.test"},
+		{name: "OnlyTrustedEntriesFallBackToThePeer", trusted: true, xff: []string{"127.0.0.1"}, want: "10.1.1.1", host: "app.test"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &http.Request{Host: "app.test", Header: http.Header{}}
+			r.Header["X-Forwarded-For"] = tc.xff
+			if tc.realIP != "" {
+				r.Header.Set("X-Real-IP", tc.realIP)
+			}
+			if tc.fwdHost != "" {
+				r.Header.Set("X-Forwarded-Host", tc.fwdHost)
+			}
+			a, host := forwardedClient(r, proxy, tc.trusted, peers)
+			if a.String() != tc.want || host != tc.host {
+				t.Fatalf("client %s host %s, want %s %s", a, host, tc.want, tc.host)
+			}
+		})
+	}
+}
+
+func TestRateLimiter_IPv6CountsPerSlash64(t *testing.T) {
+	l := newRateLimiter(&configv1.RateLimit{PerMinute: 1, Burst: 1}, 1, 1, 100)
+	now := time.Now()
+	a := netip.MustParseAddr("2001:db8:1:2::1")
+	b := netip.MustParseAddr("2001:db8:1:2:ffff::9")
+	other := netip.MustParseAddr("2001:db8:1:3::1")
+	if _, ok := l.take(l.addressKey(a), now); !ok {
+		t.Fatal("first request refused")
+	}
+	if _, ok := l.take(l.addressKey(b), now); ok {
+		t.Fatal("another address of the same /64 has a budget of its own")
+	}
+	if _, ok := l.take(l.addressKey(other), now); !ok {
+		t.Fatal("another /64 shares the budget")
+	}
+	v4a, v4b := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
+	l.take(l.addressKey(v4a), now)
+	if _, ok := l.take(l.addressKey(v4b), now); !ok {
+		t.Fatal("IPv4 addresses share a budget")
+	}
+	wait, spent := l.spent(l.addressKey(v4a), now)
+	if !spent || wait <= 0 || wait > time.Minute {
+		t.Fatalf("spent = %v, wait %v", spent, wait)
+	}
+}
+
+func TestEndpointOf_NamesNeverHoldTheRoomID(t *testing.T) {
+	for _, tc := range []struct {
+		method, path string
+		want         string
+	}{
+		{"POST", "/v2/identify-user", "identify_user"},
+		{"POST", "/v2/authorize-user", "authorize_user"},
+		{"POST", "/v2/rooms", "create_room"},
+		{"GET", "/v2/rooms", "list_rooms"},
+		{"GET", "/v2/rooms/secret-room", "get_room"},
+		{"POST", "/v2/rooms/secret-room", "update_room"},
+		{"DELETE", "/v2/rooms/secret-room", "delete_room"},
+		{"POST", "/v2/rooms/secret-room/upsert", "upsert_room"},
+		{"GET", "/v2/rooms/secret-room/storage", "other"},
+		{"GET", "/v2/rooms/", "other"},
+		{"GET", "/v3/anything", "other"},
+	} {
+		if got := endpointNames[endpointOf(tc.method, tc.path)]; got != tc.want {
+			t.Errorf("%s %s = %s, want %s", tc.method, tc.path, got, tc.want)
+		}
+	}
+}
+
+func TestSameOrigin(t *testing.T) {
+	for _, tc := range []struct {
+		origin, host string
+		want         bool
+	}{
+		{"https://app.test", "app.test", true},
+		{"https://app.test", "APP.test:443", true},
+		{"http://app.test", "app.test:80", true},
+		{"http://localhost:3000", "localhost:3000", true},
+		{"http://localhost:3000", "localhost:3001", false},
+		{"https://app.test", "app.test:8443", false},
+		{"https://app.test.evil", "app.test", false},
+		{"null", "app.test", false},
+		{"https://app.test", "", false},
+	} {
+		if got := sameOrigin(tc.origin, tc.host); got != tc.want {
+			t.Errorf("sameOrigin(%q, %q) = %v", tc.origin, tc.host, got)
+		}
+	}
+}

@@ -1,0 +1,176 @@
+package authz_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lbauthz/lbauthz/authz"
+	. "github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/internal/testenv"
+	"github.com/lbauthz/lbauthz/liveblocks"
+)
+
+func TestAuthLimits_UserOverBudgetGets429WithRetryAfterOnEveryDoor(t *testing.T) {
+	dev := testenv.StartLiveblocks(t)
+	yaml := Config + `
+auth_limits:
+  per_user: { per_minute: 2, burst: 2 }
+`
+	for _, door := range tokenDoors(t, yaml, dev.URL) {
+		t.Run(door.name, func(t *testing.T) {
+			alice := map[string]string{"Cookie": "session=" + Session(Alice())}
+			for i := range 2 {
+				if a := door.send(t, "POST", AuthPath, alice, "{}"); a.status != 200 {
+					t.Fatalf("token %d within the budget: %d %s", i+1, a.status, a.body)
+				}
+			}
+			a := door.send(t, "POST", AuthPath, alice, "{}")
+			if a.status != 429 || !strings.Contains(a.body, `"rate_limited"`) {
+				t.Fatalf("over the budget: %d %s, want 429 rate_limited", a.status, a.body)
+			}
+			// 2 per minute: the next request is allowed in 30 s at most.
+			if secs, err := strconv.Atoi(a.header.Get("Retry-After")); err != nil || secs < 1 || secs > 30 {
+				t.Fatalf("Retry-After %q, want 1..30 seconds", a.header.Get("Retry-After"))
+			}
+			// Another user has a budget of their own.
+			bob := Alice()
+			bob["sub"] = "bob"
+			if a := door.send(t, "POST", AuthPath, map[string]string{"Cookie": "session=" + Session(bob)}, "{}"); a.status != 200 {
+				t.Fatalf("another user: %d %s", a.status, a.body)
+			}
+		})
+	}
+}
+
+// The address limit counts only requests without a valid session, so users
+// behind one address do not share a budget, until made-up cookies from that
+// address spend it.
+func TestAuthLimits_AddressBudgetIsSpentOnlyByRequestsWithoutASession(t *testing.T) {
+	dev := testenv.StartLiveblocks(t)
+	c := GRPC(t, Engine(t, Config+`
+auth_limits:
+  per_address: { per_minute: 1, burst: 3 }
+`, dev.URL, testenv.DevSecretKey))
+	for i := range 5 { // more than the address's budget, all from 10.0.0.7
+		u := Alice()
+		u["sub"] = "user-" + strconv.Itoa(i)
+		if st := ask(t, c, "POST", AuthPath, map[string]string{"cookie": "session=" + Session(u)}, "{}"); st != 200 {
+			t.Fatalf("user %d with a session: %d", i, st)
+		}
+	}
+	for i := range 3 {
+		if st := ask(t, c, "POST", AuthPath, map[string]string{"cookie": "session=made-up-" + strconv.Itoa(i)}, "{}"); st != 401 {
+			t.Fatalf("made-up cookie %d within the budget: %d, want 401", i, st)
+		}
+	}
+	if st := ask(t, c, "POST", AuthPath, map[string]string{"cookie": "session=made-up-4"}, "{}"); st != 429 {
+		t.Fatalf("made-up cookie over the budget: %d, want 429", st)
+	}
+	// The address is now refused before its sessions are looked up.
+	if st := ask(t, c, "POST", AuthPath, map[string]string{"cookie": "session=" + Session(Alice())}, "{}"); st != 429 {
+		t.Fatalf("a session from the spent address: %d, want 429", st)
+	}
+	// Pass-through requests are never limited.
+	if st := ask(t, c, "GET", "/", map[string]string{"cookie": "session=made-up-5"}, ""); st != 0 {
+		t.Fatalf("a page from the spent address: %d", st)
+	}
+}
+
+// Behind a trusted proxy the HTTP direct door limits the address the proxy
+// names in X-Forwarded-For, and never the proxy's own address.
+func TestAuthLimits_HTTPDirectLimitsTheForwardedClient(t *testing.T) {
+	dev := testenv.StartLiveblocks(t)
+	e := Engine(t, Config+`
+auth_limits:
+  per_address: { per_minute: 1, burst: 1 }
+`, dev.URL, testenv.DevSecretKey)
+	srv := httptest.NewServer(authz.NewHTTPHandler(authz.NewHolder(e), authz.HTTPDoorOptions{}))
+	t.Cleanup(srv.Close)
+	post := func(xff string) int {
+		h := http.Header{"Cookie": {"session=made-up"}}
+		if xff != "" {
+			h.Set("X-Forwarded-For", xff)
+		}
+		status, _, _ := send(t, "POST", srv.URL+AuthPath, h, "{}")
+		return status
+	}
+	for i, tc := range []struct {
+		xff  string
+		want int
+	}{
+		{"203.0.113.5", 401},
+		{"203.0.113.5", 429},
+		// What the client sent before the proxy's entry is not believed.
+		{"198.51.100.1, 203.0.113.5", 429},
+		{"203.0.113.6", 401},
+		// The peer (loopback, a trusted proxy) itself is never limited.
+		{"", 401},
+		{"", 401},
+		{"127.0.0.1", 401},
+	} {
+		if got := post(tc.xff); got != tc.want {
+			t.Fatalf("request %d (X-Forwarded-For %q): %d, want %d", i, tc.xff, got, tc.want)
+		}
+	}
+}
+
+func TestAuthLimits_DisabledLimitsLimitNothing(t *testing.T) {
+	dev := testenv.StartLiveblocks(t)
+	c := GRPC(t, Engine(t, Config+`
+auth_limits:
+  per_user: { burst: 1, disabled: true }
+  per_address: { burst: 1, disabled: true }
+`, dev.URL, testenv.DevSecretKey))
+	for i := range 4 {
+		if st := ask(t, c, "POST", AuthPath, map[string]string{"cookie": "session=" + Session(Alice())}, "{}"); st != 200 {
+			t.Fatalf("token %d: %d", i, st)
+		}
+		if st := ask(t, c, "POST", AuthPath, map[string]string{"cookie": "session=made-up"}, "{}"); st != 401 {
+			t.Fatalf("made-up %d: %d", i, st)
+		}
+	}
+}
+
+// TestRoomClient_RetriesA429AndGetsIn runs the real @liveblocks/client
+// against a user whose budget is spent: the client takes the 429 as a
+// temporary failure, retries with its back-off, and enters the room once
+// the budget has refilled.
+func TestRoomClient_RetriesA429AndGetsIn(t *testing.T) {
+	dev := testenv.StartLiveblocks(t)
+	e := Engine(t, Config+`
+auth_limits:
+  per_user: { per_minute: 60, burst: 1 }
+`, dev.URL, testenv.DevSecretKey)
+	c := GRPC(t, e)
+	shim := StartEnvoyShim(t, c, AuthPath)
+	lb, err := liveblocks.New(liveblocks.Options{BaseURL: dev.URL, SecretKey: testenv.DevSecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lb.CreateRoom(context.Background(), liveblocks.CreateRoomRequest{
+		ID: "limited", DefaultAccesses: []liveblocks.Permission{liveblocks.Write},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cookie := "session=" + Session(Alice())
+	// Spend alice's budget of one; it refills in a second.
+	if st := ask(t, c, "POST", AuthPath, map[string]string{"cookie": cookie}, "{}"); st != 200 {
+		t.Fatalf("spending the budget: %d", st)
+	}
+	res := testenv.RunRoomClient(t, testenv.RoomClientOptions{
+		AuthEndpoint: shim.AuthURL, BaseURL: dev.URL, Cookie: cookie, RoomID: "limited", Timeout: 10 * time.Second,
+	})
+	if !res.Connected() {
+		t.Fatalf("the client did not get in: status %s, auth %d after %d calls, error %d %q",
+			res.Status, res.AuthStatus, res.AuthCalls, res.ErrorCode, res.ErrorMessage)
+	}
+	if res.AuthCalls < 2 || res.AuthStatus != 200 || res.SelfID != "alice" {
+		t.Fatalf("auth calls %d (last status %d, self %q): want a 429 first, then a retry that got the token",
+			res.AuthCalls, res.AuthStatus, res.SelfID)
+	}
+}
