@@ -22,6 +22,7 @@ import (
 
 	"github.com/lbauthz/lbauthz/authz/rooms"
 	"github.com/lbauthz/lbauthz/authz/session"
+	"github.com/lbauthz/lbauthz/internal/deadline"
 	"github.com/lbauthz/lbauthz/liveblocks"
 )
 
@@ -239,12 +240,22 @@ func (e *Engine) decideAuth(ctx context.Context, r *Request, x *explainer) Decis
 func (e *Engine) issue(ctx context.Context, r *Request, x *explainer) Decision {
 	// Explain neither checks nor spends the rate limits' budgets (limits.go).
 	now := time.Now()
-	if x == nil {
-		if d, limited := e.addressLimited(r, now); limited {
+	var (
+		id  *session.Identity
+		err error
+	)
+	if d, limited := e.addressLimited(r, now); limited && x == nil {
+		// The address has spent its budget of requests without a valid
+		// session. It may be shared (an office's NAT, a proxy missing from
+		// trusted_peers): a session already known to be valid still gets
+		// through, and anything else is refused without asking the store.
+		var ok bool
+		if id, ok = e.cachedIdentity(r); !ok {
 			return d
 		}
+	} else {
+		id, err = e.identify(ctx, r, x)
 	}
-	id, err := e.identify(ctx, r, x)
 	if err != nil {
 		if session.IsUnavailable(err) {
 			// Never 401 here: the client would stop retrying and the user
@@ -304,13 +315,7 @@ func (e *Engine) token(ctx context.Context, r *Request, id *session.Identity, x 
 // timeout) with a margin, so the answer is our 503 (which the browser's
 // client retries) and not the proxy's own timeout error.
 func (e *Engine) liveblocksBudget(ctx context.Context) time.Duration {
-	budget := e.opts.LiveblocksTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		left := time.Until(dl)
-		margin := min(max(left/10, 5*time.Millisecond), 50*time.Millisecond)
-		budget = min(budget, left-margin)
-	}
-	return max(budget, time.Millisecond)
+	return deadline.Budget(ctx, e.opts.LiveblocksTimeout)
 }
 
 // liveblocksDecision answers the browser with what Liveblocks answered, with
@@ -338,6 +343,16 @@ var (
 	errCookieTooLong   = session.Invalid("session cookie over the size limit")
 	errCookieMalformed = session.Invalid("malformed session cookie")
 )
+
+// cachedIdentity is the identity of the request's session when it is a
+// valid session already in the cache; the store is not asked.
+func (e *Engine) cachedIdentity(r *Request) (*session.Identity, bool) {
+	v, res := findCookie(r.Cookie, r.Cookies, e.opts.CookieName, e.opts.MaxCookieBytes)
+	if res != cookieFound {
+		return nil, false
+	}
+	return e.opts.Sessions.Cached(v)
+}
 
 func (e *Engine) identify(ctx context.Context, r *Request, x *explainer) (*session.Identity, error) {
 	v, res := findCookie(r.Cookie, r.Cookies, e.opts.CookieName, e.opts.MaxCookieBytes)

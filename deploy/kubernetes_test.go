@@ -11,7 +11,6 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-	yamlv3 "gopkg.in/yaml.v3"
 	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
 	networkingv1alpha3 "istio.io/api/networking/v1alpha3"
 	securityv1beta1 "istio.io/api/security/v1beta1"
@@ -22,6 +21,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/lbauthz/lbauthz/authz/config"
+	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
 
 // The Kubernetes manifests are decoded the way the API server would decode
@@ -217,34 +219,15 @@ func objectName(o any) string {
 	return ""
 }
 
-// lbauthzConfig mirrors lbauthz's documented configuration file.
-type lbauthzConfig struct {
-	Listen struct {
-		GRPC string `yaml:"grpc"`
-		HTTP string `yaml:"http"`
-	} `yaml:"listen"`
-	Liveblocks struct {
-		BaseURL       string `yaml:"base_url"`
-		SecretKeyFile string `yaml:"secret_key_file"`
-		AuthPath      string `yaml:"auth_path"`
-	} `yaml:"liveblocks"`
-	Session struct {
-		Cookie string `yaml:"cookie"`
-		JWT    struct {
-			HMACSecretFile string   `yaml:"hmac_secret_file"`
-			Algorithms     []string `yaml:"algorithms"`
-		} `yaml:"jwt"`
-	} `yaml:"session"`
-	Identity struct {
-		UserID   string            `yaml:"user_id"`
-		GroupIDs string            `yaml:"group_ids"`
-		UserInfo map[string]string `yaml:"user_info"`
-	} `yaml:"identity"`
-	UpstreamHeaders struct {
-		UserID   string `yaml:"user_id"`
-		GroupIDs string `yaml:"group_ids"`
-		UserInfo string `yaml:"user_info"`
-	} `yaml:"upstream_headers"`
+// loadLbauthzConfig loads the config in a ConfigMap with lbauthz's own
+// strict loader, as `lbauthz validate` would.
+func loadLbauthzConfig(t *testing.T, data string) *configv1.Config {
+	t.Helper()
+	cfg, err := config.Parse("ConfigMap lbauthz config.yaml", []byte(data), func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("lbauthz config in the ConfigMap: %v", err)
+	}
+	return cfg
 }
 
 func container(t *testing.T, d *appsv1.Deployment, name string) *corev1.Container {
@@ -282,7 +265,7 @@ type sidecarSetup struct {
 	objs       []any
 	deployment *appsv1.Deployment
 	lbauthz    *corev1.Container
-	config     lbauthzConfig
+	config     *configv1.Config
 }
 
 func loadSidecar(t *testing.T) sidecarSetup {
@@ -291,11 +274,7 @@ func loadSidecar(t *testing.T) sidecarSetup {
 	s := sidecarSetup{objs: objs, deployment: find[*appsv1.Deployment](t, objs, "app")}
 	s.lbauthz = container(t, s.deployment, "lbauthz")
 	cm := find[*corev1.ConfigMap](t, objs, "lbauthz")
-	dec := yamlv3.NewDecoder(strings.NewReader(cm.Data["config.yaml"]))
-	dec.KnownFields(true)
-	if err := dec.Decode(&s.config); err != nil {
-		t.Fatalf("lbauthz config in the ConfigMap: %v", err)
-	}
+	s.config = loadLbauthzConfig(t, cm.Data["config.yaml"])
 	return s
 }
 
@@ -348,15 +327,15 @@ func TestKubernetesSidecar_LbauthzContainerIsLockedDown(t *testing.T) {
 func TestKubernetesSidecar_ProbesAndPortsMatchTheConfig(t *testing.T) {
 	s := loadSidecar(t)
 	c := s.lbauthz
-	if got := fmt.Sprint(containerPort(t, c, "authz-grpc")); got != portOf(t, s.config.Listen.GRPC) {
-		t.Errorf("container port authz-grpc %s, config listens on %s", got, s.config.Listen.GRPC)
+	if got := fmt.Sprint(containerPort(t, c, "authz-grpc")); got != portOf(t, s.config.Listen.Grpc) {
+		t.Errorf("container port authz-grpc %s, config listens on %s", got, s.config.Listen.Grpc)
 	}
-	if got := fmt.Sprint(containerPort(t, c, "authz-http")); got != portOf(t, s.config.Listen.HTTP) {
-		t.Errorf("container port authz-http %s, config listens on %s", got, s.config.Listen.HTTP)
+	if got := fmt.Sprint(containerPort(t, c, "authz-http")); got != portOf(t, s.config.Listen.Http) {
+		t.Errorf("container port authz-http %s, config listens on %s", got, s.config.Listen.Http)
 	}
 	// The kubelet probes the pod IP, so the HTTP listener must not be loopback only.
-	if strings.HasPrefix(s.config.Listen.HTTP, "127.") || strings.HasPrefix(s.config.Listen.HTTP, "localhost:") {
-		t.Errorf("listen.http %q is loopback only: the kubelet's probes could not reach it", s.config.Listen.HTTP)
+	if strings.HasPrefix(s.config.Listen.Http, "127.") || strings.HasPrefix(s.config.Listen.Http, "localhost:") {
+		t.Errorf("listen.http %q is loopback only: the kubelet's probes could not reach it", s.config.Listen.Http)
 	}
 	for _, p := range []struct {
 		name  string
@@ -401,7 +380,7 @@ func TestKubernetesSidecar_ProbesAndPortsMatchTheConfig(t *testing.T) {
 
 func TestKubernetesSidecar_SecretsAreReadOnlyFilesFromSecrets(t *testing.T) {
 	s := loadSidecar(t)
-	for _, file := range []string{s.config.Liveblocks.SecretKeyFile, s.config.Session.JWT.HMACSecretFile} {
+	for _, file := range []string{s.config.Liveblocks.SecretKeyFile, s.config.Session.Jwt.HmacSecretFile} {
 		if file == "" {
 			t.Fatal("the config must read its secrets from files")
 		}
@@ -669,9 +648,7 @@ func TestKubernetes_DecoderRejectsBrokenManifests(t *testing.T) {
 	}
 	// And the lbauthz config in sidecar.yaml's ConfigMap.
 	cfg := find[*corev1.ConfigMap](t, mustDecodeManifests(t, "kubernetes/sidecar.yaml"), "lbauthz").Data["config.yaml"]
-	dec := yamlv3.NewDecoder(strings.NewReader(mustReplaceOnce(t, cfg, "auth_path:", "authpath:")))
-	dec.KnownFields(true)
-	if err := dec.Decode(&lbauthzConfig{}); err == nil {
+	if _, err := config.Parse("bad", []byte(mustReplaceOnce(t, cfg, "auth_path:", "authpath:")), func(string) string { return "" }); err == nil {
 		t.Error("an lbauthz config with a misspelt field decoded without error")
 	}
 }

@@ -95,7 +95,8 @@ func (s *IntrospectionStore) Lookup(ctx context.Context, value string) (Data, er
 	code := resp.StatusCode
 	switch {
 	case code == http.StatusOK:
-	case code >= 500:
+	case code >= 500 || code == http.StatusRequestTimeout || code == http.StatusTooManyRequests:
+		// The app is in trouble, not the session: retryable, never cached.
 		return Data{}, &UnavailableError{Err: errors.New("introspection: the app answered " + strconv.Itoa(code))}
 	case code >= 300:
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxIntrospectionBody))

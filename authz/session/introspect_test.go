@@ -85,6 +85,10 @@ func TestIntrospection_RedirectsHangsAndOddBodies(t *testing.T) {
 			w.Write([]byte(`<html>login</html>`))
 		case "forbidden":
 			w.WriteHeader(http.StatusForbidden)
+		case "throttled":
+			w.WriteHeader(http.StatusTooManyRequests)
+		case "timeout":
+			w.WriteHeader(http.StatusRequestTimeout)
 		case "ok":
 			w.Write([]byte(`{"id": 12345678901234567890}`))
 		}
@@ -101,6 +105,13 @@ func TestIntrospection_RedirectsHangsAndOddBodies(t *testing.T) {
 		setMode(tc.mode)
 		_, err := resolveOnce(t, st, m, "the-cookie")
 		wantInvalid(t, err, tc.reason, "the-cookie")
+	}
+	// The app throttling or timing out says nothing about the session: it is
+	// retryable trouble (503 on the auth path), never "signed out" (401).
+	for _, mode := range []string{"throttled", "timeout"} {
+		setMode(mode)
+		_, err := resolveOnce(t, st, m, "the-cookie")
+		wantUnavailable(t, err, "the-cookie")
 	}
 	setMode("hang")
 	start := time.Now()

@@ -142,6 +142,13 @@ func (j *JWKS) Keys(ctx context.Context, kid string) ([]JWK, error) {
 	if keys := set.byKid[kid]; len(keys) > 0 {
 		return keys, nil
 	}
+	if errors.Is(err, errRateLimited) {
+		// The issuer may have rotated its keys since the last fetch, which
+		// was too recent to fetch again: a valid token must get a 503,
+		// which the client retries until the next fetch brings its key,
+		// not a 401, which would stop it for good.
+		return nil, &UnavailableError{Err: errors.New("jwks: unknown key id, and the key set was fetched too recently to fetch again")}
+	}
 	return nil, Invalid("unknown key id")
 }
 

@@ -21,7 +21,9 @@ type Mapping struct {
 func (m *Mapping) Identity(doc map[string]any) (*Identity, error) {
 	uid, ok := scalarString(lookup(doc, m.UserID))
 	if !ok || uid == "" {
-		return nil, Invalid("the session has no user id at " + strconv.Quote(m.UserID))
+		// Not remembered: a stored session gets its user at the login (the
+		// app may keep the same session id), and the next request must see it.
+		return nil, &InvalidError{Reason: "the session has no user id at " + strconv.Quote(m.UserID), uncached: true}
 	}
 	var groups []string
 	if m.GroupIDs != "" {

@@ -3,12 +3,15 @@ package session
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"hash/maphash"
 	"sync/atomic"
 	"time"
 
 	"github.com/maypok86/otter/v2"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/lbauthz/lbauthz/internal/deadline"
 )
 
 // CacheOptions configures the cache of a Resolver.
@@ -68,8 +71,14 @@ func NewResolver(store Store, mapping *Mapping, opts CacheOptions) *Resolver {
 // Resolve returns the identity of the session a cookie value holds, or an
 // *InvalidError or *UnavailableError.
 func (r *Resolver) Resolve(ctx context.Context, value string) (*Identity, error) {
+	// A slow store must not make the caller miss its own deadline: the
+	// lookup ends a little before it, as unavailable, so the caller still
+	// answers (anonymous on pass-through, 503 on the auth path) in time.
+	budget := deadline.Budget(ctx, defaultLookupTimeout)
 	if r.cache == nil {
-		return r.lookup(ctx, value)
+		lctx, cancel := context.WithTimeout(ctx, budget)
+		defer cancel()
+		return r.lookup(lctx, value)
 	}
 	k := r.key(value)
 	if e, ok := r.cache.GetIfPresent(k); ok && r.now().Before(e.expires) {
@@ -89,9 +98,11 @@ func (r *Resolver) Resolve(ctx context.Context, value string) (*Identity, error)
 	// The shared lookup must not be cut short by the first caller leaving:
 	// it runs without that caller's cancellation, and each caller waits only
 	// as long as its own context allows.
+	timer := time.NewTimer(budget)
+	defer timer.Stop()
 	for attempt := 0; ; attempt++ {
 		ch := r.flight.DoChan(string(sk[:]), func() (any, error) {
-			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.lookupTimeout(ctx))
+			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
 			defer cancel()
 			id, err := r.lookup(lctx, value)
 			if e := r.entryFor(id, err); e != nil {
@@ -110,18 +121,31 @@ func (r *Resolver) Resolve(ctx context.Context, value string) (*Identity, error)
 			}
 			id, _ := res.Val.(*Identity)
 			return id, res.Err
+		case <-timer.C:
+			return nil, &UnavailableError{Err: errLookupTimeout}
 		case <-ctx.Done():
 			return nil, &UnavailableError{Err: ctx.Err()}
 		}
 	}
 }
 
-// lookupTimeout bounds a shared lookup: the caller's own deadline, or 5s.
-func (r *Resolver) lookupTimeout(ctx context.Context) time.Duration {
-	if d, ok := ctx.Deadline(); ok {
-		return max(time.Until(d), time.Millisecond)
+// defaultLookupTimeout bounds a lookup whose caller has no deadline.
+const defaultLookupTimeout = 5 * time.Second
+
+var errLookupTimeout = errors.New("the session store did not answer in time")
+
+// Cached returns the identity of a value whose valid session is in the
+// cache, without asking the store; ok is false for anything else (not
+// cached, cached as invalid, expired).
+func (r *Resolver) Cached(value string) (id *Identity, ok bool) {
+	if r.cache == nil {
+		return nil, false
 	}
-	return 5 * time.Second
+	e, found := r.cache.GetIfPresent(r.key(value))
+	if !found || e.id == nil || !r.now().Before(e.expires) {
+		return nil, false
+	}
+	return e.id, true
 }
 
 func (r *Resolver) lookup(ctx context.Context, value string) (*Identity, error) {
@@ -154,7 +178,7 @@ func (r *Resolver) entryFor(id *Identity, err error) *entry {
 			exp = id.expires
 		}
 		return &entry{id: id, expires: exp}
-	case IsInvalid(err) && r.opts.NegativeTTL > 0:
+	case IsInvalid(err) && r.opts.NegativeTTL > 0 && !noCache(err):
 		return &entry{err: err, expires: now.Add(r.opts.NegativeTTL)}
 	}
 	return nil

@@ -32,7 +32,18 @@ type Store interface {
 
 // InvalidError says a cookie holds no valid session. Reason is short and
 // safe to log: it never holds the cookie's value or a claim.
-type InvalidError struct{ Reason string }
+type InvalidError struct {
+	Reason string
+	// uncached marks a state that may change any moment (a stored session
+	// that has no user yet, before the login): it is not negatively cached.
+	uncached bool
+}
+
+// noCache reports whether an invalid session must not be remembered.
+func noCache(err error) bool {
+	var ie *InvalidError
+	return errors.As(err, &ie) && ie.uncached
+}
 
 func (e *InvalidError) Error() string { return "invalid session: " + e.Reason }
 
