@@ -99,8 +99,7 @@ func (h *httpDoors) check(w http.ResponseWriter, r *http.Request, e *Engine, doo
 		writeDecision(w, &d)
 		return
 	}
-	var cookieBuf [2]string
-	req := Request{Door: door.name, Method: method, Path: uri, Cookies: append(cookieBuf[:0], r.Header["Cookie"]...)}
+	req := Request{Door: door.name, Method: method, Path: uri, Cookies: r.Header["Cookie"]}
 	h.describe(&req, r, e)
 	d := e.Decide(r.Context(), &req)
 	if !d.Allow {

@@ -24,8 +24,7 @@ const bodyReadTimeout = 5 * time.Second
 // sends them, the client's address and the request's host, for the rate
 // limits and the origin check.
 func (h *httpDoors) direct(w http.ResponseWriter, r *http.Request, e *Engine, target string) {
-	var cookieBuf [2]string
-	req := Request{Door: "http_direct", Method: r.Method, Path: target, Cookies: append(cookieBuf[:0], r.Header["Cookie"]...)}
+	req := Request{Door: "http_direct", Method: r.Method, Path: target, Cookies: r.Header["Cookie"]}
 	h.describe(&req, r, e)
 	if r.Method == http.MethodPost {
 		body, d := h.readBody(w, r, h.maxBodyBytes(e))
