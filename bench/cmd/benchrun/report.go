@@ -1,0 +1,221 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"strings"
+)
+
+// report is what a run writes: latest.json holds all of it, latest.md the
+// tables.
+type report struct {
+	Date     string   `json:"date"`
+	Command  string   `json:"command"`
+	Machine  machine  `json:"machine"`
+	Settings settings `json:"settings"`
+	Groups   []*group `json:"groups"`
+	Memory   *memory  `json:"memory,omitempty"`
+	Targets  []target `json:"targets"`
+}
+
+type machine struct {
+	CPUs      int    `json:"cpus"`
+	CPUModel  string `json:"cpu_model"`
+	Pinning   string `json:"pinning"`
+	GoVersion string `json:"go_version"`
+	Kernel    string `json:"kernel"`
+	LoadAvg   string `json:"load_average_at_start"`
+}
+
+// target is one goal of the issue, with the ratio that decides it.
+type target struct {
+	Name     string  `json:"name"`
+	Measured string  `json:"measured"`
+	Value    float64 `json:"value"`
+	Limit    string  `json:"limit"`
+	Status   string  `json:"status"` // "met", "not met", "pending: why"
+}
+
+func (r *report) group(id string) *group {
+	for _, g := range r.Groups {
+		if g.ID == id {
+			return g
+		}
+	}
+	return nil
+}
+
+// evaluate sets the targets from the figures.
+func (r *report) evaluate() {
+	var ts []target
+	pending := func(name, limit, why string) {
+		ts = append(ts, target{Name: name, Limit: limit, Status: "pending: " + why})
+	}
+	check := func(name, measured string, value float64, limit string, met bool) {
+		s := "not met"
+		if met {
+			s = "met"
+		}
+		ts = append(ts, target{Name: name, Measured: measured, Value: round3(value), Limit: limit, Status: s})
+	}
+	if g := r.group("grpc"); g != nil {
+		floor := g.find("floor")
+		for _, name := range []string{"pass-through, JWT session", "pass-through, Redis session (cached)"} {
+			c := g.find(name)
+			switch {
+			case c == nil:
+			case floor == nil || !floor.ok():
+				pending(name, "", "no floor figures")
+			case !c.ok() || c.Base == nil:
+				for _, l := range []string{"req/s", "CPU/request", "p99"} {
+					pending(name+": "+l, "", c.Status)
+				}
+			default:
+				b := c.Base
+				check(name+": req/s at saturation", fmt.Sprintf("%.0f vs floor %.0f: %.2f× floor", c.RPS, b.RPS, c.RPSRatio),
+					c.RPSRatio, "≥ 0.85× floor", c.RPSRatio >= 0.85)
+				check(name+": CPU per request", fmt.Sprintf("%.1f vs floor %.1f ms/1k: %.2f× floor", c.SatCPUms1k, b.SatCPUms1k, c.CPURatio),
+					c.CPURatio, "≤ 1.18× floor (1/0.85)", c.CPURatio <= 1/0.85)
+				check(name+": p99 at a fixed rate", fmt.Sprintf("%.3f vs floor %.3f ms: %.2f× floor", c.P99ms, b.P99ms, c.P99Ratio),
+					c.P99Ratio, "≤ 1.5× floor", c.P99Ratio <= 1.5)
+			}
+		}
+	}
+	if g := r.group("token"); g != nil {
+		direct, ex, lb := g.find("direct identify-user call"), g.find("Express reference"), g.find("lbauthz")
+		for _, q := range []struct {
+			name string
+			f    func(*caseResult) float64
+		}{{"p50", func(c *caseResult) float64 { return c.AddedP50ms }}, {"p99", func(c *caseResult) float64 { return c.AddedP99ms }}} {
+			name := "token path: latency added over the direct call, " + q.name
+			limit := "≤ 1/3 of what Express adds"
+			switch {
+			case direct == nil || ex == nil || lb == nil || !direct.ok() || !ex.ok() || !lb.ok() || ex.Base == nil || lb.Base == nil:
+				pending(name, limit, "a case of the token path did not run")
+			default:
+				addLB, addEx := q.f(lb), q.f(ex)
+				if addEx <= 0 {
+					pending(name, limit, fmt.Sprintf("Express added nothing measurable (%.3f ms)", addEx))
+					continue
+				}
+				ratio := addLB / addEx
+				check(name, fmt.Sprintf("lbauthz %+.3f ms, Express %+.3f ms: %.2f× Express's", addLB, addEx, ratio),
+					ratio, limit, ratio <= 1.0/3)
+			}
+		}
+	}
+	if m := r.Memory; m != nil {
+		if m.Status != "ok" && m.IdleRSSMB == 0 {
+			pending("memory", "", m.Status)
+		} else {
+			check("RSS idle", fmt.Sprintf("%.1f MB", m.IdleRSSMB), m.IdleRSSMB, "< 30 MB", m.IdleRSSMB < 30)
+			if m.Status != "ok" {
+				pending(fmt.Sprintf("RSS with %d sessions cached", m.Sessions), "< 150 MB", m.Status)
+			} else {
+				check(fmt.Sprintf("RSS with %d sessions cached", m.Sessions), fmt.Sprintf("%.1f MB (steady; %.1f MB right after the fill)", m.SteadyRSSMB, m.FilledRSSMB),
+					m.SteadyRSSMB, "< 150 MB", m.SteadyRSSMB < 150)
+			}
+		}
+	}
+	r.Targets = ts
+}
+
+func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
+
+// markdown renders the report as the tables of latest.md.
+func (r *report) markdown() string {
+	var b strings.Builder
+	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	w("# lbauthz benchmark\n\n")
+	w("`%s`, %s. %s; %s; Go %s; load average at start %s.\n\n", r.Command, r.Date, r.Machine.CPUModel,
+		r.Machine.Pinning, strings.TrimPrefix(r.Machine.GoVersion, "go"), r.Machine.LoadAvg)
+	w("In each of %d rounds, every case of a group runs %gs at saturation right after a run of the group's baseline, "+
+		"then the same at a fixed rate (%gs each; a %gs warm-up first). The machine is shared, and what else runs on it "+
+		"only ever slows a run down, so each figure is the best of a case's rounds, and a ratio (× base) or difference "+
+		"(added) compares it with the best of the baseline runs paired with that case. CPU is the user + system time "+
+		"of the server under test (/proc/PID/stat) per 1,000 requests; \"CPU used\" is the share of one CPU it got "+
+		"during its best saturation run (well below 1: the load generator, not the server, was the limit, or the "+
+		"machine was busy); peak RSS is its VmHWM.\n\n",
+		r.Settings.Rounds, r.Settings.SatS, r.Settings.FixedS, r.Settings.WarmupS)
+
+	for _, g := range r.Groups {
+		w("## %s\n\n", g.Title)
+		w("Baseline: %s. %s.\n\n", g.Baseline, g.Note)
+		rate := firstRate(g)
+		if g.ID == "token" {
+			w("| case | door | req/s (saturation) | p50 ms @ %d/s | p99 ms @ %d/s | p50 added | p99 added | CPU ms / 1k req @ %d/s | peak RSS MB |\n", rate, rate, rate)
+			w("|---|---|--:|--:|--:|--:|--:|--:|--:|\n")
+			for i, c := range g.Cases {
+				if !c.ok() {
+					w("| %s | %s | %s |  |  |  |  |  |  |\n", c.Name, c.Door, c.Status)
+					continue
+				}
+				a50, a99 := "—", "—"
+				if i > 0 {
+					a50, a99 = fmt.Sprintf("%+.3f ms", c.AddedP50ms), fmt.Sprintf("%+.3f ms", c.AddedP99ms)
+				}
+				w("| %s | %s | %.0f | %.3f | %.3f | %s | %s | %s | %s |\n", c.Name, c.Door, c.RPS, c.P50ms, c.P99ms,
+					a50, a99, cpuCell(c.FixedCPUms1k), rssCell(c))
+			}
+			w("\n")
+			continue
+		}
+		w("| case | door | req/s (saturation) | × base | CPU ms / 1k req (saturation) | × base | CPU used at saturation | p50 ms @ %d/s | p99 ms @ %d/s | p99 × base | CPU ms / 1k req @ %d/s | peak RSS MB |\n", rate, rate, rate)
+		w("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		for i, c := range g.Cases {
+			if !c.ok() {
+				w("| %s | %s | %s |  |  |  |  |  |  |  |  |  |\n", c.Name, c.Door, c.Status)
+				continue
+			}
+			rr, cr, pr := "1", "1", "1"
+			if i > 0 {
+				rr, cr, pr = fmt.Sprintf("%.2f", c.RPSRatio), fmt.Sprintf("%.2f", c.CPURatio), fmt.Sprintf("%.2f", c.P99Ratio)
+			}
+			w("| %s | %s | %.0f | %s | %s | %s | %.2f | %.3f | %.3f | %s | %s | %s |\n", c.Name, c.Door,
+				c.RPS, rr, cpuCell(c.SatCPUms1k), cr, c.SatCPUShare, c.P50ms, c.P99ms, pr, cpuCell(c.FixedCPUms1k), rssCell(c))
+		}
+		w("\n")
+		if g.ID == "nginx" {
+			if gg := r.group("grpc"); gg != nil {
+				n, gr := g.find("nginx + lbauthz /check/nginx, JWT session"), gg.find("pass-through, JWT session")
+				if n != nil && gr != nil && n.ok() && gr.ok() && gr.SatCPUms1k > 0 {
+					w("The same check (JWT session, pass-through) costs lbauthz %.1f ms of CPU per 1,000 requests through the "+
+						"nginx door and %.1f ms through the gRPC door (×%.2f), both at saturation.\n\n",
+						n.SatCPUms1k, gr.SatCPUms1k, n.SatCPUms1k/gr.SatCPUms1k)
+				}
+			}
+		}
+	}
+	if m := r.Memory; m != nil {
+		w("## Memory (lbauthz, JWT sessions)\n\n")
+		w("| state | RSS MB |\n|---|--:|\n")
+		w("| idle, after start | %.1f |\n", m.IdleRSSMB)
+		if m.Status == "ok" {
+			w("| %d distinct valid sessions cached, 1 s after they were sent (in %.1fs, 16 at a time) | %.1f |\n", m.Allowed, m.FillSeconds, m.FilledRSSMB)
+			w("| the same after 3 s more traffic on the cached sessions (%d Checks), 2 s later: steady | %.1f |\n", m.SteadyCalls, m.SteadyRSSMB)
+			w("| peak (VmHWM) | %.1f |\n", m.PeakRSSMB)
+		} else {
+			w("| %d sessions | %s |\n", m.Sessions, m.Status)
+		}
+		w("\n")
+	}
+	w("## Targets\n\n| target | measured | limit | |\n|---|---|---|---|\n")
+	for _, t := range r.Targets {
+		w("| %s | %s | %s | %s |\n", t.Name, t.Measured, t.Limit, t.Status)
+	}
+	return b.String()
+}
+
+func cpuCell(v float64) string {
+	if v == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f", v)
+}
+
+func rssCell(c *caseResult) string {
+	if c.PeakRSSMB == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f", c.PeakRSSMB)
+}
