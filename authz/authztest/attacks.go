@@ -2,7 +2,6 @@ package authztest
 
 import (
 	"crypto"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -328,14 +327,7 @@ func (a *Attacks) Cases() []Case {
 }
 
 func signHSWithHeader(secret string, extra, claims map[string]any) string {
-	h := map[string]any{"alg": "HS256", "typ": "JWT"}
-	for k, v := range extra {
-		h[k] = v
-	}
-	unsigned := Unsigned(h, claims)
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(unsigned))
-	return unsigned + "." + b64(mac.Sum(nil))
+	return signHS(secret, "HS256", extra, claims)
 }
 
 // RunAttacks runs cases through door, each as a subtest, and checks besides

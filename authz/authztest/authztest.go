@@ -4,7 +4,6 @@ package authztest
 
 import (
 	"context"
-	"crypto/hmac"
 	"encoding/base64"
 	"encoding/json"
 	"net"
@@ -20,6 +19,7 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"github.com/golang-jwt/jwt/v5"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -97,12 +97,24 @@ func Session(claims map[string]any) string {
 	return SignHS(HMACSecret, "HS256", claims)
 }
 
-// SignHS signs claims with an HMAC algorithm and secret.
+// SignHS signs claims with an HMAC algorithm (HS256, HS384, HS512) and
+// secret.
 func SignHS(secret, alg string, claims map[string]any) string {
-	unsigned := Unsigned(map[string]any{"alg": alg, "typ": "JWT"}, claims)
-	mac := hmac.New(hashFor(alg), []byte(secret))
-	mac.Write([]byte(unsigned))
-	return unsigned + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	return signHS(secret, alg, nil, claims)
+}
+
+// signHS signs claims with an HMAC algorithm and secret, with extra header
+// fields (kid, jku, ...).
+func signHS(secret, alg string, extra, claims map[string]any) string {
+	tok := jwt.NewWithClaims(jwt.GetSigningMethod(alg), jwt.MapClaims(claims))
+	for k, v := range extra {
+		tok.Header[k] = v
+	}
+	signed, err := tok.SignedString([]byte(secret))
+	if err != nil {
+		panic("signing a test session: " + err.Error())
+	}
+	return signed
 }
 
 // Unsigned returns the first two parts of a JWT.
