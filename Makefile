@@ -17,7 +17,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 PROTOC_GEN_GO_VERSION := v1.36.12
 CADDY_VERSION := v2.11.9
 # Debian packages the tests run for real.
-APT_PACKAGES := nginx-light redis-server postgresql protobuf-compiler chromium
+APT_PACKAGES := nginx-light redis-server postgresql mariadb-server protobuf-compiler chromium
 # A count, not a duration: with a duration, Go 1.26's fuzz coordinator can
 # fail a target with a bare "context deadline exceeded" as the time runs out
 # (golang/go#75804, fixed in Go 1.27), a failure with no input behind it.

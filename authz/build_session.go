@@ -134,7 +134,7 @@ func redisStore(r *configv1.Redis, sec *config.Secrets) (session.Store, error) {
 
 func sqlStore(q *configv1.SQL, id *configv1.Identity, sec *config.Secrets) (session.Store, error) {
 	st, err := session.NewSQLStore(session.SQLOptions{
-		DSN: q.Dsn, Password: sec.Session.SQLPassword,
+		Driver: q.Driver, DSN: q.Dsn, Password: sec.Session.SQLPassword,
 		Query: q.Query, JSONColumn: q.JsonColumn, ExpiresColumn: q.ExpiresColumn,
 		GroupsQuery: q.GroupsQuery, UserIDPath: id.UserId, GroupsKey: config.DefaultGroupsKey,
 		Timeout: q.Timeout.AsDuration(), ConnectTimeout: q.ConnectTimeout.AsDuration(),

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
+
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
 
@@ -193,18 +195,44 @@ func validateSQL(add func(string, string, ...any), q *configv1.SQL) {
 	default:
 		add("session.sql.preset", "%q is not a known preset (connect-pg-simple)", q.Preset)
 	}
-	if q.Driver != "postgres" {
-		add("session.sql.driver", "%q is not supported (postgres)", q.Driver)
+	mysqlDriver := q.Driver == "mysql"
+	switch q.Driver {
+	case "postgres":
+	case "mysql":
+		if q.Preset == PresetConnectPGSimple {
+			add("session.sql.driver", "%q: the connect-pg-simple preset is for postgres", q.Driver)
+		}
+	default:
+		add("session.sql.driver", "%q is not one of postgres, mysql", q.Driver)
 	}
-	if q.Dsn == "" {
+	// Never echo the DSN: it can hold a password.
+	switch {
+	case q.Dsn == "":
 		add("session.sql.dsn", "the connection string is required")
-	} else if u, err := url.Parse(q.Dsn); err == nil && u.User != nil {
-		if _, has := u.User.Password(); has {
-			// Never echo the DSN: it holds a password.
+	case mysqlDriver:
+		if c, err := mysql.ParseDSN(q.Dsn); err != nil {
+			add("session.sql.dsn", "not a MySQL DSN, e.g. app@tcp(127.0.0.1:3306)/app")
+		} else if c.Passwd != "" {
 			add("session.sql.dsn", "holds a password: put it in session.sql.password_file")
 		}
+	default:
+		if u, err := url.Parse(q.Dsn); err == nil && u.User != nil {
+			if _, has := u.User.Password(); has {
+				add("session.sql.dsn", "holds a password: put it in session.sql.password_file")
+			}
+		}
+	}
+	param := "$1"
+	if mysqlDriver {
+		param = "?"
 	}
 	checkQuery := func(field, query string) {
+		if mysqlDriver {
+			if mysqlParams(query) != 1 {
+				add(field, "the query must take exactly one parameter, ?")
+			}
+			return
+		}
 		params := map[string]bool{}
 		for _, m := range placeholder.FindAllStringSubmatch(query, -1) {
 			params[m[1]] = true
@@ -214,7 +242,7 @@ func validateSQL(add func(string, string, ...any), q *configv1.SQL) {
 		}
 	}
 	if q.Query == "" {
-		add("session.sql.query", "required: the query reading one session by its id ($1)")
+		add("session.sql.query", "required: the query reading one session by its id (%s)", param)
 	} else {
 		checkQuery("session.sql.query", q.Query)
 	}
@@ -226,6 +254,35 @@ func validateSQL(add func(string, string, ...any), q *configv1.SQL) {
 	}
 	checkPositive(add, "session.sql.timeout", q.Timeout, false)
 	checkPositive(add, "session.sql.connect_timeout", q.ConnectTimeout, false)
+}
+
+// mysqlParams counts the ? parameters of a MySQL query, outside quoted
+// strings and names ('...', "...", `...`) and comments (-- , #, /* */).
+func mysqlParams(q string) int {
+	n := 0
+	for i := 0; i < len(q); i++ {
+		switch c := q[i]; {
+		case c == '?':
+			n++
+		case c == '\'' || c == '"' || c == '`':
+			for i++; i < len(q) && q[i] != c; i++ {
+				if q[i] == '\\' && c != '`' {
+					i++
+				}
+			}
+		case c == '#' || (c == '-' && strings.HasPrefix(q[i:], "-- ")):
+			for i < len(q) && q[i] != '\n' {
+				i++
+			}
+		case c == '/' && strings.HasPrefix(q[i:], "/*"):
+			end := strings.Index(q[i+2:], "*/")
+			if end < 0 {
+				return n
+			}
+			i += end + 3
+		}
+	}
+	return n
 }
 
 func validateIntrospection(add func(string, string, ...any), i *configv1.Introspection) {

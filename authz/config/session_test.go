@@ -45,6 +45,27 @@ identity: { user_id: "user.id" }
 	}
 }
 
+func TestParse_MySQLDriverTakesQuestionMarkParameters(t *testing.T) {
+	cfg, err := config.Parse("c.yaml", []byte(`
+session:
+  cookie: sessionid
+  sql:
+    driver: mysql
+    dsn: "app@tcp(127.0.0.1:3306)/app"
+    query: "SELECT s.user_id, JSON_VALUE(u.meta, '$.name') AS name, '?' AS q FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ? -- one ?"
+    groups_query: "SELECT group_id FROM memberships /* by user? */ WHERE user_id = ?"
+identity: { user_id: "user_id" }
+`), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := cfg.Session.Sql
+	if q.Driver != "mysql" || q.Timeout.AsDuration() != config.DefaultSQLTimeout || q.MaxConnections != config.DefaultSQLMaxConns ||
+		cfg.Identity.GroupIds != "groups" {
+		t.Fatalf("defaults not applied: %v %v", q, cfg.Identity)
+	}
+}
+
 func TestParse_SessionStoreErrorsNameTheField(t *testing.T) {
 	cases := []struct{ name, yaml, want string }{
 		{"no store", "session: {cookie: s}", "a session store is required"},
@@ -60,7 +81,13 @@ func TestParse_SessionStoreErrorsNameTheField(t *testing.T) {
 		{"sql two params", "session:\n  cookie: s\n  sql: {dsn: \"postgres://a@h/db\", query: \"SELECT * FROM s WHERE id = $1 AND x = $2\"}", "session.sql.query: the query must take exactly one parameter, $1"},
 		{"sql no param", "session:\n  cookie: s\n  sql: {dsn: \"postgres://a@h/db\", query: \"SELECT * FROM s\"}", "session.sql.query: the query must take exactly one parameter"},
 		{"sql password in dsn", "session:\n  cookie: s\n  sql: {dsn: \"postgres://a:hunter2@h/db\", query: \"SELECT 1 WHERE $1\"}", "session.sql.dsn: holds a password"},
-		{"sql mysql", "session:\n  cookie: s\n  sql: {driver: mysql, dsn: \"a@h/db\", query: \"SELECT 1 WHERE $1\"}", `session.sql.driver: "mysql" is not supported`},
+		{"sql unknown driver", "session:\n  cookie: s\n  sql: {driver: sqlite, dsn: \"a.db\", query: \"SELECT 1 WHERE $1\"}", `session.sql.driver: "sqlite" is not one of postgres, mysql`},
+		{"mysql with $1", "session:\n  cookie: s\n  sql: {driver: mysql, dsn: \"a@tcp(h:3306)/db\", query: \"SELECT 1 WHERE $1\"}", "session.sql.query: the query must take exactly one parameter, ?"},
+		{"mysql two params", "session:\n  cookie: s\n  sql: {driver: mysql, dsn: \"a@tcp(h:3306)/db\", query: \"SELECT * FROM s WHERE id = ? AND x = ?\"}", "session.sql.query: the query must take exactly one parameter, ?"},
+		{"mysql groups no param", "session:\n  cookie: s\n  sql: {driver: mysql, dsn: \"a@tcp(h:3306)/db\", query: \"SELECT * FROM s WHERE id = ?\", groups_query: \"SELECT g FROM m WHERE u = '?'\"}", "session.sql.groups_query: the query must take exactly one parameter, ?"},
+		{"mysql password in dsn", "session:\n  cookie: s\n  sql: {driver: mysql, dsn: \"a:hunter2@tcp(h:3306)/db\", query: \"SELECT 1 WHERE ?\"}", "session.sql.dsn: holds a password"},
+		{"mysql bad dsn", "session:\n  cookie: s\n  sql: {driver: mysql, dsn: \"mysql://a:hunter2@h/db\", query: \"SELECT 1 WHERE ?\"}", "session.sql.dsn: not a MySQL DSN"},
+		{"mysql connect-pg-simple", "session:\n  cookie_secret_files: [/f]\n  sql: {driver: mysql, preset: connect-pg-simple, dsn: \"a@tcp(h:3306)/db\"}", `session.sql.driver: "mysql": the connect-pg-simple preset is for postgres`},
 		{"introspection bad url", "session:\n  cookie: s\n  introspection: {url: \"/api/me\"}", `session.introspection.url: "/api/me" is not an http(s) URL`},
 		{"introspection cookie header", "session:\n  cookie: s\n  introspection: {url: \"http://a/me\", headers: {Cookie: x}}", `session.introspection.headers: "Cookie" is set by the sidecar`},
 		{"jwks and a key file", "session:\n  cookie: s\n  jwt: {algorithms: [RS256], public_key_file: /f, jwks_url: \"https://idp/jwks\"}", "session.jwt.jwks_url: set with session.jwt.public_key_file"},

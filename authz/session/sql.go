@@ -2,9 +2,11 @@ package session
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"strconv"
 	"strings"
@@ -18,11 +20,17 @@ import (
 
 // SQLOptions configures a SQLStore.
 type SQLOptions struct {
-	// DSN is the PostgreSQL connection string, without the password.
+	// Driver is "postgres" (pgx, the default) or "mysql" (MySQL and
+	// MariaDB, go-sql-driver/mysql).
+	Driver string
+	// DSN is the connection string, without the password: a PostgreSQL URL
+	// or key=value string, or a go-sql-driver/mysql DSN
+	// (user@tcp(host:3306)/dbname).
 	DSN      string
 	Password string
 
-	// Query reads one session; its one parameter ($1) is the session id.
+	// Query reads one session; its one parameter is the session id, written
+	// the driver's way: $1 for PostgreSQL, ? for MySQL.
 	Query string
 	// JSONColumn names the column holding the session document. When
 	// empty, each column of the row is a key of the document.
@@ -30,7 +38,8 @@ type SQLOptions struct {
 	// ExpiresColumn names a column holding when the session ends.
 	ExpiresColumn string
 	// GroupsQuery, when set, reads the user's group ids (the first column of
-	// each row); its one parameter ($1) is the user id found at UserIDPath.
+	// each row); its one parameter ($1, or ? for MySQL) is the user id found
+	// at UserIDPath.
 	// The ids go in the document under GroupsKey.
 	GroupsQuery string
 	UserIDPath  string
@@ -44,10 +53,11 @@ type SQLOptions struct {
 	MaxConns int32
 }
 
-// SQLStore reads sessions from PostgreSQL with configured, parameterized
-// queries.
+// SQLStore reads sessions from PostgreSQL, MySQL or MariaDB with
+// configured, parameterized queries.
 type SQLStore struct {
-	pool *pgxpool.Pool
+	pool *pgxpool.Pool // postgres
+	db   *sql.DB       // mysql
 	opts SQLOptions
 	now  func() time.Time
 }
@@ -72,6 +82,17 @@ func NewSQLStore(opts SQLOptions) (*SQLStore, error) {
 	}
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = 10
+	}
+	switch opts.Driver {
+	case "", "postgres":
+	case "mysql":
+		db, err := openMySQL(opts)
+		if err != nil {
+			return nil, err
+		}
+		return &SQLStore{db: db, opts: opts, now: time.Now}, nil
+	default:
+		return nil, fmt.Errorf("sql: driver %q is not one of postgres, mysql", opts.Driver)
 	}
 	cfg, err := pgxpool.ParseConfig(opts.DSN)
 	if err != nil {
@@ -99,11 +120,18 @@ func (s *SQLStore) Lookup(ctx context.Context, id string) (Data, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, s.opts.Query, id)
-	if err != nil {
-		return Data{}, sqlError(err, id)
+	var doc map[string]any
+	var expires time.Time
+	var err error
+	if s.db != nil {
+		doc, expires, err = s.mysqlSession(ctx, id)
+	} else {
+		var rows pgx.Rows
+		if rows, err = s.pool.Query(ctx, s.opts.Query, id); err != nil {
+			return Data{}, sqlError(err, id)
+		}
+		doc, expires, err = s.readSession(rows, id)
 	}
-	doc, expires, err := s.readSession(rows, id)
 	if err != nil {
 		return Data{}, err
 	}
@@ -147,17 +175,28 @@ func (s *SQLStore) readSession(rows pgx.Rows, id string) (map[string]any, time.T
 		return nil, time.Time{}, sqlError(err, id)
 	}
 
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = f.Name
+	}
+	return s.document(names, dest)
+}
+
+// document builds the session document from one row: names are the
+// columns' names, dest what they were scanned into (*[]byte for JSON
+// columns, *any for others).
+func (s *SQLStore) document(names []string, dest []any) (map[string]any, time.Time, error) {
 	var doc map[string]any
 	var expires time.Time
 	jsonFound := s.opts.JSONColumn == ""
 	if jsonFound {
-		doc = make(map[string]any, len(fields))
+		doc = make(map[string]any, len(names))
 	}
-	for i, f := range fields {
+	for i, name := range names {
 		var v any
 		switch d := dest[i].(type) {
 		case *[]byte:
-			if f.Name == s.opts.JSONColumn {
+			if name == s.opts.JSONColumn {
 				jsonFound = true
 				if *d == nil {
 					return nil, time.Time{}, Invalid("the session document is null")
@@ -171,19 +210,19 @@ func (s *SQLStore) readSession(rows pgx.Rows, id string) (map[string]any, time.T
 			}
 			if *d != nil {
 				if err := json.Unmarshal(*d, &v); err != nil {
-					return nil, time.Time{}, Invalid("column " + strconv.Quote(f.Name) + " is not JSON")
+					return nil, time.Time{}, Invalid("column " + strconv.Quote(name) + " is not JSON")
 				}
 			}
 		case *any:
 			v = sqlValue(*d)
 		}
-		if f.Name == s.opts.ExpiresColumn {
+		if name == s.opts.ExpiresColumn {
 			if t, ok := expiresAt(v); ok {
 				expires = t
 			}
 		}
 		if s.opts.JSONColumn == "" {
-			doc[f.Name] = v
+			doc[name] = v
 		}
 	}
 	if !jsonFound {
@@ -193,6 +232,9 @@ func (s *SQLStore) readSession(rows pgx.Rows, id string) (map[string]any, time.T
 }
 
 func (s *SQLStore) groups(ctx context.Context, uid any) ([]any, error) {
+	if s.db != nil {
+		return s.mysqlGroups(ctx, uid)
+	}
 	param := fmt.Sprint(uid)
 	rows, err := s.pool.Query(ctx, s.opts.GroupsQuery, uid)
 	if err != nil {
@@ -216,19 +258,39 @@ func (s *SQLStore) groups(ctx context.Context, uid any) ([]any, error) {
 }
 
 // Close closes the connection pool.
-func (s *SQLStore) Close() error { s.pool.Close(); return nil }
+func (s *SQLStore) Close() error {
+	if s.db != nil {
+		return s.db.Close()
+	}
+	s.pool.Close()
+	return nil
+}
 
-// sqlValue turns a value pgx decoded into one a session document holds:
-// strings, int64, float64, bool, nil, lists and objects.
+// sqlValue turns a value pgx or go-sql-driver/mysql decoded into one a
+// session document holds: strings, int64, float64, bool, nil, lists and
+// objects.
 func sqlValue(v any) any {
 	switch x := v.(type) {
 	case nil, string, bool, int64, float64, map[string]any:
 		return x
+	case int8:
+		return int64(x)
 	case int16:
 		return int64(x)
 	case int32:
 		return int64(x)
 	case int:
+		return int64(x)
+	case uint8:
+		return int64(x)
+	case uint16:
+		return int64(x)
+	case uint32:
+		return int64(x)
+	case uint64: // MySQL's BIGINT UNSIGNED
+		if x > math.MaxInt64 {
+			return json.Number(strconv.FormatUint(x, 10))
+		}
 		return int64(x)
 	case float32:
 		return float64(x)

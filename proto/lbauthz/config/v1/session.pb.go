@@ -437,37 +437,50 @@ func (x *Redis) GetExpiresPath() string {
 	return ""
 }
 
-// SQL reads a session from a SQL database (PostgreSQL) with a configured
-// query. Queries are sent with parameters, never built from the cookie.
+// SQL reads a session from a SQL database (PostgreSQL, MySQL or MariaDB)
+// with a configured query. Queries are sent with parameters, never built
+// from the cookie.
 type SQL struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// "connect-pg-simple": Express with express-session and
 	// connect-pg-simple's "session" table (sid, sess json, expire). Sets
 	// query, json_column "sess", expires_column "expire", the cookie format
 	// "express" and the cookie name "connect.sid" when those are left empty.
+	// PostgreSQL only.
 	Preset string `protobuf:"bytes,1,opt,name=preset,proto3" json:"preset,omitempty"`
-	// "postgres" (the default and, for now, the only one).
+	// "postgres" (the default; pgx) or "mysql" (MySQL and MariaDB;
+	// go-sql-driver/mysql). Queries write their parameter the driver's way:
+	// $1 for postgres, ? for mysql.
 	Driver string `protobuf:"bytes,2,opt,name=driver,proto3" json:"driver,omitempty"`
-	// The connection string, without the password, e.g.
-	// "postgres://app@127.0.0.1:5432/app?sslmode=disable". Required.
+	// The connection string, without the password. postgres: a URL, e.g.
+	// "postgres://app@127.0.0.1:5432/app?sslmode=disable". mysql: a
+	// go-sql-driver/mysql DSN, e.g. "app@tcp(127.0.0.1:3306)/app?tls=true";
+	// the driver always reads DATETIME and TIMESTAMP as times (parseTime), in
+	// UTC unless the DSN sets loc, with the connection's time_zone UTC unless
+	// the DSN sets time_zone, and never writes parameters into the query text
+	// (interpolateParams and multiStatements are off). Required.
 	Dsn string `protobuf:"bytes,3,opt,name=dsn,proto3" json:"dsn,omitempty"`
 	// A file holding the database password.
 	PasswordFile string `protobuf:"bytes,4,opt,name=password_file,json=passwordFile,proto3" json:"password_file,omitempty"`
-	// The query reading one session, with exactly one parameter ($1), the
-	// session id. No row: the session is unknown. Required unless a preset
-	// sets it. Either json_column names the column holding the session's JSON
-	// document, or every column becomes a key of the document (json and jsonb
-	// columns as nested values), e.g.
-	// "SELECT user_id, name FROM sessions JOIN users ON ... WHERE session_key = $1".
+	// The query reading one session, with exactly one parameter, the session
+	// id: $1 for postgres, ? for mysql. No row: the session is unknown.
+	// Required unless a preset sets it. Either json_column names the column
+	// holding the session's JSON document, or every column becomes a key of
+	// the document (PostgreSQL json and jsonb and MySQL JSON columns as nested
+	// values; MariaDB's JSON is text: read a field with JSON_VALUE; MySQL
+	// booleans are 0 or 1), e.g.
+	// "SELECT user_id, name FROM sessions JOIN users ON ... WHERE session_key = $1"
+	// or, for mysql, "... WHERE session_key = ?".
 	Query string `protobuf:"bytes,5,opt,name=query,proto3" json:"query,omitempty"`
 	// The column holding the session as a JSON object (json, jsonb or text).
 	JsonColumn string `protobuf:"bytes,6,opt,name=json_column,json=jsonColumn,proto3" json:"json_column,omitempty"`
 	// A column of the query's row holding when the session ends (a timestamp,
 	// or a number of seconds since 1970). An ended session is refused.
 	ExpiresColumn string `protobuf:"bytes,7,opt,name=expires_column,json=expiresColumn,proto3" json:"expires_column,omitempty"`
-	// A second query, with one parameter ($1), the user id (identity.user_id
-	// read from the first query's document), whose rows' first column are the
-	// user's group ids, e.g. "SELECT group_id FROM memberships WHERE user_id = $1".
+	// A second query, with one parameter ($1, or ? for mysql), the user id
+	// (identity.user_id read from the first query's document), whose rows'
+	// first column are the user's group ids, e.g.
+	// "SELECT group_id FROM memberships WHERE user_id = $1".
 	// The ids are put in the document under "groups" (identity.group_ids
 	// defaults to "groups" then).
 	GroupsQuery string `protobuf:"bytes,8,opt,name=groups_query,json=groupsQuery,proto3" json:"groups_query,omitempty"`

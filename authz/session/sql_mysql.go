@@ -1,0 +1,156 @@
+package session
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+// openMySQL opens a bounded database/sql pool for MySQL or MariaDB. It does
+// not connect: the first lookup does.
+func openMySQL(opts SQLOptions) (*sql.DB, error) {
+	cfg, err := mysql.ParseDSN(opts.DSN)
+	if err != nil {
+		// The driver's DSN errors name the part that is wrong, not the
+		// DSN; the password is never in the DSN anyway.
+		return nil, fmt.Errorf("sql: dsn: %w", err)
+	}
+	if opts.Password != "" {
+		cfg.Passwd = opts.Password
+	}
+	cfg.Timeout = opts.ConnectTimeout
+	// Backstops: the lookup's context already bounds every call.
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = opts.Timeout + opts.ConnectTimeout
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = opts.Timeout + opts.ConnectTimeout
+	}
+	// The session id is always sent as a parameter of a prepared
+	// statement, never written into the query text by the client, and one
+	// query is one statement.
+	cfg.InterpolateParams = false
+	cfg.MultiStatements = false
+	cfg.AllowAllFiles = false
+	// DATETIME and TIMESTAMP columns are read as time.Time. The DSN's loc
+	// (UTC unless set) says which zone DATETIME values are in; with it left
+	// at UTC, the connection's time_zone is UTC too, so TIMESTAMP values
+	// and NOW() agree with it (a time_zone in the DSN wins).
+	cfg.ParseTime = true
+	if cfg.Loc == time.UTC {
+		if _, ok := cfg.Params["time_zone"]; !ok {
+			if cfg.Params == nil {
+				cfg.Params = map[string]string{}
+			}
+			cfg.Params["time_zone"] = "'+00:00'"
+		}
+	}
+	// The driver logs broken connections by itself; the store reports them
+	// as errors instead.
+	cfg.Logger = quietMySQLLogger{}
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("sql: %w", err)
+	}
+	db := sql.OpenDB(conn)
+	db.SetMaxOpenConns(int(opts.MaxConns))
+	db.SetMaxIdleConns(int(opts.MaxConns))
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	db.SetConnMaxLifetime(time.Hour)
+	return db, nil
+}
+
+type quietMySQLLogger struct{}
+
+func (quietMySQLLogger) Print(...any) {}
+
+// mysqlSession runs the session query and reads its first row.
+func (s *SQLStore) mysqlSession(ctx context.Context, id string) (map[string]any, time.Time, error) {
+	rows, err := s.db.QueryContext(ctx, s.opts.Query, id)
+	if err != nil {
+		return nil, time.Time{}, mysqlError(err, id)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, time.Time{}, mysqlError(err, id)
+		}
+		return nil, time.Time{}, Invalid("unknown session")
+	}
+	types, err := rows.ColumnTypes()
+	if err != nil {
+		return nil, time.Time{}, mysqlError(err, id)
+	}
+	names := make([]string, len(types))
+	dest := make([]any, len(types))
+	for i, ct := range types {
+		names[i] = ct.Name()
+		// MySQL's JSON type; MariaDB's JSON is text, read as JSON only
+		// when it is json_column.
+		if ct.DatabaseTypeName() == "JSON" || ct.Name() == s.opts.JSONColumn {
+			dest[i] = new([]byte)
+		} else {
+			dest[i] = new(any)
+		}
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return nil, time.Time{}, mysqlError(err, id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, time.Time{}, mysqlError(err, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, time.Time{}, mysqlError(err, id)
+	}
+	return s.document(names, dest)
+}
+
+// mysqlGroups runs the groups query for one user id.
+func (s *SQLStore) mysqlGroups(ctx context.Context, uid any) ([]any, error) {
+	param := fmt.Sprint(uid)
+	rows, err := s.db.QueryContext(ctx, s.opts.GroupsQuery, uid)
+	if err != nil {
+		return nil, mysqlError(err, param)
+	}
+	defer rows.Close()
+	groups := []any{}
+	for rows.Next() {
+		var v any
+		if err := rows.Scan(&v); err != nil {
+			return nil, mysqlError(err, param)
+		}
+		if g := sqlValue(v); g != nil {
+			groups = append(groups, g)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mysqlError(err, param)
+	}
+	return groups, nil
+}
+
+// mysqlError turns a MySQL error into a store error. Server messages can
+// quote the parameter (`Incorrect DATETIME value: '...'`): only the error
+// number and SQLSTATE are kept. A parameter that does not fit the column
+// (SQLSTATE class 22), or that database/sql cannot send, means no such
+// session.
+func mysqlError(err error, param string) error {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		state := string(me.SQLState[:])
+		if strings.HasPrefix(state, "22") {
+			return Invalid("session id not accepted by the query (SQLSTATE " + state + ")")
+		}
+		return &UnavailableError{Err: errors.New("sql: MySQL error " + strconv.Itoa(int(me.Number)) + " SQLSTATE " + state)}
+	}
+	if strings.Contains(err.Error(), "converting argument") {
+		return Invalid("session id not accepted by the query (its type)")
+	}
+	return sqlError(err, param)
+}
