@@ -210,6 +210,30 @@ func (c *roomsCmd) apiError(roomID string, err error) int {
 	return exitUpstream
 }
 
+// roomArg parses the flags and the one argument, a room id, which it
+// checks; a code of 0 or more means the command ends with it.
+func (c *roomsCmd) roomArg(args []string) (string, int) {
+	pos, code := c.parse(args, 1)
+	if code >= 0 {
+		return "", code
+	}
+	if !checkRoomID(c, pos[0]) {
+		return "", exitUsage
+	}
+	return pos[0], -1
+}
+
+// call runs fn with a Liveblocks client and the command's deadline.
+func (c *roomsCmd) call(fn func(ctx context.Context, lb *liveblocks.Client) int) int {
+	lb, code := c.client()
+	if code >= 0 {
+		return code
+	}
+	ctx, cancel := c.context()
+	defer cancel()
+	return fn(ctx, lb)
+}
+
 func checkRoomID(c *roomsCmd, id string) bool {
 	if err := liveblocks.ValidateRoomID(id); err != nil {
 		var verr *liveblocks.ValidationError
@@ -232,49 +256,35 @@ func (c *roomsCmd) create(args []string) int {
 	fs.Var(&groups, "group", "a group's accesses: ID=PERMS (repeatable)")
 	fs.Var(&users, "user", "a user's accesses: ID=PERMS (repeatable)")
 	fs.Var(&meta, "metadata", "a metadata entry: KEY=VALUE (repeatable)")
-	pos, code := c.parse(args, 1)
+	id, code := c.roomArg(args)
 	if code >= 0 {
 		return code
 	}
-	if !checkRoomID(c, pos[0]) {
-		return exitUsage
-	}
-	lb, code := c.client()
-	if code >= 0 {
-		return code
-	}
-	ctx, cancel := c.context()
-	defer cancel()
-	room, err := lb.CreateRoom(ctx, liveblocks.CreateRoomRequest{
-		ID: pos[0], DefaultAccesses: def.perms,
-		GroupsAccesses: groups.m, UsersAccesses: users.m, Metadata: meta.anyMap(),
+	return c.call(func(ctx context.Context, lb *liveblocks.Client) int {
+		room, err := lb.CreateRoom(ctx, liveblocks.CreateRoomRequest{
+			ID: id, DefaultAccesses: def.perms,
+			GroupsAccesses: groups.m, UsersAccesses: users.m, Metadata: meta.anyMap(),
+		})
+		if err != nil {
+			return c.apiError(id, err)
+		}
+		return c.printRoom(room)
 	})
-	if err != nil {
-		return c.apiError(pos[0], err)
-	}
-	return c.printRoom(room)
 }
 
 func (c *roomsCmd) get(args []string) int {
 	c.flags()
-	pos, code := c.parse(args, 1)
+	id, code := c.roomArg(args)
 	if code >= 0 {
 		return code
 	}
-	if !checkRoomID(c, pos[0]) {
-		return exitUsage
-	}
-	lb, code := c.client()
-	if code >= 0 {
-		return code
-	}
-	ctx, cancel := c.context()
-	defer cancel()
-	room, err := lb.GetRoom(ctx, pos[0])
-	if err != nil {
-		return c.apiError(pos[0], err)
-	}
-	return c.printRoom(room)
+	return c.call(func(ctx context.Context, lb *liveblocks.Client) int {
+		room, err := lb.GetRoom(ctx, id)
+		if err != nil {
+			return c.apiError(id, err)
+		}
+		return c.printRoom(room)
+	})
 }
 
 func (c *roomsCmd) update(args []string) int {
@@ -290,12 +300,9 @@ func (c *roomsCmd) update(args []string) int {
 	fs.Var(&removeUsers, "remove-user", "remove a user's entry (repeatable)")
 	fs.Var(&meta, "metadata", "set a metadata entry: KEY=VALUE (repeatable)")
 	fs.Var(&removeMeta, "remove-metadata", "remove a metadata entry (repeatable)")
-	pos, code := c.parse(args, 1)
+	id, code := c.roomArg(args)
 	if code >= 0 {
 		return code
-	}
-	if !checkRoomID(c, pos[0]) {
-		return exitUsage
 	}
 	req := liveblocks.UpdateRoomRequest{
 		GroupsAccesses: groups.m, RemoveGroups: removeGroups,
@@ -321,51 +328,32 @@ func (c *roomsCmd) update(args []string) int {
 			return exitUsage
 		}
 	}
-	lb, code := c.client()
-	if code >= 0 {
-		return code
-	}
-	ctx, cancel := c.context()
-	defer cancel()
-	room, err := lb.UpdateRoom(ctx, pos[0], req)
-	if err != nil {
-		return c.apiError(pos[0], err)
-	}
-	return c.printRoom(room)
+	return c.call(func(ctx context.Context, lb *liveblocks.Client) int {
+		room, err := lb.UpdateRoom(ctx, id, req)
+		if err != nil {
+			return c.apiError(id, err)
+		}
+		return c.printRoom(room)
+	})
 }
 
 func (c *roomsCmd) delete(args []string) int {
 	c.flags()
-	pos, code := c.parse(args, 1)
+	id, code := c.roomArg(args)
 	if code >= 0 {
 		return code
 	}
-	id := pos[0]
-	if !checkRoomID(c, id) {
-		return exitUsage
-	}
-	lb, code := c.client()
-	if code >= 0 {
-		return code
-	}
-	ctx, cancel := c.context()
-	defer cancel()
-	// Liveblocks may answer a DELETE of a missing room with 204 (the dev
-	// server does): look first, so that a script learns of a wrong id.
-	if _, err := lb.GetRoom(ctx, id); err != nil {
-		return c.apiError(id, err)
-	}
-	if err := lb.DeleteRoom(ctx, id); err != nil {
-		return c.apiError(id, err)
-	}
-	if c.asJSON {
-		return c.printJSON(struct {
-			ID      string `json:"id"`
-			Deleted bool   `json:"deleted"`
-		}{id, true})
-	}
-	fmt.Fprintf(c.stdout, "deleted room %q\n", id)
-	return exitOK
+	return c.call(func(ctx context.Context, lb *liveblocks.Client) int {
+		// Liveblocks may answer a DELETE of a missing room with 204 (the dev
+		// server does): look first, so that a script learns of a wrong id.
+		if _, err := lb.GetRoom(ctx, id); err != nil {
+			return c.apiError(id, err)
+		}
+		if err := lb.DeleteRoom(ctx, id); err != nil {
+			return c.apiError(id, err)
+		}
+		return c.printDeleted(id)
+	})
 }
 
 func (c *roomsCmd) list(args []string) int {
@@ -382,28 +370,21 @@ func (c *roomsCmd) list(args []string) int {
 		c.fail("--limit %d: must be 0 (all) or more", *limit)
 		return exitUsage
 	}
-	lb, code := c.client()
-	if code >= 0 {
-		return code
-	}
-	ctx, cancel := c.context()
-	defer cancel()
 	req := liveblocks.ListRoomsRequest{Limit: liveblocks.MaxListLimit, UserID: *userID, GroupIDs: groups, Query: *query}
-	var rooms []liveblocks.Room
-	for room, err := range lb.AllRooms(ctx, req) {
-		if err != nil {
-			return c.apiError("", err)
+	return c.call(func(ctx context.Context, lb *liveblocks.Client) int {
+		rooms := []liveblocks.Room{} // [] in JSON when there is none
+		for room, err := range lb.AllRooms(ctx, req) {
+			if err != nil {
+				return c.apiError("", err)
+			}
+			rooms = append(rooms, room)
+			if *limit > 0 && len(rooms) == *limit {
+				break
+			}
 		}
-		rooms = append(rooms, room)
-		if *limit > 0 && len(rooms) == *limit {
-			break
+		if c.asJSON {
+			return c.printJSON(rooms)
 		}
-	}
-	if c.asJSON {
-		if rooms == nil {
-			rooms = []liveblocks.Room{}
-		}
-		return c.printJSON(rooms)
-	}
-	return c.printRoomList(rooms)
+		return c.printRoomList(rooms)
+	})
 }

@@ -95,3 +95,15 @@ func showMetadata(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// printDeleted says a room was deleted.
+func (c *roomsCmd) printDeleted(id string) int {
+	if c.asJSON {
+		return c.printJSON(struct {
+			ID      string `json:"id"`
+			Deleted bool   `json:"deleted"`
+		}{id, true})
+	}
+	fmt.Fprintf(c.stdout, "deleted room %q\n", id)
+	return exitOK
+}

@@ -8,7 +8,6 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -131,7 +130,7 @@ func (m *MariaDB) Start(t testing.TB) {
 	proc := Start(t, "mariadbd", cmd)
 	t.Cleanup(m.Stop)
 	m.proc = proc
-	waitMariaDB(t, proc, m.Addr, 20*time.Second)
+	WaitLogLine(t, proc, "ready for connections", m.Addr, 20*time.Second)
 }
 
 // Stop stops the server (SIGTERM: open connections are cut).
@@ -154,20 +153,3 @@ func (m *MariaDB) Pause() { _ = syscall.Kill(m.proc.Cmd.Process.Pid, syscall.SIG
 
 // Resume lets a paused server go on (SIGCONT).
 func (m *MariaDB) Resume() { _ = syscall.Kill(m.proc.Cmd.Process.Pid, syscall.SIGCONT) }
-
-// waitMariaDB waits for the "ready for connections" line, then the port.
-func waitMariaDB(t testing.TB, p *Process, addr string, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if p.Exited() {
-			t.Fatalf("mariadbd exited before accepting connections on %s:\n%s", addr, tail(p.Output(), 4000))
-		}
-		if strings.Contains(p.Output(), "ready for connections") {
-			WaitTCP(t, p, addr, time.Until(deadline))
-			return
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	t.Fatalf("mariadbd did not get ready on %s within %s:\n%s", addr, timeout, tail(p.Output(), 4000))
-}

@@ -105,7 +105,8 @@ func (p *Postgres) Start(t testing.TB) {
 	// for the test's pooled connections to go away.
 	t.Cleanup(p.Stop)
 	p.proc = proc
-	waitPostgres(t, proc, p.Addr, 20*time.Second)
+	// The port opens before the server takes logins: wait for its line.
+	WaitLogLine(t, proc, "ready to accept connections", p.Addr, 20*time.Second)
 }
 
 // Stop stops the server with a fast shutdown (open connections are cut).
@@ -164,24 +165,6 @@ func childrenOf(pid int) []int {
 		}
 	}
 	return out
-}
-
-// waitPostgres waits for the "ready to accept connections" line: the port
-// is open earlier, while the server still refuses logins.
-func waitPostgres(t testing.TB, p *Process, addr string, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if p.Exited() {
-			t.Fatalf("postgres exited before accepting connections on %s:\n%s", addr, tail(p.Output(), 4000))
-		}
-		if strings.Contains(p.Output(), "ready to accept connections") {
-			WaitTCP(t, p, addr, time.Until(deadline))
-			return
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	t.Fatalf("postgres did not get ready on %s within %s:\n%s", addr, timeout, tail(p.Output(), 4000))
 }
 
 // initPostgresTemplate runs initdb once per test binary into a folder that

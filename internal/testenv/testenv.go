@@ -175,6 +175,25 @@ func WaitTCP(t testing.TB, p *Process, addr string, timeout time.Duration) {
 	t.Fatalf("nothing listened on %s within %s", addr, timeout)
 }
 
+// WaitLogLine waits until the process has printed line (a server saying it
+// is ready: its port may open before it takes logins), then until addr
+// accepts connections.
+func WaitLogLine(t testing.TB, p *Process, line, addr string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if p.Exited() {
+			t.Fatalf("%s exited before accepting connections on %s:\n%s", p.Name, addr, tail(p.Output(), 4000))
+		}
+		if strings.Contains(p.Output(), line) {
+			WaitTCP(t, p, addr, time.Until(deadline))
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("%s did not get ready on %s within %s:\n%s", p.Name, addr, timeout, tail(p.Output(), 4000))
+}
+
 // LookPath finds a program on PATH or in the usual system folders.
 func LookPath(name string) (string, bool) {
 	if p, err := exec.LookPath(name); err == nil {
