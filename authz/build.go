@@ -3,7 +3,6 @@ package authz
 import (
 	"errors"
 	"fmt"
-	"sync/atomic"
 
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
@@ -98,20 +97,3 @@ func FromConfig(cfg *configv1.Config, sec *config.Secrets, log *zap.Logger, with
 		TracerProvider:          b.tracing,
 	})
 }
-
-// Holder holds the engine in use and swaps it atomically; requests keep the
-// engine they started with.
-type Holder struct{ p atomic.Pointer[Engine] }
-
-// NewHolder returns a holder of e.
-func NewHolder(e *Engine) *Holder {
-	h := &Holder{}
-	h.p.Store(e)
-	return h
-}
-
-// Engine returns the engine in use.
-func (h *Holder) Engine() *Engine { return h.p.Load() }
-
-// Swap puts e in use.
-func (h *Holder) Swap(e *Engine) { h.p.Store(e) }

@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -135,8 +134,6 @@ type Engine struct {
 	log     *zap.Logger
 	headers []string // identity header names, for removal
 
-	envoyAnonymous *authv3.CheckResponse
-
 	tracer trace.Tracer // nil: tracing off
 	timed  bool         // whether decisions are timed (for metrics or logs)
 
@@ -162,7 +159,6 @@ func New(opts Options) (*Engine, error) {
 		log = zap.NewNop()
 	}
 	e := &Engine{opts: opts, log: log, headers: opts.Headers.All()}
-	e.envoyAnonymous = newEnvoyAnonymous(e.headers)
 	if opts.TracerProvider != nil {
 		e.tracer = opts.TracerProvider.Tracer(tracerName)
 	}
@@ -176,6 +172,9 @@ func (e *Engine) Headers() HeaderNames { return e.opts.Headers }
 // HeaderNamesToRemove lists the identity headers, which a request without an
 // identity must not carry to the app. The slice must not be changed.
 func (e *Engine) HeaderNamesToRemove() []string { return e.headers }
+
+// Sessions returns the resolver of the engine's sessions.
+func (e *Engine) Sessions() *session.Resolver { return e.opts.Sessions }
 
 // AuthPath returns the path the engine answers itself.
 func (e *Engine) AuthPath() string { return e.opts.AuthPath }

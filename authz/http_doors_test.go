@@ -99,17 +99,17 @@ func grpcDoor(c authv3.AuthorizationClient) Door {
 		if IsAuthPath(k.Path) {
 			body = k.Body
 		}
-		r := check(t, c, CheckRequest(k.Method, k.Path, headers, body), 3*time.Second)
-		if r.grpcError != nil {
-			t.Fatalf("gRPC error: %v", r.grpcError)
+		r := Check(t, c, CheckRequest(k.Method, k.Path, headers, body), 3*time.Second)
+		if r.GRPCError != nil {
+			t.Fatalf("gRPC error: %v", r.GRPCError)
 		}
-		if !r.allowed {
-			return AnswerOutcome(t, r.status, []byte(r.body))
+		if !r.Allowed {
+			return AnswerOutcome(t, r.Status, []byte(r.Body))
 		}
-		for _, name := range r.removed {
+		for _, name := range r.Removed {
 			delete(headers, name)
 		}
-		for name, v := range r.set {
+		for name, v := range r.Set {
 			headers[name] = v
 		}
 		return Outcome{Allowed: true, Status: 200, UserID: headers["x-user-id"]}
@@ -257,14 +257,14 @@ func TestDirect_AnswersAsTheGRPCDoor(t *testing.T) {
 			if k.Cookie != "" {
 				headers["cookie"] = k.Cookie
 			}
-			g := check(t, c, CheckRequest(k.Method, k.Path, headers, k.Body), 3*time.Second)
+			g := Check(t, c, CheckRequest(k.Method, k.Path, headers, k.Body), 3*time.Second)
 			status, h, body := directCall(t, base, k)
-			if status != g.status {
-				t.Fatalf("status %d, gRPC door %d", status, g.status)
+			if status != g.Status {
+				t.Fatalf("status %d, gRPC door %d", status, g.Status)
 			}
 			for _, name := range []string{"content-type", "cache-control", "allow"} {
-				if got := h.Get(name); got != g.headers[name] {
-					t.Errorf("%s: %q, gRPC door %q", name, got, g.headers[name])
+				if got := h.Get(name); got != g.Headers[name] {
+					t.Errorf("%s: %q, gRPC door %q", name, got, g.Headers[name])
 				}
 			}
 			if h.Get("cache-control") != "no-store" {
@@ -274,13 +274,13 @@ func TestDirect_AnswersAsTheGRPCDoor(t *testing.T) {
 				t.Errorf("405 without allow: POST")
 			}
 			if status == 200 {
-				if AnswerOutcome(t, status, body) != AnswerOutcome(t, g.status, []byte(g.body)) {
+				if AnswerOutcome(t, status, body) != AnswerOutcome(t, g.Status, []byte(g.Body)) {
 					t.Errorf("tokens for different users")
 				}
 				return
 			}
-			if string(body) != g.body {
-				t.Errorf("body %s, gRPC door %s", body, g.body)
+			if string(body) != g.Body {
+				t.Errorf("body %s, gRPC door %s", body, g.Body)
 			}
 		})
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/lbauthz/lbauthz/authz"
 	. "github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/authz/door/envoygrpc"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
@@ -49,7 +50,7 @@ func grpcOver(t *testing.T, h *authz.Holder) authv3.AuthorizationClient {
 		t.Fatal(err)
 	}
 	srv := grpc.NewServer()
-	authv3.RegisterAuthorizationServer(srv, authz.NewEnvoyServer(h))
+	authv3.RegisterAuthorizationServer(srv, envoygrpc.NewServer(h))
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -211,7 +212,7 @@ func TestCheck_PassThroughWithMetricsAndLogsDoesNotAllocate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := authz.NewEnvoyServer(authz.NewHolder(e))
+	srv := envoygrpc.NewServer(authz.NewHolder(e))
 	req := CheckRequest("GET", "/docs/42", map[string]string{"cookie": browserCookie(Session(Alice()))}, "")
 	ctx := context.Background()
 	if _, err := srv.Check(ctx, req); err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/lbauthz/lbauthz/authz"
 	. "github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/authz/door/envoygrpc"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
@@ -33,7 +34,7 @@ func tracedGRPC(t *testing.T, devURL string) (authv3.AuthorizationClient, *trace
 	}
 	srv := grpc.NewServer(grpc.StatsHandler(otelgrpc.NewServerHandler(
 		otelgrpc.WithTracerProvider(tp), otelgrpc.WithPropagators(authz.Propagator()))))
-	authv3.RegisterAuthorizationServer(srv, authz.NewEnvoyServer(authz.NewHolder(e)))
+	authv3.RegisterAuthorizationServer(srv, envoygrpc.NewServer(authz.NewHolder(e)))
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))

@@ -26,6 +26,7 @@ import (
 
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/config"
+	"github.com/lbauthz/lbauthz/authz/door/envoygrpc"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
@@ -163,7 +164,7 @@ func GRPC(t testing.TB, e *authz.Engine) authv3.AuthorizationClient {
 		t.Fatal(err)
 	}
 	srv := grpc.NewServer()
-	authv3.RegisterAuthorizationServer(srv, authz.NewEnvoyServer(authz.NewHolder(e)))
+	authv3.RegisterAuthorizationServer(srv, envoygrpc.NewServer(authz.NewHolder(e)))
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))

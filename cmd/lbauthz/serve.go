@@ -25,6 +25,7 @@ import (
 
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/config"
+	"github.com/lbauthz/lbauthz/authz/door/envoygrpc"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
 
@@ -116,7 +117,7 @@ func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log 
 			return fmt.Errorf("listen.grpc: %w", err)
 		}
 		grpcSrv = grpc.NewServer(obs.grpcServerOptions()...)
-		authv3.RegisterAuthorizationServer(grpcSrv, authz.NewEnvoyServer(holder))
+		authv3.RegisterAuthorizationServer(grpcSrv, envoygrpc.NewServer(holder))
 		healthSrv = health.NewServer()
 		healthpb.RegisterHealthServer(grpcSrv, healthSrv)
 		reflection.Register(grpcSrv)
