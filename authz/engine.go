@@ -106,13 +106,10 @@ type Options struct {
 	// Limits are the auth path's rate limits and origin check
 	// (auth_limits); nil limits nothing.
 	Limits *Limits
-	// TrustedPeers are the proxies whose forwarded headers the HTTP doors
-	// believe (http_doors.trusted_peers); their addresses are never rate
-	// limited. Empty: the HTTP doors' own setting.
-	TrustedPeers []netip.Prefix
-	// MaxBodyBytes caps the body the HTTP direct door reads
-	// (http_doors.max_body_bytes); 0: the HTTP doors' own setting.
-	MaxBodyBytes int64
+	// UnlimitedPeers are addresses never rate limited: the proxies trusted
+	// to say the client's address (http_doors.trusted_peers), whose own
+	// address stands for many clients.
+	UnlimitedPeers []netip.Prefix
 	// StoreKind names the session store (jwt, redis, sql, introspection),
 	// for explain.
 	StoreKind string
@@ -160,7 +157,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	e := &Engine{opts: opts, log: log, headers: opts.Headers.All()}
 	if opts.TracerProvider != nil {
-		e.tracer = opts.TracerProvider.Tracer(tracerName)
+		e.tracer = opts.TracerProvider.Tracer(TracerName)
 	}
 	e.timed = opts.Metrics != nil || log.Core().Enabled(min(opts.AccessLevel, zapcore.WarnLevel))
 	return e, nil
@@ -178,6 +175,9 @@ func (e *Engine) Sessions() *session.Resolver { return e.opts.Sessions }
 
 // AuthPath returns the path the engine answers itself.
 func (e *Engine) AuthPath() string { return e.opts.AuthPath }
+
+// StripQuery returns a request target without its query string.
+func StripQuery(target string) string { return stripQuery(target) }
 
 // IsAuthPath reports whether a request path (with or without a query string)
 // is the auth path. The match is exact and case-sensitive, on the raw path.

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
+	"github.com/lbauthz/lbauthz/internal/assemble"
+
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -80,7 +83,7 @@ func ask(t *testing.T, c authv3.AuthorizationClient, method, path string, header
 func TestMetrics_EveryMetricMovesAndSurvivesAnEngineSwap(t *testing.T) {
 	dev := testenv.StartLiveblocks(t)
 	m, url := metricsServer(t)
-	holder := authz.NewHolder(Engine(t, metricsConfig, dev.URL, testenv.DevSecretKey, authz.WithMetrics(m)))
+	holder := authz.NewHolder(Engine(t, metricsConfig, dev.URL, testenv.DevSecretKey, assemble.WithMetrics(m)))
 	m.ReportEngines(holder)
 	c := grpcOver(t, holder)
 	valid := map[string]string{"cookie": "session=" + Session(Alice())}
@@ -125,7 +128,7 @@ func TestMetrics_EveryMetricMovesAndSurvivesAnEngineSwap(t *testing.T) {
 
 	// A reload: another engine, over a Liveblocks that cannot be reached,
 	// reports into the same series.
-	holder.Swap(Engine(t, Config, "http://127.0.0.1:9", testenv.DevSecretKey, authz.WithMetrics(m)))
+	holder.Swap(Engine(t, Config, "http://127.0.0.1:9", testenv.DevSecretKey, assemble.WithMetrics(m)))
 	m.ReloadResult(true)
 	if st := ask(t, c, "POST", AuthPath, valid, room); st != 503 {
 		t.Fatalf("token request with Liveblocks down: %d", st)
@@ -133,7 +136,7 @@ func TestMetrics_EveryMetricMovesAndSurvivesAnEngineSwap(t *testing.T) {
 	m.ReloadResult(false)
 
 	// The HTTP direct door counts under its own name, its 413 included.
-	doors := httptest.NewServer(authz.NewHTTPHandler(holder, authz.HTTPDoorOptions{MaxBodyBytes: 64}))
+	doors := httptest.NewServer(httpdoor.New(holder, httpdoor.Options{Settings: httpdoor.Settings{MaxBodyBytes: 64}}))
 	t.Cleanup(doors.Close)
 	for _, body := range []string{room, strings.Repeat("x", 100)} {
 		resp, err := http.Post(doors.URL+AuthPath, "application/json", strings.NewReader(body))
@@ -208,7 +211,7 @@ func TestCheck_PassThroughWithMetricsAndLogsDoesNotAllocate(t *testing.T) {
 	m, _ := metricsServer(t)
 	logger := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zapcore.InfoLevel))
 	cfg, sec := ParseConfig(t, Config, "http://127.0.0.1:9", "sk_bench")
-	e, err := authz.FromConfig(cfg, sec, logger, authz.WithMetrics(m))
+	e, err := assemble.Engine(cfg, sec, logger, assemble.WithMetrics(m))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,11 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lbauthz/lbauthz/internal/assemble"
+
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/lbauthz/lbauthz/authz"
 	. "github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/authz/config"
 	"github.com/lbauthz/lbauthz/internal/testenv"
@@ -285,7 +286,7 @@ func TestCheck_TokenRequestsWithoutBodyWarnOnceWhenProvisioning(t *testing.T) {
 		t.Fatal(err)
 	}
 	core, logs := observer.New(zap.WarnLevel)
-	e, err := authz.FromConfig(cfg, sec, zap.New(core))
+	e, err := assemble.Engine(cfg, sec, zap.New(core))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lbauthz/lbauthz/internal/assemble"
+
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -57,7 +59,7 @@ func storeEngine(t *testing.T, yaml, devURL string, repl ...string) (*authz.Engi
 		t.Fatalf("secrets: %v", err)
 	}
 	core, logs := observer.New(zapcore.DebugLevel)
-	e, err := authz.FromConfig(cfg, sec, zap.New(core))
+	e, err := assemble.Engine(cfg, sec, zap.New(core))
 	if err != nil {
 		t.Fatalf("engine: %v", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lbauthz/lbauthz/internal/assemble"
+
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -27,7 +29,7 @@ func tracedGRPC(t *testing.T, devURL string) (authv3.AuthorizationClient, *trace
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	e := Engine(t, Config, devURL, testenv.DevSecretKey, authz.WithTracerProvider(tp))
+	e := Engine(t, Config, devURL, testenv.DevSecretKey, assemble.WithTracerProvider(tp))
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

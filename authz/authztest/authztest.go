@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lbauthz/lbauthz/internal/assemble"
+
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"github.com/golang-jwt/jwt/v5"
@@ -61,10 +63,10 @@ upstream_headers:
 // Engine builds an engine from YAML (HMAC_FILE is replaced by a file holding
 // HMACSecret) talking to Liveblocks at baseURL with secretKey, with the
 // metrics or tracing of with.
-func Engine(t testing.TB, yaml, baseURL, secretKey string, with ...authz.BuildOption) *authz.Engine {
+func Engine(t testing.TB, yaml, baseURL, secretKey string, with ...assemble.Option) *authz.Engine {
 	t.Helper()
 	cfg, sec := ParseConfig(t, yaml, baseURL, secretKey)
-	e, err := authz.FromConfig(cfg, sec, zap.NewNop(), with...)
+	e, err := assemble.Engine(cfg, sec, zap.NewNop(), with...)
 	if err != nil {
 		t.Fatalf("engine: %v", err)
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lbauthz/lbauthz/internal/assemble"
+
 	"go.uber.org/zap"
 
 	"github.com/lbauthz/lbauthz/authz"
@@ -65,7 +67,7 @@ func cmdExplain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lbauthz explain: %v\n", err)
 		return exitError
 	}
-	engine, err := authz.FromConfig(cfg, sec, zap.NewNop())
+	engine, err := assemble.Engine(cfg, sec, zap.NewNop())
 	if err != nil {
 		fmt.Fprintf(stderr, "lbauthz explain: %v\n", err)
 		return exitError

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/lbauthz/lbauthz/internal/assemble"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -24,16 +26,16 @@ type observability struct {
 	metrics  *authz.Metrics
 	tracing  *tracing
 	// build gives every engine the metrics and the tracing.
-	build []authz.BuildOption
+	build []assemble.Option
 }
 
 func newObservability(ctx context.Context, getenv func(string) string, log *zap.Logger) *observability {
 	o := &observability{registry: prometheus.NewRegistry()}
 	o.metrics = authz.NewMetrics(o.registry, version)
 	o.tracing = setupTracing(ctx, getenv, log)
-	o.build = []authz.BuildOption{authz.WithMetrics(o.metrics)}
+	o.build = []assemble.Option{assemble.WithMetrics(o.metrics)}
 	if o.tracing.on() {
-		o.build = append(o.build, authz.WithTracerProvider(o.tracing.provider))
+		o.build = append(o.build, assemble.WithTracerProvider(o.tracing.provider))
 	}
 	return o
 }
