@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
+
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
@@ -77,7 +79,7 @@ func startSidecar(t *testing.T) *sidecar {
 	t.Helper()
 	s := &sidecar{Dev: testenv.StartLiveblocks(t)}
 	e := authztest.Engine(t, authztest.Config, s.Dev.URL, testenv.DevSecretKey)
-	doors := authz.NewHTTPHandler(authz.NewHolder(e), authz.HTTPDoorOptions{})
+	doors := httpdoor.New(authz.NewHolder(e), httpdoor.Options{})
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.record(r)
 		if c, err := r.Cookie("standin"); err == nil && strings.HasPrefix(r.URL.Path, "/check/") {
