@@ -10,9 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
-	"github.com/lbauthz/lbauthz/internal/assemble"
-
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -25,6 +22,8 @@ import (
 	"github.com/lbauthz/lbauthz/authz"
 	. "github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/authz/door/envoygrpc"
+	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
+	"github.com/lbauthz/lbauthz/internal/assemble"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 

@@ -9,12 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
-
 	"google.golang.org/grpc/codes"
 
 	"github.com/lbauthz/lbauthz/authz"
 	. "github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 

@@ -12,14 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lbauthz/lbauthz/internal/assemble"
-
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
 	. "github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/authz/config"
+	"github.com/lbauthz/lbauthz/internal/assemble"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 	"github.com/lbauthz/lbauthz/liveblocks"
 )

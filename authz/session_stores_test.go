@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lbauthz/lbauthz/internal/assemble"
-
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -17,6 +15,7 @@ import (
 	"github.com/lbauthz/lbauthz/authz"
 	. "github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/authz/config"
+	"github.com/lbauthz/lbauthz/internal/assemble"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 

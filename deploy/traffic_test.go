@@ -12,10 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
-
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 	"github.com/lbauthz/lbauthz/liveblocks"
 )

@@ -17,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lbauthz/lbauthz/internal/assemble"
-
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"github.com/golang-jwt/jwt/v5"
@@ -29,6 +27,7 @@ import (
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/config"
 	"github.com/lbauthz/lbauthz/authz/door/envoygrpc"
+	"github.com/lbauthz/lbauthz/internal/assemble"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )

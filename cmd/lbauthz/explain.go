@@ -12,12 +12,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lbauthz/lbauthz/internal/assemble"
-
 	"go.uber.org/zap"
 
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/config"
+	"github.com/lbauthz/lbauthz/internal/assemble"
 )
 
 const explainUsage = `Usage: lbauthz explain --config FILE --cookie COOKIE [flags]

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/lbauthz/lbauthz/internal/assemble"
-
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -16,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/lbauthz/lbauthz/authz"
+	"github.com/lbauthz/lbauthz/internal/assemble"
 )
 
 // observability is what the process keeps across reloads to be watched:

@@ -9,14 +9,13 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/lbauthz/lbauthz/internal/assemble"
-
 	"github.com/fsnotify/fsnotify"
 	"go.uber.org/zap"
 
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/config"
 	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
+	"github.com/lbauthz/lbauthz/internal/assemble"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
 

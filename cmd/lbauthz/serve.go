@@ -15,9 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
-	"github.com/lbauthz/lbauthz/internal/assemble"
-
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -29,6 +26,8 @@ import (
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/config"
 	"github.com/lbauthz/lbauthz/authz/door/envoygrpc"
+	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
+	"github.com/lbauthz/lbauthz/internal/assemble"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
 

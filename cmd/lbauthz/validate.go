@@ -6,11 +6,10 @@ import (
 	"io"
 	"os"
 
-	"github.com/lbauthz/lbauthz/internal/assemble"
-
 	"go.uber.org/zap"
 
 	"github.com/lbauthz/lbauthz/authz/config"
+	"github.com/lbauthz/lbauthz/internal/assemble"
 )
 
 func cmdValidate(args []string, stdout, stderr io.Writer) int {

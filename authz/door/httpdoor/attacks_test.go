@@ -11,9 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
-
 	. "github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 

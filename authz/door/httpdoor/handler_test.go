@@ -13,12 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
-
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 
 	"github.com/lbauthz/lbauthz/authz"
 	. "github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 

@@ -6,10 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
-
 	"github.com/lbauthz/lbauthz/authz"
 	. "github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
 	"github.com/lbauthz/lbauthz/internal/assemble"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
