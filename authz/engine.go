@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/lbauthz/lbauthz/authz/config"
 	"github.com/lbauthz/lbauthz/authz/rooms"
 	"github.com/lbauthz/lbauthz/authz/session"
 	"github.com/lbauthz/lbauthz/internal/deadline"
@@ -146,10 +147,10 @@ func New(opts Options) (*Engine, error) {
 		return nil, errors.New("authz: AuthPath and CookieName are required")
 	}
 	if opts.MaxCookieBytes <= 0 {
-		opts.MaxCookieBytes = 4096
+		opts.MaxCookieBytes = config.DefaultMaxCookieBytes
 	}
 	if opts.LiveblocksTimeout <= 0 {
-		opts.LiveblocksTimeout = 5 * time.Second
+		opts.LiveblocksTimeout = config.DefaultTimeout
 	}
 	log := opts.Logger
 	if log == nil {
