@@ -165,7 +165,7 @@ func (e *Engine) userLimited(userID string, now time.Time) (Decision, bool) {
 }
 
 func (e *Engine) limitedAddress(a netip.Addr) bool {
-	return a.IsValid() && !containsAddr(e.opts.TrustedPeers, a)
+	return a.IsValid() && !containsAddr(e.opts.UnlimitedPeers, a)
 }
 
 func (e *Engine) limits() *Limits { return e.opts.Limits }

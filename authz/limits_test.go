@@ -11,6 +11,7 @@ import (
 
 	"github.com/lbauthz/lbauthz/authz"
 	. "github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 	"github.com/lbauthz/lbauthz/liveblocks"
 )
@@ -100,14 +101,14 @@ func TestAuthLimits_HTTPDirectLimitsTheForwardedClient(t *testing.T) {
 auth_limits:
   per_address: { per_minute: 1, burst: 1 }
 `, dev.URL, testenv.DevSecretKey)
-	srv := httptest.NewServer(authz.NewHTTPHandler(authz.NewHolder(e), authz.HTTPDoorOptions{}))
+	srv := httptest.NewServer(httpdoor.New(authz.NewHolder(e), httpdoor.Options{}))
 	t.Cleanup(srv.Close)
 	post := func(xff string) int {
 		h := http.Header{"Cookie": {"session=made-up"}}
 		if xff != "" {
 			h.Set("X-Forwarded-For", xff)
 		}
-		status, _, _ := send(t, "POST", srv.URL+AuthPath, h, "{}")
+		status, _, _ := Send(t, "POST", srv.URL+AuthPath, h, "{}")
 		return status
 	}
 	for i, tc := range []struct {

@@ -25,6 +25,9 @@ import (
 
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/config"
+	"github.com/lbauthz/lbauthz/authz/door/envoygrpc"
+	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
+	"github.com/lbauthz/lbauthz/internal/assemble"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
 
@@ -70,7 +73,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	// reports into them (observability.go).
 	obs := newObservability(ctx, os.Getenv, log)
 	defer obs.shutdown(log)
-	engine, err := authz.FromConfig(cfg, sec, log, obs.build...)
+	engine, err := assemble.Engine(cfg, sec, log, obs.build...)
 	if err != nil {
 		fmt.Fprintf(stderr, "lbauthz serve: %v\n", err)
 		return exitError
@@ -78,17 +81,25 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	holder := authz.NewHolder(engine)
 	obs.metrics.ReportEngines(holder)
 
+	// Reloads swap the engine in holder and the HTTP doors' settings.
+	startReload := func(*httpdoor.Handler) {}
 	if *path != "" {
-		r := &reloader{path: *path, holder: holder, log: log, current: cfg, grace: cfg.Listen.ShutdownGrace.AsDuration(),
-			build: obs.build, onResult: obs.metrics.ReloadResult}
-		go r.onSIGHUP(ctx)
-		go func() {
-			if err := r.watch(ctx); err != nil {
-				log.Warn("config file watch unavailable; reload with SIGHUP", zap.Error(err))
-			}
-		}()
+		startReload = func(doors *httpdoor.Handler) {
+			r := &reloader{path: *path, holder: holder, doors: doors, log: log, current: cfg,
+				grace: cfg.Listen.ShutdownGrace.AsDuration(), build: obs.build, onResult: obs.metrics.ReloadResult}
+			go r.onSIGHUP(ctx)
+			go func() {
+				if err := r.watch(ctx); err != nil {
+					log.Warn("config file watch unavailable; reload with SIGHUP", zap.Error(err))
+				}
+			}()
+		}
 	}
-	if err := serve(ctx, cfg, holder, log, obs); err != nil {
+	err = serve(ctx, cfg, holder, log, obs, startReload)
+	// Every listener has stopped: no request uses the engine in use any
+	// more (one a reload swapped out is closed by the reload).
+	holder.Engine().Close()
+	if err != nil {
 		log.Error("serve failed", zap.Error(err))
 		return exitError
 	}
@@ -99,11 +110,16 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 }
 
 // serve runs the sidecar until ctx ends, then drains in-flight requests.
-func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log *zap.Logger, obs *observability) error {
-	var err error
-	// The trusted peers and the body limit come from the engine in use
-	// (http_doors), so that a reload changes them.
-	var doors authz.HTTPDoorOptions
+// startReload is called once the doors exist, with the HTTP doors (nil
+// without an HTTP listener), to start reloading the config.
+func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log *zap.Logger, obs *observability,
+	startReload func(*httpdoor.Handler)) error {
+	settings, err := assemble.HTTPDoors(cfg.HttpDoors)
+	if err != nil {
+		return err
+	}
+	doors := httpdoor.Options{Settings: settings}
+	var doorsHandler *httpdoor.Handler
 
 	var ready atomic.Bool
 	grace := cfg.Listen.ShutdownGrace.AsDuration()
@@ -116,7 +132,7 @@ func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log 
 			return fmt.Errorf("listen.grpc: %w", err)
 		}
 		grpcSrv = grpc.NewServer(obs.grpcServerOptions()...)
-		authv3.RegisterAuthorizationServer(grpcSrv, authz.NewEnvoyServer(holder))
+		authv3.RegisterAuthorizationServer(grpcSrv, envoygrpc.NewServer(holder))
 		healthSrv = health.NewServer()
 		healthpb.RegisterHealthServer(grpcSrv, healthSrv)
 		reflection.Register(grpcSrv)
@@ -145,16 +161,18 @@ func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log 
 		})
 		mux.Handle("GET /metrics", obs.metricsHandler())
 		doors.Next, doors.Logger = mux, log.Named("http_doors")
+		doorsHandler = httpdoor.New(holder, doors)
 		httpSrv = &http.Server{
 			// The doors (/check/*, the auth path) first, then /healthz and
 			// /readyz; see authz.NewHTTPHandler.
-			Handler:           obs.httpHandler(authz.NewHTTPHandler(holder, doors)),
+			Handler:           obs.httpHandler(doorsHandler),
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       120 * time.Second,
 			ErrorLog:          zap.NewStdLog(log.Named("http")),
 		}
 	}
 
+	startReload(doorsHandler)
 	errc := make(chan error, 2)
 	if grpcSrv != nil {
 		go func() { errc <- grpcSrv.Serve(grpcLis) }()

@@ -1,4 +1,4 @@
-package authz
+package assemble
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/config"
 	"github.com/lbauthz/lbauthz/authz/session"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
@@ -21,9 +22,9 @@ func sessionsFromConfig(cfg *configv1.Config, sec *config.Secrets, b buildOption
 	}
 	var tracer trace.Tracer
 	if b.tracing != nil {
-		tracer = b.tracing.Tracer(tracerName)
+		tracer = b.tracing.Tracer(authz.TracerName)
 	}
-	store = observeStore(store, storeKind(cfg.Session), b.metrics, tracer) // observed_store.go
+	store = authz.ObserveStore(store, storeKind(cfg.Session), b.metrics, tracer)
 	mapping, err := mappingFromConfig(cfg.Identity)
 	if err != nil {
 		return nil, err
@@ -34,7 +35,7 @@ func sessionsFromConfig(cfg *configv1.Config, sec *config.Secrets, b buildOption
 		MaxEntries: int(c.MaxEntries), Disabled: c.Disabled,
 	}
 	if b.metrics != nil {
-		opts.Observe = b.metrics.cacheLookup
+		opts.Observe = b.metrics.CacheLookup
 	}
 	return session.NewResolver(store, mapping, opts), nil
 }
