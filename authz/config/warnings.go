@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"syscall"
 
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
@@ -87,8 +86,8 @@ func secretFileWarning(path string) string {
 		return fmt.Sprintf("is readable by every user (mode %04o); 0400 or 0440 with the sidecar's group is enough", perm)
 	}
 	if perm&0o040 != 0 {
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok && !ownGroup(int(st.Gid)) {
-			return fmt.Sprintf("is readable by group %d, which the sidecar is not in (mode %04o)", st.Gid, perm)
+		if gid, ok := fileGroup(fi); ok && !ownGroup(gid) {
+			return fmt.Sprintf("is readable by group %d, which the sidecar is not in (mode %04o)", gid, perm)
 		}
 	}
 	return ""
