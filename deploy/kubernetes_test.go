@@ -155,6 +155,13 @@ func decodeManifests(t *testing.T, name string, data []byte) ([]any, error) {
 			}
 			objs = append(objs, o)
 			continue
+		case "networking.istio.io/v1alpha3 EnvoyFilter":
+			o, err := decodeIstio(j, &networkingv1alpha3.EnvoyFilter{})
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", what, err)
+			}
+			objs = append(objs, o)
+			continue
 		case "security.istio.io/v1 AuthorizationPolicy":
 			o, err := decodeIstio(j, &securityv1beta1.AuthorizationPolicy{})
 			if err != nil {

@@ -323,8 +323,15 @@ func (a *Attacks) Cases() []Case {
 			Case{Name: "AuthPath" + p.name + "WithSession", Method: "POST", Path: p.path, Cookie: valid, Body: room, Want: signedIn, Via: p.via},
 		)
 	}
+	for _, more := range moreAttacks {
+		cases = append(cases, more(a)...)
+	}
 	return cases
 }
+
+// moreAttacks are the cases that other files of this package add to the
+// table (attacks_*.go).
+var moreAttacks []func(*Attacks) []Case
 
 func signHSWithHeader(secret string, extra, claims map[string]any) string {
 	return signHS(secret, "HS256", extra, claims)

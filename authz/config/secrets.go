@@ -61,7 +61,14 @@ func ReadSecrets(cfg *configv1.Config, getenv func(string) string) (*Secrets, er
 	return s, nil
 }
 
+// readSecretFile reads a secret file, refusing one that anyone may write
+// (whoever could replace it chooses the secret). A file others may read is
+// only warned about (Warnings): Kubernetes mounts Secrets 0644 unless
+// defaultMode says otherwise.
 func readSecretFile(field, path string) ([]byte, error) {
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o002 != 0 {
+		return nil, fmt.Errorf("%s: %s is writable by every user (mode %04o): make it writable by its owner only", field, path, fi.Mode().Perm())
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", field, err)

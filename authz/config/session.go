@@ -46,6 +46,10 @@ func applySessionDefaults(cfg *configv1.Config) {
 	express := false
 	if j := s.Jwt; j != nil {
 		setDuration(&j.Leeway, 0)
+		if j.RequireExp == nil {
+			required := true
+			j.RequireExp = &required
+		}
 		if j.JwksUrl != "" {
 			setDuration(&j.JwksRefresh, DefaultJWKSRefresh)
 			setDuration(&j.JwksMinInterval, DefaultJWKSMinInterval)
@@ -121,7 +125,7 @@ func validateSession(add func(string, string, ...any), s *configv1.Session) {
 	}
 	if s.Redis != nil {
 		stores = append(stores, "redis")
-		validateRedis(add, s.Redis)
+		validateRedis(add, s.Redis, s.CookieFormat)
 	}
 	if s.Sql != nil {
 		stores = append(stores, "sql")
@@ -166,7 +170,7 @@ func validateSession(add func(string, string, ...any), s *configv1.Session) {
 	}
 }
 
-func validateRedis(add func(string, string, ...any), r *configv1.Redis) {
+func validateRedis(add func(string, string, ...any), r *configv1.Redis, cookieFormat string) {
 	switch r.Preset {
 	case "", PresetConnectRedis:
 	default:
@@ -179,6 +183,9 @@ func validateRedis(add func(string, string, ...any), r *configv1.Redis) {
 	}
 	if strings.Count(r.KeyTemplate, "{id}") != 1 {
 		add("session.redis.key_template", "%q must hold \"{id}\" exactly once", r.KeyTemplate)
+	} else if UnprefixedKeyTemplate(r.KeyTemplate) && cookieFormat == CookieFormatPlain {
+		add("session.redis.key_template", "%q has no literal prefix: with session.cookie_format \"plain\" every key of the database would be a session whose name the client chooses; "+
+			"set the prefix the app uses (e.g. \"sess:{id}\"), or read a signed cookie (session.cookie_format: express)", r.KeyTemplate)
 	}
 	if r.ExpiresPath != "" {
 		checkPath(add, "session.redis.expires_path", r.ExpiresPath)
@@ -285,10 +292,12 @@ func mysqlParams(q string) int {
 	return n
 }
 
+// UnprefixedKeyTemplate reports whether a Redis key template starts with
+// the session id, so that the client's cookie chooses the whole key's start.
+func UnprefixedKeyTemplate(t string) bool { return strings.HasPrefix(t, "{id}") }
+
 func validateIntrospection(add func(string, string, ...any), i *configv1.Introspection) {
-	if u, err := url.Parse(i.Url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		add("session.introspection.url", "%q is not an http(s) URL", i.Url)
-	}
+	checkURL(add, "session.introspection.url", i.Url, i.AllowInsecureHttp)
 	for k := range i.Headers {
 		n := strings.ToLower(k)
 		if !isToken(n) {

@@ -47,9 +47,7 @@ func Validate(cfg *configv1.Config) error {
 	checkPositive(add, "listen.shutdown_grace", cfg.Listen.ShutdownGrace, true)
 
 	lb := cfg.Liveblocks
-	if u, err := url.Parse(lb.BaseUrl); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		add("liveblocks.base_url", "%q is not an http(s) URL", lb.BaseUrl)
-	}
+	checkURL(add, "liveblocks.base_url", lb.BaseUrl, lb.AllowInsecureHttp)
 	if !strings.HasPrefix(lb.AuthPath, "/") || strings.ContainsAny(lb.AuthPath, "?# \t%") {
 		add("liveblocks.auth_path", "%q must be a path starting with / (no query, fragment, space or escapes)", lb.AuthPath)
 	}
@@ -179,9 +177,7 @@ func validateJWT(add func(string, string, ...any), j *configv1.JWT) {
 		add("session.jwt.jwks_url", "set with session.jwt.public_key_file: choose one source of public keys")
 	}
 	if j.JwksUrl != "" {
-		if u, err := url.Parse(j.JwksUrl); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			add("session.jwt.jwks_url", "%q is not an http(s) URL", j.JwksUrl)
-		} else if !public {
+		if checkURL(add, "session.jwt.jwks_url", j.JwksUrl, j.AllowInsecureHttp) && !public {
 			add("session.jwt.jwks_url", "set, but session.jwt.algorithms has no public-key algorithm")
 		}
 		checkPositive(add, "session.jwt.jwks_refresh", j.JwksRefresh, false)
@@ -195,6 +191,37 @@ func validateJWT(add func(string, string, ...any), j *configv1.JWT) {
 		add("session.jwt.public_key_file", "set, but session.jwt.algorithms has no public-key algorithm")
 	}
 	checkPositive(add, "session.jwt.leeway", j.Leeway, true)
+}
+
+// checkURL checks an http(s) URL the sidecar calls: plain http only on a
+// loopback host, or where the config allows it with allow_insecure_http.
+// It reports whether the URL was accepted.
+func checkURL(add func(string, string, ...any), field, raw string, allowInsecure bool) bool {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		add(field, "%q is not an http(s) URL", raw)
+		return false
+	}
+	if InsecureURL(raw) && !allowInsecure {
+		add(field, "%q is plain http to a host that is not loopback: use https, or set allow_insecure_http: true next to it", raw)
+		return false
+	}
+	return true
+}
+
+// InsecureURL reports whether raw is a plain http:// URL whose host is not
+// loopback (localhost, 127.0.0.0/8, ::1).
+func InsecureURL(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "http" {
+		return false
+	}
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") {
+		return false
+	}
+	a, err := netip.ParseAddr(host)
+	return err != nil || !a.Unmap().IsLoopback()
 }
 
 func checkPositive(add func(string, string, ...any), field string, d *durationpb.Duration, zeroOK bool) {

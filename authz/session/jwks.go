@@ -292,7 +292,7 @@ func parseJWK(raw json.RawMessage) (JWK, error) {
 		}
 		exp := int(new(big.Int).SetBytes(e).Int64())
 		pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: exp}
-		if pub.N.BitLen() < 2048 || exp < 3 || exp%2 == 0 {
+		if pub.N.BitLen() < MinRSABits || exp < 3 || exp%2 == 0 {
 			return JWK{}, errors.New("weak RSA key")
 		}
 		out.Key = pub

@@ -17,6 +17,9 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
+// MinRSABits is the smallest RSA key a session may be verified with.
+const MinRSABits = 2048
+
 // JWTOptions configures a JWTStore.
 type JWTOptions struct {
 	// Algorithms accepted, e.g. ["HS256"]. "none" is never accepted.
@@ -34,6 +37,9 @@ type JWTOptions struct {
 	Audience []string
 	// Leeway allowed on "exp" and "nbf".
 	Leeway time.Duration
+	// ExpOptional accepts tokens without an "exp" claim, which then never
+	// expire. By default such a token is refused.
+	ExpOptional bool
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -71,6 +77,9 @@ func NewJWTStore(opts JWTOptions) (*JWTStore, error) {
 		jwt.WithLeeway(opts.Leeway),
 		jwt.WithJSONNumber(),
 	}
+	if !opts.ExpOptional {
+		popts = append(popts, jwt.WithExpirationRequired())
+	}
 	if opts.Issuer != "" {
 		popts = append(popts, jwt.WithIssuer(opts.Issuer))
 	}
@@ -84,7 +93,10 @@ func NewJWTStore(opts JWTOptions) (*JWTStore, error) {
 }
 
 // Lookup verifies the token and returns its claims. Any failure is an
-// *InvalidError: a JWT store has nothing that can be unavailable.
+// *InvalidError (a JWT store has nothing that can be unavailable), a token
+// with a "crit" header included: RFC 7515 §4.1.11 requires refusing a token
+// whose critical extensions are not understood, and this store understands
+// none.
 func (s *JWTStore) Lookup(ctx context.Context, value string) (Data, error) {
 	claims := jwt.MapClaims{}
 	keyFunc := s.key
@@ -96,7 +108,7 @@ func (s *JWTStore) Lookup(ctx context.Context, value string) (Data, error) {
 			return k, err
 		}
 	}
-	_, err := s.parser.ParseWithClaims(value, claims, keyFunc)
+	tok, err := s.parser.ParseWithClaims(value, claims, keyFunc)
 	if err != nil {
 		if keyErr != nil && (IsInvalid(keyErr) || IsUnavailable(keyErr)) {
 			return Data{}, keyErr // the key set was unavailable, or has no such key
@@ -104,7 +116,13 @@ func (s *JWTStore) Lookup(ctx context.Context, value string) (Data, error) {
 		if errors.Is(err, jwt.ErrTokenSignatureInvalid) && !s.algAccepted(value) {
 			return Data{}, Invalid("algorithm not accepted")
 		}
+		if _, hasExp := claims["exp"]; !hasExp && errors.Is(err, jwt.ErrTokenRequiredClaimMissing) && !s.opts.ExpOptional {
+			return Data{}, Invalid("no expiry (exp claim)")
+		}
 		return Data{}, Invalid(jwtReason(err))
+	}
+	if _, ok := tok.Header["crit"]; ok {
+		return Data{}, Invalid("unsupported critical header (crit)")
 	}
 	d := Data{Doc: claims}
 	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
@@ -209,6 +227,7 @@ func jwtReason(err error) string {
 
 // ParsePublicKeys reads every public key in PEM data: "PUBLIC KEY" (PKIX:
 // RSA, ECDSA, Ed25519), "RSA PUBLIC KEY" (PKCS #1) and "CERTIFICATE" blocks.
+// An RSA key under MinRSABits is an error, as it is in a key set.
 func ParsePublicKeys(data []byte) ([]crypto.PublicKey, error) {
 	var keys []crypto.PublicKey
 	for n := 1; ; n++ {
@@ -234,6 +253,9 @@ func ParsePublicKeys(data []byte) ([]crypto.PublicKey, error) {
 		}
 		if err != nil {
 			return nil, fmt.Errorf("PEM block %d: %w", n, err)
+		}
+		if rk, ok := k.(*rsa.PublicKey); ok && rk.N.BitLen() < MinRSABits {
+			return nil, fmt.Errorf("PEM block %d: an RSA key of %d bits; at least %d are required", n, rk.N.BitLen(), MinRSABits)
 		}
 		keys = append(keys, k)
 	}

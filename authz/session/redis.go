@@ -21,7 +21,9 @@ type RedisOptions struct {
 	PoolSize int // 0: go-redis' default (10 per CPU)
 
 	// KeyTemplate makes the key from the session id: "{id}" is replaced,
-	// e.g. "sess:{id}".
+	// e.g. "sess:{id}". Without a literal prefix, every key of the database
+	// is a session whose name the cookie chooses: use one unless the cookie
+	// is signed (the config refuses it otherwise).
 	KeyTemplate string
 	// ExpiresPath, when set, is the dotted path of the session's end in the
 	// document (express-session's "cookie.expires").
@@ -90,10 +92,11 @@ func NewRedisStore(opts RedisOptions) (*RedisStore, error) {
 	}, nil
 }
 
-// Lookup reads the session stored under the id's key.
+// Lookup reads the session stored under the id's key. An id that CheckID
+// refuses is invalid without asking Redis.
 func (s *RedisStore) Lookup(ctx context.Context, id string) (Data, error) {
-	if id == "" {
-		return Data{}, Invalid("empty session id")
+	if err := CheckID(id); err != nil {
+		return Data{}, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()

@@ -66,6 +66,9 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	defer func() { _ = log.Sync() }()
+	for _, w := range config.Warnings(cfg) {
+		log.Warn("risky setting", zap.String("field", w.Field), zap.String("why", w.Message))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 

@@ -38,6 +38,9 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lbauthz validate: %v\n", err)
 		return exitError
 	}
+	for _, w := range config.Warnings(cfg) {
+		fmt.Fprintf(stderr, "%s: warning: %s\n", *path, w)
+	}
 	if *print {
 		out, err := config.Marshal(cfg)
 		if err != nil {

@@ -96,6 +96,7 @@ func jwtStore(j *configv1.JWT, sec *config.Secrets) (session.Store, error) {
 	opts := session.JWTOptions{
 		Algorithms: j.Algorithms, HMACSecret: sec.HMACSecret,
 		Issuer: j.Issuer, Audience: j.Audience, Leeway: j.Leeway.AsDuration(),
+		ExpOptional: j.RequireExp != nil && !*j.RequireExp,
 	}
 	if len(sec.PublicKeysPEM) > 0 {
 		keys, err := session.ParsePublicKeys(sec.PublicKeysPEM)

@@ -232,9 +232,13 @@ type Liveblocks struct {
 	// access from each room's accesses (see rooms.provision). "access_token":
 	// the token carries the permissions, per room pattern, that
 	// rooms.access_token gives the user.
-	Mode          string `protobuf:"bytes,5,opt,name=mode,proto3" json:"mode,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Mode string `protobuf:"bytes,5,opt,name=mode,proto3" json:"mode,omitempty"`
+	// Allows a plain "http://" base_url on a host that is not loopback
+	// (localhost, 127.0.0.0/8, ::1). Off by default: the secret key travels in
+	// every call, so off loopback only https is accepted.
+	AllowInsecureHttp bool `protobuf:"varint,6,opt,name=allow_insecure_http,json=allowInsecureHttp,proto3" json:"allow_insecure_http,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Liveblocks) Reset() {
@@ -300,6 +304,13 @@ func (x *Liveblocks) GetMode() string {
 		return x.Mode
 	}
 	return ""
+}
+
+func (x *Liveblocks) GetAllowInsecureHttp() bool {
+	if x != nil {
+		return x.AllowInsecureHttp
+	}
+	return false
 }
 
 // Identity maps a session's data (JWT claims or session JSON) to a Liveblocks
@@ -602,14 +613,15 @@ const file_lbauthz_config_v1_config_proto_rawDesc = "" +
 	"\x06Listen\x12\x12\n" +
 	"\x04grpc\x18\x01 \x01(\tR\x04grpc\x12\x12\n" +
 	"\x04http\x18\x02 \x01(\tR\x04http\x12@\n" +
-	"\x0eshutdown_grace\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\rshutdownGrace\"\xb5\x01\n" +
+	"\x0eshutdown_grace\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\rshutdownGrace\"\xe5\x01\n" +
 	"\n" +
 	"Liveblocks\x12\x19\n" +
 	"\bbase_url\x18\x01 \x01(\tR\abaseUrl\x12&\n" +
 	"\x0fsecret_key_file\x18\x02 \x01(\tR\rsecretKeyFile\x12\x1b\n" +
 	"\tauth_path\x18\x03 \x01(\tR\bauthPath\x123\n" +
 	"\atimeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12\x12\n" +
-	"\x04mode\x18\x05 \x01(\tR\x04mode\"\xfc\x01\n" +
+	"\x04mode\x18\x05 \x01(\tR\x04mode\x12.\n" +
+	"\x13allow_insecure_http\x18\x06 \x01(\bR\x11allowInsecureHttp\"\xfc\x01\n" +
 	"\bIdentity\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x1b\n" +
 	"\tgroup_ids\x18\x02 \x01(\tR\bgroupIds\x12F\n" +

@@ -195,9 +195,18 @@ type JWT struct {
 	// made-up "kid"s cannot hammer the identity provider. Default 30s.
 	JwksMinInterval *durationpb.Duration `protobuf:"bytes,9,opt,name=jwks_min_interval,json=jwksMinInterval,proto3" json:"jwks_min_interval,omitempty"`
 	// Upper bound of one fetch of the key set. Default 5s.
-	JwksTimeout   *durationpb.Duration `protobuf:"bytes,10,opt,name=jwks_timeout,json=jwksTimeout,proto3" json:"jwks_timeout,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	JwksTimeout *durationpb.Duration `protobuf:"bytes,10,opt,name=jwks_timeout,json=jwksTimeout,proto3" json:"jwks_timeout,omitempty"`
+	// A token without an "exp" claim is refused. Default true; false accepts
+	// tokens without "exp" (they never expire), for an app whose sessions end
+	// only when it changes its signing key. An "exp" that is present is always
+	// checked.
+	RequireExp *bool `protobuf:"varint,11,opt,name=require_exp,json=requireExp,proto3,oneof" json:"require_exp,omitempty"`
+	// Allows a plain "http://" jwks_url on a host that is not loopback
+	// (localhost, 127.0.0.0/8, ::1). Off by default: whoever can change the key
+	// set in transit can sign any session.
+	AllowInsecureHttp bool `protobuf:"varint,12,opt,name=allow_insecure_http,json=allowInsecureHttp,proto3" json:"allow_insecure_http,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *JWT) Reset() {
@@ -300,6 +309,20 @@ func (x *JWT) GetJwksTimeout() *durationpb.Duration {
 	return nil
 }
 
+func (x *JWT) GetRequireExp() bool {
+	if x != nil && x.RequireExp != nil {
+		return *x.RequireExp
+	}
+	return false
+}
+
+func (x *JWT) GetAllowInsecureHttp() bool {
+	if x != nil {
+		return x.AllowInsecureHttp
+	}
+	return false
+}
+
 // Redis reads a session stored by the app in Redis as a JSON string under a
 // key made from the session id (a plain GET: what connect-redis and most
 // Redis session libraries write).
@@ -319,7 +342,12 @@ type Redis struct {
 	// The database number. Default 0.
 	Db uint32 `protobuf:"varint,5,opt,name=db,proto3" json:"db,omitempty"`
 	// The key holding a session, with "{id}" where the session id goes, e.g.
-	// "sess:{id}". Default "{id}", or the preset's.
+	// "sess:{id}". Default "{id}", or the preset's. With session.cookie_format
+	// "plain" the template must start with a literal prefix (the app's own,
+	// "sess:" for connect-redis): "{id}" alone would make every key of the
+	// database a session whose name the client chooses. A session id holds
+	// only letters, digits and "-_.~+/=," (at most 256 of them); another is
+	// refused before Redis is asked.
 	KeyTemplate string `protobuf:"bytes,6,opt,name=key_template,json=keyTemplate,proto3" json:"key_template,omitempty"`
 	// Connect with TLS (the system's root certificates verify the server).
 	Tls bool `protobuf:"varint,7,opt,name=tls,proto3" json:"tls,omitempty"`
@@ -615,9 +643,13 @@ type Introspection struct {
 	// shorter). Default 2s.
 	Timeout *durationpb.Duration `protobuf:"bytes,2,opt,name=timeout,proto3" json:"timeout,omitempty"`
 	// Headers sent with every call besides the cookie, e.g. {accept: "application/json"}.
-	Headers       map[string]string `protobuf:"bytes,3,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Headers map[string]string `protobuf:"bytes,3,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Allows a plain "http://" url on a host that is not loopback (localhost,
+	// 127.0.0.0/8, ::1). Off by default: the session cookie travels in every
+	// call, and whoever can change the answer in transit chooses the identity.
+	AllowInsecureHttp bool `protobuf:"varint,4,opt,name=allow_insecure_http,json=allowInsecureHttp,proto3" json:"allow_insecure_http,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Introspection) Reset() {
@@ -669,6 +701,13 @@ func (x *Introspection) GetHeaders() map[string]string {
 		return x.Headers
 	}
 	return nil
+}
+
+func (x *Introspection) GetAllowInsecureHttp() bool {
+	if x != nil {
+		return x.AllowInsecureHttp
+	}
+	return false
 }
 
 // Cache keeps session -> identity lookups in memory, keyed by a keyed hash
@@ -762,7 +801,7 @@ const file_lbauthz_config_v1_session_proto_rawDesc = "" +
 	"\x0eon_store_error\x18\b \x01(\tR\fonStoreError\x12#\n" +
 	"\rcookie_format\x18\t \x01(\tR\fcookieFormat\x12.\n" +
 	"\x13cookie_secret_files\x18\n" +
-	" \x03(\tR\x11cookieSecretFiles\"\xbc\x03\n" +
+	" \x03(\tR\x11cookieSecretFiles\"\xa2\x04\n" +
 	"\x03JWT\x12(\n" +
 	"\x10hmac_secret_file\x18\x01 \x01(\tR\x0ehmacSecretFile\x12\x1e\n" +
 	"\n" +
@@ -776,7 +815,11 @@ const file_lbauthz_config_v1_session_proto_rawDesc = "" +
 	"\fjwks_refresh\x18\b \x01(\v2\x19.google.protobuf.DurationR\vjwksRefresh\x12E\n" +
 	"\x11jwks_min_interval\x18\t \x01(\v2\x19.google.protobuf.DurationR\x0fjwksMinInterval\x12<\n" +
 	"\fjwks_timeout\x18\n" +
-	" \x01(\v2\x19.google.protobuf.DurationR\vjwksTimeout\"\xb4\x02\n" +
+	" \x01(\v2\x19.google.protobuf.DurationR\vjwksTimeout\x12$\n" +
+	"\vrequire_exp\x18\v \x01(\bH\x00R\n" +
+	"requireExp\x88\x01\x01\x12.\n" +
+	"\x13allow_insecure_http\x18\f \x01(\bR\x11allowInsecureHttpB\x0e\n" +
+	"\f_require_exp\"\xb4\x02\n" +
 	"\x05Redis\x12\x16\n" +
 	"\x06preset\x18\x01 \x01(\tR\x06preset\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x1a\n" +
@@ -802,11 +845,12 @@ const file_lbauthz_config_v1_session_proto_rawDesc = "" +
 	"\atimeout\x18\t \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12'\n" +
 	"\x0fmax_connections\x18\n" +
 	" \x01(\rR\x0emaxConnections\x12B\n" +
-	"\x0fconnect_timeout\x18\v \x01(\v2\x19.google.protobuf.DurationR\x0econnectTimeout\"\xdb\x01\n" +
+	"\x0fconnect_timeout\x18\v \x01(\v2\x19.google.protobuf.DurationR\x0econnectTimeout\"\x8b\x02\n" +
 	"\rIntrospection\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x123\n" +
 	"\atimeout\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12G\n" +
-	"\aheaders\x18\x03 \x03(\v2-.lbauthz.config.v1.Introspection.HeadersEntryR\aheaders\x1a:\n" +
+	"\aheaders\x18\x03 \x03(\v2-.lbauthz.config.v1.Introspection.HeadersEntryR\aheaders\x12.\n" +
+	"\x13allow_insecure_http\x18\x04 \x01(\bR\x11allowInsecureHttp\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xaf\x01\n" +
@@ -869,6 +913,7 @@ func file_lbauthz_config_v1_session_proto_init() {
 	if File_lbauthz_config_v1_session_proto != nil {
 		return
 	}
+	file_lbauthz_config_v1_session_proto_msgTypes[1].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

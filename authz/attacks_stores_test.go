@@ -1,0 +1,43 @@
+package authz_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/lbauthz/lbauthz/authz"
+	. "github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/authz/config"
+	"github.com/lbauthz/lbauthz/internal/testenv"
+)
+
+// TestAttacks_RedisKeysOtherThanSessionsAreNeverSessions runs the Redis
+// store's attack table through the gRPC door and every HTTP door, against
+// a real Redis that holds an admin's document under other keys of the
+// database and under keys below the sessions' prefix: each cookie naming
+// one is refused before Redis is asked, and Liveblocks is called only for
+// Alice's own session. The same config without its prefix does not load.
+func TestAttacks_RedisKeysOtherThanSessionsAreNeverSessions(t *testing.T) {
+	_, lb := DevServer(t)
+	r := testenv.StartRedis(t)
+	ra := NewRedisAttacks(t, r.Addr)
+	e := ra.Engine(t, lb.URL, testenv.DevSecretKey)
+	base := serveHTTPDoors(t, e, authz.HTTPDoorOptions{})
+	cases := ra.Cases()
+	for _, d := range []struct {
+		name string
+		door Door
+	}{
+		{"EnvoyGRPC", grpcDoor(GRPC(t, e))},
+		{"Nginx", nginxDoor(base)},
+		{"Forward", forwardDoor(base)},
+		{"EnvoyHTTP", envoyHTTPDoor(base)},
+	} {
+		t.Run(d.name, func(t *testing.T) { RunAttacks(t, "", cases, lb, d.door) })
+	}
+
+	unprefixed := strings.Replace(RedisAttackConfig, "sess:{id}", "{id}", 1)
+	if _, err := config.Parse("test.yaml", []byte(unprefixed), func(string) string { return "" }); err == nil ||
+		!strings.Contains(err.Error(), "session.redis.key_template") {
+		t.Fatalf("a plain-cookie Redis store without a key prefix loaded: %v", err)
+	}
+}
