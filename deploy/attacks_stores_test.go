@@ -9,6 +9,7 @@ import (
 
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
@@ -22,7 +23,7 @@ func redisAttackSidecar(t *testing.T) (url string, lb *authztest.Counter, ra *au
 	_, lb = authztest.DevServer(t)
 	r := testenv.StartRedis(t)
 	ra = authztest.NewRedisAttacks(t, r.Addr)
-	srv := httptest.NewServer(authz.NewHTTPHandler(authz.NewHolder(ra.Engine(t, lb.URL, testenv.DevSecretKey)), authz.HTTPDoorOptions{}))
+	srv := httptest.NewServer(httpdoor.New(authz.NewHolder(ra.Engine(t, lb.URL, testenv.DevSecretKey)), httpdoor.Options{}))
 	t.Cleanup(srv.Close)
 	return srv.URL, lb, ra
 }

@@ -1,12 +1,12 @@
-package authz_test
+package httpdoor_test
 
 import (
 	"strings"
 	"testing"
 
-	"github.com/lbauthz/lbauthz/authz"
 	. "github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/authz/config"
+	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
@@ -21,7 +21,7 @@ func TestAttacks_RedisKeysOtherThanSessionsAreNeverSessions(t *testing.T) {
 	r := testenv.StartRedis(t)
 	ra := NewRedisAttacks(t, r.Addr)
 	e := ra.Engine(t, lb.URL, testenv.DevSecretKey)
-	base := serveHTTPDoors(t, e, authz.HTTPDoorOptions{})
+	base := serveHTTPDoors(t, e, httpdoor.Options{})
 	cases := ra.Cases()
 	for _, d := range []struct {
 		name string
