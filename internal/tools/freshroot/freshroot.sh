@@ -107,6 +107,15 @@ add_machine() {
   ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/bin/npx"
   cp /etc/resolv.conf "$root/etc/resolv.conf"
   cp /etc/hosts "$root/etc/hosts"
+  # The machine's own certificate authorities (a network that inspects TLS
+  # has one) and the settings that point npm and Go at them.
+  if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+    in_root 'update-ca-certificates >/dev/null'
+  fi
+  for f in /etc/npmrc /usr/etc/npmrc /root/.config/go/env; do
+    if [ -f "$f" ]; then mkdir -p "$root$(dirname "$f")"; cp "$f" "$root$f"; fi
+  done
 }
 
 # The committed HEAD, cloned inside the root from a bundle of it.
@@ -120,19 +129,25 @@ clone() {
   in_root "git -c advice.detachedHead=false clone -q /lbauthz.bundle /root/lbauthz && cd /root/lbauthz && git checkout -q $head && git log --oneline -1"
 }
 
+# The machine's environment that a CI run keeps: where the certificates are.
+machine_env=()
+for v in NODE_EXTRA_CA_CERTS SSL_CERT_FILE SSL_CERT_DIR GIT_SSL_CAINFO CURL_CA_BUNDLE; do
+  if [ -n "${!v:-}" ]; then machine_env+=("$v=${!v}"); fi
+done
+
 # in_root CMD: CMD in bash inside the root, as root, in a mount and PID
 # namespace of its own (/proc, /sys, /dev mounted; every process started
 # inside ends with it), with the environment of a CI run.
 in_root() {
   unshare --mount --pid --fork --propagation private \
-    bash -c 'set -e; r=$1; shift
+    bash -c 'set -e; r=$1; c=$2; shift 2
       mount -t proc proc "$r/proc"
       mount --rbind /sys "$r/sys"
       mount --rbind /dev "$r/dev"
       mount -t tmpfs -o mode=1777 tmpfs "$r/dev/shm"
-      exec chroot "$r" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb CI=true \
+      exec chroot "$r" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb CI=true "$@" \
         PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-        /bin/bash -c "$1"' in_root "$root" "$1"
+        /bin/bash -c "$c"' in_root "$root" "$1" "${machine_env[@]}"
 }
 
 case $cmd in
