@@ -65,7 +65,7 @@ deps-apt:
 # Each Go program of GO_TOOLS, installed when missing or of another version.
 deps-go:
 	@for t in $(GO_TOOLS); do name=$${t%%=*}; pkg=$${t#*=}; \
-	  have=$$($(GO) version -m "$(GOBIN)/$$name" 2>/dev/null | awk '$$1 == "mod" {print $$3}'); \
+	  have=$$($(GO) version -m "$(GOBIN)/$$name" 2>/dev/null | awk '$$1 == "mod" {print $$3}' || true); \
 	  if [ "$$have" != "$${pkg##*@}" ]; then echo "go install $$pkg"; $(GO) install "$$pkg"; fi; \
 	done
 	$(GO) mod download
