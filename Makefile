@@ -138,7 +138,8 @@ bench/express/node_modules/.lbauthz-installed: bench/express/package.json bench/
 
 ## proto: regenerate the committed Go code of proto/ (protoc from Debian's protobuf-compiler, the
 ## well-known types from libprotobuf-dev, found wherever the installed protoc keeps them).
-proto: deps-go
+proto:
+	@$(MAKE) --no-print-directory deps-go GO_TOOLS="$(filter protoc-gen-go=%,$(GO_TOOLS))"
 	inc=$$($(GO) run ./internal/tools/depcheck -protoc-include); \
 	cd proto && protoc -I . -I "$$inc" --go_out=. --go_opt=module=github.com/lbauthz/lbauthz/proto \
 		$$(find . -name '*.proto' | sed 's|^\./||' | sort)
