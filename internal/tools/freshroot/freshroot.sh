@@ -4,7 +4,9 @@
 #
 #   freshroot.sh test    a new root, the committed HEAD cloned into it, then
 #                        `bash .ci/run` (make test) inside, as CI runs it
-#   freshroot.sh guard   in the root a `test` run left (make deps done): for
+#   freshroot.sh deps    a new root with `make deps` done (FRESH_DEPS names
+#                        other targets), for `guard`
+#   freshroot.sh guard   in the root a `test` or `deps` run left: for
 #                        each Debian package, Go program and npm package that
 #                        make deps installs, remove it, check that the guard
 #                        (make check-deps) fails naming it, put it back
@@ -150,14 +152,23 @@ in_root() {
         /bin/bash -c "$c"' in_root "$root" "$1" "${machine_env[@]}"
 }
 
-case $cmd in
-test)
+new_root() {
   mkdir -p "$dir"
   remove_root
-  start=$(date +%s)
   make_base
   add_machine
   clone
+}
+
+case $cmd in
+deps)
+  new_root
+  log "make ${FRESH_DEPS:-deps} in the root"
+  in_root "cd /root/lbauthz && make --no-print-directory ${FRESH_DEPS:-deps}"
+  ;;
+test)
+  start=$(date +%s)
+  new_root
   log "make test in the root (bash .ci/run)"
   status=0
   in_root 'cd /root/lbauthz && bash .ci/run' || status=$?
@@ -166,7 +177,7 @@ test)
   exit "$status"
   ;;
 guard)
-  [ -d "$root/root/lbauthz/node_modules" ] || die "no root with make deps done: run '$0 test' first"
+  [ -d "$root/root/lbauthz/node_modules" ] || die "no root with make deps done: run '$0 deps' or '$0 test' first"
   in_root 'cd /root/lbauthz && make --no-print-directory check-deps >/dev/null' || die "the guard fails before anything is removed"
   failed=0
   for pkg in $(in_root 'cd /root/lbauthz && go run ./internal/tools/depcheck -list apt'); do
@@ -214,6 +225,6 @@ shell)
   in_root 'cd /root/lbauthz 2>/dev/null; exec bash -i'
   ;;
 *)
-  die "usage: $0 test|guard|shell"
+  die "usage: $0 test|deps|guard|shell"
   ;;
 esac
