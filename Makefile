@@ -6,6 +6,7 @@
 #   make bench   the side-by-side benchmark (bench/results/latest.md, latest.json)
 #   make bench-go  Go benchmarks of the hot path
 #   make proto   regenerates the Go code of proto/
+#   make test-fresh  make test in a clean Debian root, as on a new machine (docs/fresh-machine.md)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 GO ?= go
@@ -14,16 +15,22 @@ export PATH := $(CURDIR)/node_modules/.bin:$(GOBIN):$(PATH)
 # playwright-core drives Debian's chromium: never let a package fetch a browser.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-PROTOC_GEN_GO_VERSION := v1.36.12
-CADDY_VERSION := v2.11.9
-# Debian packages the tests run for real.
-APT_PACKAGES := nginx-light redis-server postgresql mariadb-server protobuf-compiler chromium
+# What the tests and make proto use, and the package that provides each:
+# `make deps` installs its apt: and go: providers, `make check-deps` checks
+# every line. A new requirement is one line there.
+DEPS_MANIFEST := internal/tools/depcheck/manifest.txt
+# Debian packages the tests run for real: the manifest's apt: providers.
+APT_PACKAGES := $(shell awk '$$1 ~ /^(program|file|proto-include)$$/ && $$3 ~ /^apt:/ {print substr($$3, 5)}' $(DEPS_MANIFEST) | sort -u)
+# Go programs the tests run, NAME=MODULE@VERSION: the manifest's go: providers.
+GO_TOOLS := $(shell awk '$$1 ~ /^(program|file|proto-include)$$/ && $$3 ~ /^go:/ {print $$2 "=" substr($$3, 4)}' $(DEPS_MANIFEST) | sort -u)
+# Other engineers may hold the dpkg lock: wait for it instead of failing.
+APT_GET := DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600
 # A count, not a duration: with a duration, Go 1.26's fuzz coordinator can
 # fail a target with a bare "context deadline exceeded" as the time runs out
 # (golang/go#75804, fixed in Go 1.27), a failure with no input behind it.
 FUZZTIME ?= 30000x
 
-.PHONY: all build run test test-go test-e2e test-fuzz soak vet bench bench-go deps-bench proto deps deps-npm deps-apt deps-go fuzz clean
+.PHONY: all build run test test-go test-e2e test-fuzz soak vet bench bench-go deps-bench proto deps deps-npm deps-apt deps-go check-deps test-fresh test-fresh-guard clean
 
 all: build
 
@@ -38,30 +45,42 @@ node_modules/.lbauthz-installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# A package removed with its configuration kept is "deinstall", not
+# installed: dpkg-query's status tells, `dpkg -s` does not. The package lists
+# are fetched first when there are none (a new machine), and again when an
+# install from old lists fails.
 deps-apt:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  [ "$$(dpkg-query -W -f='$${Status}' $$p 2>/dev/null)" = "install ok installed" ] || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" != 0 ]; then echo "Please install:$$missing (sudo apt-get install$$missing)"; exit 1; fi; \
 	  echo "Installing Debian packages:$$missing"; \
-	  apt-get update -qq; \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  if ! ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1; then $(APT_GET) update -qq; fi; \
+	  if ! $(APT_GET) install -y -qq --no-install-recommends $$missing >/dev/null; then \
+	    $(APT_GET) update -qq; \
+	    $(APT_GET) install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  fi; \
 	fi
 
-deps-go: $(GOBIN)/protoc-gen-go $(GOBIN)/caddy
+# Each Go program of GO_TOOLS, installed when missing or of another version.
+deps-go:
+	@for t in $(GO_TOOLS); do name=$${t%%=*}; pkg=$${t#*=}; \
+	  have=$$($(GO) version -m "$(GOBIN)/$$name" 2>/dev/null | awk '$$1 == "mod" {print $$3}' || true); \
+	  if [ "$$have" != "$${pkg##*@}" ]; then echo "go install $$pkg"; $(GO) install "$$pkg"; fi; \
+	done
 	$(GO) mod download
 
-$(GOBIN)/protoc-gen-go:
-	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
-
-$(GOBIN)/caddy:
-	$(GO) install github.com/caddyserver/caddy/v2/cmd/caddy@$(CADDY_VERSION)
+## check-deps: every program and file of DEPS_MANIFEST is there, or the run
+## stops at once naming the package that provides what is missing.
+check-deps:
+	$(GO) run ./internal/tools/depcheck -manifest $(DEPS_MANIFEST)
 
 ## run: the demo on loopback (deploy/demo/run.sh): nginx, the demo app, the sidecar, the dev server; Ctrl-C stops them.
 run: deps-npm build
 	deploy/demo/run.sh
 
 ## test: vet, every test against the real parts (a missing part fails the run), then a short fuzz of every parser.
-test: deps vet test-go test-e2e test-fuzz
+test: deps check-deps vet test-go test-e2e test-fuzz
 
 vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -72,7 +91,7 @@ test-go:
 
 ## test-e2e: the demo driven in Chromium (deploy/demo/demo_test.go); screenshots under test-output/demo/_artifacts/.
 test-e2e: deps-npm
-	@$(MAKE) --no-print-directory deps-apt APT_PACKAGES="nginx-light chromium"
+	@$(MAKE) --no-print-directory deps-apt APT_PACKAGES="nginx chromium curl"
 	rm -rf test-output/demo && mkdir -p test-output/demo
 	LBAUTHZ_TEST_STRICT=1 $(GO) test -count=1 -timeout 5m -v -artifacts -outputdir $(CURDIR)/test-output/demo ./deploy/demo/
 
@@ -117,10 +136,21 @@ bench/express/node_modules/.lbauthz-installed: bench/express/package.json bench/
 	cd bench/express && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-## proto: regenerate the committed Go code of proto/ (protoc from Debian's protobuf-compiler).
-proto: $(GOBIN)/protoc-gen-go
-	cd proto && protoc -I . -I /usr/include --go_out=. --go_opt=module=github.com/lbauthz/lbauthz/proto \
+## proto: regenerate the committed Go code of proto/ (protoc from Debian's protobuf-compiler, the
+## well-known types from libprotobuf-dev, found wherever the installed protoc keeps them).
+proto:
+	@$(MAKE) --no-print-directory deps-go GO_TOOLS="$(filter protoc-gen-go=%,$(GO_TOOLS))"
+	inc=$$($(GO) run ./internal/tools/depcheck -protoc-include); \
+	cd proto && protoc -I . -I "$$inc" --go_out=. --go_opt=module=github.com/lbauthz/lbauthz/proto \
 		$$(find . -name '*.proto' | sed 's|^\./||' | sort)
+
+## test-fresh: `make test` in a clean Debian bookworm root made by debootstrap, with only what a new
+## machine has (docs/fresh-machine.md). test-fresh-guard: in that root, removing any one Debian
+## package of APT_PACKAGES makes check-deps fail naming it.
+test-fresh:
+	internal/tools/freshroot/freshroot.sh test
+test-fresh-guard:
+	internal/tools/freshroot/freshroot.sh guard
 
 clean:
 	rm -rf bin
