@@ -29,6 +29,9 @@ type RedisOptions struct {
 	// Timeout bounds one lookup (1s when zero); the caller's deadline
 	// applies when shorter.
 	Timeout time.Duration
+	// Decode reads a stored session; nil reads a JSON document
+	// (DecodeDocument). It returns an *InvalidError for a bad session.
+	Decode func([]byte) (map[string]any, error)
 }
 
 // RedisStore reads sessions that the app keeps in Redis as JSON strings
@@ -40,6 +43,7 @@ type RedisStore struct {
 	prefix, suffix string
 	expiresPath    string
 	timeout        time.Duration
+	decode         func([]byte) (map[string]any, error)
 	now            func() time.Time
 }
 
@@ -55,6 +59,9 @@ func NewRedisStore(opts RedisOptions) (*RedisStore, error) {
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = time.Second
+	}
+	if opts.Decode == nil {
+		opts.Decode = DecodeDocument
 	}
 	ropts := &redis.Options{
 		Addr:     opts.Address,
@@ -86,7 +93,7 @@ func NewRedisStore(opts RedisOptions) (*RedisStore, error) {
 	}
 	return &RedisStore{
 		client: redis.NewClient(ropts), prefix: prefix, suffix: suffix,
-		expiresPath: opts.ExpiresPath, timeout: opts.Timeout, now: time.Now,
+		expiresPath: opts.ExpiresPath, timeout: opts.Timeout, now: time.Now, decode: opts.Decode,
 	}, nil
 }
 
@@ -111,7 +118,7 @@ func (s *RedisStore) Lookup(ctx context.Context, id string) (Data, error) {
 	if err != nil {
 		return Data{}, &UnavailableError{Err: redisError(err)}
 	}
-	doc, err := DecodeDocument(raw)
+	doc, err := s.decode(raw)
 	if err != nil {
 		return Data{}, err
 	}

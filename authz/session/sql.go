@@ -35,6 +35,9 @@ type SQLOptions struct {
 	// JSONColumn names the column holding the session document. When
 	// empty, each column of the row is a key of the document.
 	JSONColumn string
+	// DecodeColumn reads JSONColumn's value; nil reads a JSON document
+	// (DecodeDocument). It returns an *InvalidError for a bad session.
+	DecodeColumn func([]byte) (map[string]any, error)
 	// ExpiresColumn names a column holding when the session ends.
 	ExpiresColumn string
 	// GroupsQuery, when set, reads the user's group ids (the first column of
@@ -73,6 +76,9 @@ func NewSQLStore(opts SQLOptions) (*SQLStore, error) {
 	}
 	if opts.GroupsKey == "" {
 		opts.GroupsKey = "groups"
+	}
+	if opts.DecodeColumn == nil {
+		opts.DecodeColumn = DecodeDocument
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = time.Second
@@ -201,7 +207,7 @@ func (s *SQLStore) document(names []string, dest []any) (map[string]any, time.Ti
 				if *d == nil {
 					return nil, time.Time{}, Invalid("the session document is null")
 				}
-				m, err := DecodeDocument(*d)
+				m, err := s.opts.DecodeColumn(*d)
 				if err != nil {
 					return nil, time.Time{}, err
 				}

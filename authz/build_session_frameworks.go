@@ -1,0 +1,57 @@
+package authz
+
+import (
+	"fmt"
+
+	"github.com/lbauthz/lbauthz/authz/config"
+	"github.com/lbauthz/lbauthz/authz/session"
+	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
+)
+
+// The stores and decoders of web frameworks' own session formats (the
+// framework presets of session.signed_cookie, session.files, session.sql
+// and session.redis).
+
+func signedCookieStore(c *configv1.SignedCookie, sec *config.Secrets) (session.Store, error) {
+	st, err := session.NewSignedCookieStore(c.Preset, sec.Session.AppSecrets, c.MaxAge.AsDuration(), c.Salt)
+	if err != nil {
+		return nil, fmt.Errorf("session.signed_cookie: %w", err)
+	}
+	return st, nil
+}
+
+func phpFilesStore(f *configv1.Files) (session.Store, error) {
+	st, err := session.NewPHPFilesStore(session.PHPFilesOptions{
+		Dir: f.Path, Handler: f.SerializeHandler, MaxIdle: f.MaxIdle.AsDuration(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("session.files: %w", err)
+	}
+	return st, nil
+}
+
+// redisDecoder returns how a preset's sessions are read from Redis; nil
+// for JSON documents.
+func redisDecoder(r *configv1.Redis) (func([]byte) (map[string]any, error), error) {
+	if r.Preset != config.PresetPHPRedis {
+		return nil, nil
+	}
+	dec, err := session.PHPSessionData(r.SerializeHandler)
+	if err != nil {
+		return nil, fmt.Errorf("session.redis.serialize_handler: %w", err)
+	}
+	return dec, nil
+}
+
+// sqlDecoder returns how a preset's session column is read; nil for JSON
+// documents.
+func sqlDecoder(q *configv1.SQL, sec *config.Secrets) (func([]byte) (map[string]any, error), error) {
+	if q.Preset != config.PresetDjango {
+		return nil, nil
+	}
+	dec, err := session.DjangoSessionData(sec.Session.AppSecrets, "")
+	if err != nil {
+		return nil, fmt.Errorf("session.app_secret_files: %w", err)
+	}
+	return dec, nil
+}

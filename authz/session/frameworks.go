@@ -1,0 +1,126 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/lbauthz/lbauthz/authz/session/framework"
+	"github.com/lbauthz/lbauthz/authz/session/framework/django"
+	"github.com/lbauthz/lbauthz/authz/session/framework/flask"
+	"github.com/lbauthz/lbauthz/authz/session/framework/php"
+)
+
+// refused turns a framework decoder's refusal into an *InvalidError whose
+// reason names the format and the step ("django signed value: bad
+// signature"); other errors are returned as they are.
+func refused(err error) error {
+	var r *framework.Refusal
+	if errors.As(err, &r) {
+		return &InvalidError{Reason: r.Error(), Step: r.Step}
+	}
+	return err
+}
+
+// DjangoSessionData returns a decoder of django_session.session_data (for
+// SQLOptions.DecodeColumn), checked with the app's SECRET_KEY and
+// fallbacks. salt "" is the db and cached_db backends' own.
+func DjangoSessionData(keys [][]byte, salt string) (func([]byte) (map[string]any, error), error) {
+	if salt == "" {
+		salt = django.SaltSessionStore
+	}
+	s, err := django.NewSigner(keys, salt)
+	if err != nil {
+		return nil, err
+	}
+	return func(b []byte) (map[string]any, error) {
+		doc, err := s.DecodeSessionData(b)
+		return doc, refused(err)
+	}, nil
+}
+
+// PHPSessionData returns a decoder of PHP's session data (for
+// RedisOptions.Decode) written by the serialize handler ("php" or
+// "php_serialize").
+func PHPSessionData(handler string) (func([]byte) (map[string]any, error), error) {
+	switch handler {
+	case "", php.HandlerPHP, php.HandlerPHPSerialize:
+	default:
+		return nil, errors.New("php: serialize handler " + handler + " is not one of php, php_serialize")
+	}
+	return func(b []byte) (map[string]any, error) {
+		doc, err := php.DecodeSession(b, handler)
+		return doc, refused(err)
+	}, nil
+}
+
+// PHPSessionID checks a PHP session id before it names a Redis key or a
+// file.
+type PHPSessionID struct{ Next Store }
+
+// Lookup refuses an id PHP would not have made, and asks the next store
+// for the others.
+func (p PHPSessionID) Lookup(ctx context.Context, id string) (Data, error) {
+	if !php.ValidSessionID(id) {
+		return Data{}, Invalid("php session: malformed (not a PHP session id)")
+	}
+	return p.Next.Lookup(ctx, id)
+}
+
+// Close closes the next store.
+func (p PHPSessionID) Close() error { return closeStore(p.Next) }
+
+// SignedCookieStore reads a session the app's framework keeps in the cookie
+// itself (Django's signed_cookies backend, Flask's default session). A
+// lookup is a signature check and a decode, without I/O.
+type SignedCookieStore struct {
+	load   func([]byte) (map[string]any, time.Time, error)
+	maxAge time.Duration
+}
+
+// Cookie presets of NewSignedCookieStore.
+const (
+	SignedCookieDjango = "django"
+	SignedCookieFlask  = "flask"
+)
+
+// NewSignedCookieStore returns a store for preset ("django" or "flask")
+// with the app's secret keys (the current one first, then the fallbacks),
+// the app's cookie age and its signing salt ("" for the framework's).
+func NewSignedCookieStore(preset string, keys [][]byte, maxAge time.Duration, salt string) (*SignedCookieStore, error) {
+	st := &SignedCookieStore{maxAge: maxAge}
+	switch preset {
+	case SignedCookieDjango:
+		if salt == "" {
+			salt = django.SaltSignedCookies
+		}
+		s, err := django.NewSigner(keys, salt)
+		if err != nil {
+			return nil, err
+		}
+		st.load = func(b []byte) (map[string]any, time.Time, error) { return s.Load(b, maxAge) }
+	case SignedCookieFlask:
+		c, err := flask.NewCodec(keys, salt)
+		if err != nil {
+			return nil, err
+		}
+		st.load = func(b []byte) (map[string]any, time.Time, error) { return c.Load(b, maxAge) }
+	default:
+		return nil, errors.New("signed cookie: preset " + preset + " is not one of django, flask")
+	}
+	return st, nil
+}
+
+// Lookup checks the cookie's signature and age and returns its session,
+// which ends maxAge after it was signed.
+func (s *SignedCookieStore) Lookup(_ context.Context, value string) (Data, error) {
+	doc, signedAt, err := s.load([]byte(value))
+	if err != nil {
+		return Data{}, refused(err)
+	}
+	d := Data{Doc: doc}
+	if s.maxAge > 0 {
+		d.Expires = signedAt.Add(s.maxAge)
+	}
+	return d, nil
+}
