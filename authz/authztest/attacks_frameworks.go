@@ -1,0 +1,185 @@
+package authztest
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lbauthz/lbauthz/authz/session/framework/django"
+	"github.com/lbauthz/lbauthz/authz/session/framework/flask"
+)
+
+// The framework presets' forgeries: for each cookie decoder (Django's
+// signed_cookies, Flask's session), a value signed with the app's secret
+// holds, and a bad MAC, a truncated value, another key, an oversized value
+// and a pickled or object payload do not. The sessions are made with the
+// frameworks' documented algorithms (the decoders' own Dump, checked
+// against values written by the real frameworks in their packages' tests);
+// the stored-session presets (Django's database, PHP's files and Redis)
+// refuse forged ids in deploy/frameworks_test.go.
+
+// FrameworkAttack is one preset's config and attack cases.
+type FrameworkAttack struct {
+	Name  string
+	YAML  string // SECRET_FILE is replaced by FrameworkAttacks
+	Cases []Case
+}
+
+// Secrets of the framework attack configs: the app's, and the attacker's
+// guess.
+const (
+	frameworkAppSecret   = "the app's framework secret key 0123456789"
+	frameworkOtherSecret = "an attacker's guess at the secret 98765"
+)
+
+// FrameworkAttacks returns the attack table of each cookie preset, its
+// config's secret file written in a temporary folder.
+func FrameworkAttacks(t testing.TB) []FrameworkAttack {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "app-secret")
+	if err := os.WriteFile(f, []byte(frameworkAppSecret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	djangoSigner := func(secret string) *django.Signer {
+		s, err := django.NewSigner([][]byte{[]byte(secret)}, django.SaltSignedCookies)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	flaskCodec := func(secret string) *flask.Codec {
+		c, err := flask.NewCodec([][]byte{[]byte(secret)}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	mustDump := func(b []byte, err error) string {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	alice := func(key string) map[string]any { return map[string]any{key: "alice", "groups": []any{"eng"}} }
+	big := func(key string) map[string]any {
+		m := alice(key)
+		noise := make([]byte, 3500) // over max_cookie_bytes, compressed or not
+		_, _ = rand.Read(noise)
+		m["noise"] = base64.StdEncoding.EncodeToString(noise)
+		return m
+	}
+	replace := func(s string, i int, c byte) string {
+		b := []byte(s)
+		if b[i] == c {
+			c++
+		}
+		b[i] = c
+		return string(b)
+	}
+
+	var out []FrameworkAttack
+	// Django signed_cookies.
+	{
+		good := mustDump(djangoSigner(frameworkAppSecret).Dump(alice("_auth_user_id"), now))
+		var cases []Case
+		add := casesFor(&cases, "sessionid=")
+		add(true, "WithTheAppsDjangoCookie", good)
+		add(false, "WithABadDjangoMAC", replace(good, len(good)-2, 'A'))
+		add(false, "WithATruncatedDjangoCookie", good[:len(good)-6])
+		add(false, "WithADjangoCookieCutAtTheSignature", good[:strings.LastIndexByte(good, ':')])
+		add(false, "WithADjangoCookieOfAnotherKey", mustDump(djangoSigner(frameworkOtherSecret).Dump(alice("_auth_user_id"), now)))
+		add(false, "WithAnExpiredDjangoCookie", mustDump(djangoSigner(frameworkAppSecret).Dump(alice("_auth_user_id"), now.Add(-15*24*time.Hour))))
+		add(false, "WithAnOversizedDjangoCookie", mustDump(djangoSigner(frameworkAppSecret).Dump(big("_auth_user_id"), now)))
+		add(false, "WithAPickledDjangoCookie", djangoPickled(frameworkAppSecret, now))
+		add(false, "WithADjangoCookieWithoutAUser", mustDump(djangoSigner(frameworkAppSecret).Dump(map[string]any{"cart": "1"}, now)))
+		out = append(out, FrameworkAttack{Name: "DjangoSignedCookies", Cases: cases, YAML: `
+liveblocks: { timeout: "2s" }
+session:
+  signed_cookie: { preset: django }
+  app_secret_files: ["` + f + `"]
+identity: { group_ids: "groups" }
+`})
+	}
+	// Flask.
+	{
+		good := mustDump(flaskCodec(frameworkAppSecret).Dump(alice("_user_id"), now))
+		var cases []Case
+		add := casesFor(&cases, "session=")
+		add(true, "WithTheAppsFlaskCookie", good)
+		add(false, "WithABadFlaskMAC", replace(good, len(good)-2, 'A'))
+		add(false, "WithATruncatedFlaskCookie", good[:len(good)-6])
+		add(false, "WithAFlaskCookieCutAtTheSignature", good[:strings.LastIndexByte(good, '.')])
+		add(false, "WithAFlaskCookieOfAnotherKey", mustDump(flaskCodec(frameworkOtherSecret).Dump(alice("_user_id"), now)))
+		add(false, "WithAnExpiredFlaskCookie", mustDump(flaskCodec(frameworkAppSecret).Dump(alice("_user_id"), now.Add(-32*24*time.Hour))))
+		add(false, "WithAnOversizedFlaskCookie", mustDump(flaskCodec(frameworkAppSecret).Dump(big("_user_id"), now)))
+		add(false, "WithAFlaskCookieHoldingAPickle", flaskSignedRaw(frameworkAppSecret, now, []byte("\x80\x04\x95\x0b\x00\x00\x00\x00\x00\x00\x00}\x94.")))
+		add(false, "WithAFlaskCookieWithoutAUser", mustDump(flaskCodec(frameworkAppSecret).Dump(map[string]any{"cart": "1"}, now)))
+		out = append(out, FrameworkAttack{Name: "Flask", Cases: cases, YAML: `
+liveblocks: { timeout: "2s" }
+session:
+  signed_cookie: { preset: flask }
+  app_secret_files: ["` + f + `"]
+identity: { group_ids: "groups" }
+`})
+	}
+	return out
+}
+
+// casesFor returns a function adding, for one cookie value, a page request
+// and a token request: Alice's identity and token when good, an anonymous
+// page and a 401 otherwise. The proxies refuse a header over their buffers
+// themselves (see Cases), which these values never reach.
+func casesFor(cases *[]Case, prefix string) func(good bool, name, value string) {
+	return func(good bool, name, value string) {
+		page := Outcome{Allowed: true, Status: 200}
+		auth := Outcome{Status: 401}
+		if good {
+			page.UserID, auth = "alice", Outcome{Status: 200, UserID: "alice"}
+		}
+		*cases = append(*cases,
+			Case{Name: "Page" + name, Method: "GET", Path: "/docs", Cookie: prefix + value, Header: SpoofedIdentity, Want: page},
+			Case{Name: "AuthPath" + name, Method: "POST", Path: AuthPath, Cookie: prefix + value, Body: `{"room":"r1"}`, Want: auth},
+		)
+	}
+}
+
+// djangoPickled signs a pickle (what Django's removed PickleSerializer
+// wrote) as Django's signing.dumps does: the signature holds, and the
+// payload must still be refused without being unpickled.
+func djangoPickled(secret string, at time.Time) string {
+	pickle := []byte("\x80\x04\x95\x0b\x00\x00\x00\x00\x00\x00\x00}\x94.")
+	payload := base64.RawURLEncoding.EncodeToString(pickle)
+	signed := payload + ":" + base62(at.Unix())
+	key := sha256.Sum256([]byte(django.SaltSignedCookies + "signer" + secret))
+	mac := hmac.New(sha256.New, key[:])
+	mac.Write([]byte(signed))
+	return signed + ":" + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// flaskSignedRaw signs raw payload bytes as itsdangerous does for Flask.
+func flaskSignedRaw(secret string, at time.Time, payload []byte) string {
+	dk := hmac.New(sha1.New, []byte(secret))
+	dk.Write([]byte(flask.DefaultSalt))
+	ts := []byte{byte(at.Unix() >> 24), byte(at.Unix() >> 16), byte(at.Unix() >> 8), byte(at.Unix())}
+	signed := base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString(ts)
+	mac := hmac.New(sha1.New, dk.Sum(nil))
+	mac.Write([]byte(signed))
+	return signed + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+func base62(n int64) string {
+	const digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	var b []byte
+	for ; n > 0; n /= 62 {
+		b = append([]byte{digits[n%62]}, b...)
+	}
+	return string(b)
+}
