@@ -97,6 +97,9 @@ func storeFromConfig(cfg *configv1.Config, sec *config.Secrets) (session.Store, 
 	if err != nil {
 		return nil, err
 	}
+	if store, err = frameworkCookie(s, sec, store); err != nil { // build_session_frameworks.go
+		return nil, err
+	}
 	if s.CookieFormat == config.CookieFormatExpress {
 		ec, err := session.NewExpressCookie(sec.Session.CookieSecrets, store)
 		if err != nil {

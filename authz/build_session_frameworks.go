@@ -23,6 +23,7 @@ func signedCookieStore(c *configv1.SignedCookie, sec *config.Secrets) (session.S
 func phpFilesStore(f *configv1.Files) (session.Store, error) {
 	st, err := session.NewPHPFilesStore(session.PHPFilesOptions{
 		Dir: f.Path, Handler: f.SerializeHandler, MaxIdle: f.MaxIdle.AsDuration(),
+		Laravel: f.Preset == config.PresetLaravel,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("session.files: %w", err)
@@ -33,6 +34,9 @@ func phpFilesStore(f *configv1.Files) (session.Store, error) {
 // redisDecoder returns how a preset's sessions are read from Redis; nil
 // for JSON documents.
 func redisDecoder(r *configv1.Redis) (func([]byte) (map[string]any, error), error) {
+	if r.Preset == config.PresetLaravel {
+		return session.LaravelSessionData, nil
+	}
 	if r.Preset != config.PresetPHPRedis {
 		return nil, nil
 	}
@@ -54,4 +58,17 @@ func sqlDecoder(q *configv1.SQL, sec *config.Secrets) (func([]byte) (map[string]
 		return nil, fmt.Errorf("session.app_secret_files: %w", err)
 	}
 	return dec, nil
+}
+
+// frameworkCookie puts the check of a framework's encrypted session cookie
+// in front of the store that reads the session id (Laravel's presets).
+func frameworkCookie(s *configv1.Session, sec *config.Secrets, store session.Store) (session.Store, error) {
+	if s.Files.GetPreset() != config.PresetLaravel && s.Redis.GetPreset() != config.PresetLaravel {
+		return store, nil
+	}
+	lc, err := session.NewLaravelCookie(sec.Session.AppSecrets, s.Cookie, store)
+	if err != nil {
+		return nil, fmt.Errorf("session.app_secret_files: %w", err)
+	}
+	return lc, nil
 }

@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http/httptest"
 	"os"
@@ -264,6 +265,42 @@ func TestFrameworks_PHPNativeSessionsInRedis(t *testing.T) {
 			r := newFrameworkRig(t, "PHPSESSID", `
   redis: { preset: phpredis, address: "`+rd.Addr+`", serialize_handler: `+handler+` }
 identity: { user_id: "user_id", group_ids: "groups" }
+`)
+			cookie, uid := app.Login(t)
+			r.signedIn(t, cookie, uid, []string{"editors", "staff"})
+			app.Logout(t, cookie)
+			afterCache()
+			r.refused(t, cookie)
+		})
+	}
+}
+
+// Laravel is not in Debian: the app is a PHP stand-in writing Laravel's
+// documented session formats with PHP's own openssl_* functions
+// (internal/testenv/frameworks/laravel_format_app.php), not Laravel.
+func TestFrameworks_LaravelFormatSessions(t *testing.T) {
+	appKey := "base64:" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+	oldKey := "base64:" + base64.StdEncoding.EncodeToString([]byte("fedcba9876543210fedcba9876543210"))
+	for _, c := range []struct{ driver, cipher string }{
+		{"file", "aes-256-cbc"}, {"file", "aes-256-gcm"}, {"redis", "aes-256-cbc"},
+	} {
+		t.Run(c.driver+"/"+c.cipher, func(t *testing.T) {
+			// The app signs with the old key: lbauthz lists the new key
+			// first, as after a rotation with APP_PREVIOUS_KEYS.
+			opts := testenv.LaravelFormatOptions{AppKey: oldKey, Cipher: c.cipher, Driver: c.driver}
+			store := ""
+			if c.driver == "redis" {
+				rd := testenv.StartRedis(t)
+				opts.RedisAddr = rd.Addr
+				store = `  redis: { preset: laravel, address: "` + rd.Addr + `" }`
+			} else {
+				opts.SessionPath = t.TempDir()
+				store = `  files: { preset: laravel, path: "` + opts.SessionPath + `" }`
+			}
+			app := testenv.StartLaravelFormat(t, opts)
+			r := newFrameworkRig(t, "laravel_session", store+`
+  app_secret_files: ["`+secretFile(t, appKey)+`", "`+secretFile(t, oldKey)+`"]
+identity: { group_ids: "groups" }
 `)
 			cookie, uid := app.Login(t)
 			r.signedIn(t, cookie, uid, []string{"editors", "staff"})

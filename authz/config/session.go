@@ -170,9 +170,9 @@ func validateSession(add func(string, string, ...any), s *configv1.Session) {
 
 func validateRedis(add func(string, string, ...any), r *configv1.Redis) {
 	switch r.Preset {
-	case "", PresetConnectRedis, PresetPHPRedis:
+	case "", PresetConnectRedis, PresetPHPRedis, PresetLaravel:
 	default:
-		add("session.redis.preset", "%q is not a known preset (connect-redis, phpredis)", r.Preset)
+		add("session.redis.preset", "%q is not a known preset (connect-redis, phpredis, laravel)", r.Preset)
 	}
 	if r.Address == "" {
 		add("session.redis.address", "the host:port of the Redis server is required")

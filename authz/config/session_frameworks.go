@@ -13,6 +13,7 @@ const (
 	PresetFlask    = "flask"    // signed_cookie
 	PresetPHP      = "php"      // files
 	PresetPHPRedis = "phpredis" // redis
+	PresetLaravel  = "laravel"  // files, redis
 
 	DefaultDjangoCookie    = "sessionid"
 	DefaultDjangoUserID    = "_auth_user_id"
@@ -23,6 +24,10 @@ const (
 	DefaultDjangoCookieAge = 1209600 * time.Second // SESSION_COOKIE_AGE
 	DefaultFlaskLifetime   = 2678400 * time.Second // PERMANENT_SESSION_LIFETIME
 	DefaultPHPMaxIdle      = 1440 * time.Second    // session.gc_maxlifetime
+	DefaultLaravelCookie   = "laravel_session"
+	DefaultLaravelUserID   = "login_web_59ba36addc2b2f9401580f014c7f58ea4e30989d"
+	DefaultLaravelLifetime = 120 * time.Minute // SESSION_LIFETIME
+	DefaultLaravelRedisKey = "laravel_database_laravel_cache_:{id}"
 )
 
 // DjangoQuery reads a session of Django's db and cached_db backends.
@@ -62,6 +67,16 @@ func applyFrameworkDefaults(cfg *configv1.Config) {
 		if r.SerializeHandler == "" {
 			r.SerializeHandler = "php"
 		}
+	}
+	if r := s.Redis; r != nil && r.Preset == PresetLaravel {
+		cookie, userID = DefaultLaravelCookie, DefaultLaravelUserID
+		if r.KeyTemplate == "" {
+			r.KeyTemplate = DefaultLaravelRedisKey
+		}
+	}
+	if f := s.Files; f != nil && f.Preset == PresetLaravel {
+		cookie, userID = DefaultLaravelCookie, DefaultLaravelUserID
+		setDuration(&f.MaxIdle, DefaultLaravelLifetime)
 	}
 	if f := s.Files; f != nil && f.Preset == PresetPHP {
 		cookie = DefaultPHPCookie
@@ -104,13 +119,19 @@ func validateFrameworkStores(add func(string, string, ...any), s *configv1.Sessi
 	}
 	if f := s.Files; f != nil {
 		stores = append(stores, "files")
-		if f.Preset != PresetPHP {
-			add("session.files.preset", "%q is not a known preset (php)", f.Preset)
+		if f.Preset != PresetPHP && f.Preset != PresetLaravel {
+			add("session.files.preset", "%q is not a known preset (php, laravel)", f.Preset)
 		}
 		if f.Path == "" {
-			add("session.files.path", "required: the folder of the session files (PHP's session.save_path)")
+			add("session.files.path", "required: the folder of the session files (PHP's session.save_path, Laravel's storage/framework/sessions)")
 		}
-		checkSerializeHandler(add, "session.files.serialize_handler", f.SerializeHandler)
+		if f.Preset == PresetLaravel {
+			if f.SerializeHandler != "" {
+				add("session.files.serialize_handler", "set, but Laravel's sessions have one format")
+			}
+		} else {
+			checkSerializeHandler(add, "session.files.serialize_handler", f.SerializeHandler)
+		}
 		checkPositive(add, "session.files.max_idle", f.MaxIdle, false)
 	}
 	if r := s.Redis; r != nil && r.Preset == PresetPHPRedis {
@@ -118,12 +139,13 @@ func validateFrameworkStores(add func(string, string, ...any), s *configv1.Sessi
 	} else if r != nil && r.SerializeHandler != "" {
 		add("session.redis.serialize_handler", "set, but the preset is not phpredis")
 	}
-	needSecret := s.SignedCookie != nil || s.Sql.GetPreset() == PresetDjango
+	needSecret := s.SignedCookie != nil || s.Sql.GetPreset() == PresetDjango ||
+		s.Files.GetPreset() == PresetLaravel || s.Redis.GetPreset() == PresetLaravel
 	switch {
 	case needSecret && len(s.AppSecretFiles) == 0:
-		add("session.app_secret_files", "required by the %s preset: the file(s) holding the app's SECRET_KEY", FrameworkPreset(s))
+		add("session.app_secret_files", "required by the %s preset: the file(s) holding the app's secret key (SECRET_KEY, APP_KEY)", FrameworkPreset(s))
 	case !needSecret && len(s.AppSecretFiles) > 0:
-		add("session.app_secret_files", "set, but no store reads the app's secret (signed_cookie, sql preset django)")
+		add("session.app_secret_files", "set, but no store reads the app's secret (signed_cookie, the django and laravel presets)")
 	}
 	for i, f := range s.AppSecretFiles {
 		if f == "" {
@@ -149,8 +171,8 @@ func FrameworkPreset(s *configv1.Session) string {
 		return s.Files.Preset
 	case s.GetSql().GetPreset() == PresetDjango:
 		return PresetDjango
-	case s.GetRedis().GetPreset() == PresetPHPRedis:
-		return PresetPHPRedis
+	case s.GetRedis().GetPreset() == PresetPHPRedis, s.GetRedis().GetPreset() == PresetLaravel:
+		return s.Redis.Preset
 	}
 	return ""
 }

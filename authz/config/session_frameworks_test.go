@@ -31,6 +31,16 @@ session:
   files: { preset: php, path: /var/lib/php/sessions }
 identity: { user_id: "user_id" }
 `, "PHPSESSID", "user_id", ""},
+		{"LaravelFiles", `
+session:
+  files: { preset: laravel, path: /srv/app/storage/framework/sessions }
+  app_secret_files: ["/run/secrets/app-key"]
+`, "laravel_session", config.DefaultLaravelUserID, ""},
+		{"LaravelRedis", `
+session:
+  redis: { preset: laravel, address: "127.0.0.1:6379" }
+  app_secret_files: ["/run/secrets/app-key"]
+`, "laravel_session", config.DefaultLaravelUserID, ""},
 		{"PHPRedis", `
 session:
   redis: { preset: phpredis, address: "127.0.0.1:6379" }
@@ -66,6 +76,7 @@ func TestParse_FrameworkPresetErrorsNameTheField(t *testing.T) {
 		{"SignedCookieWithoutSecret", "session:\n  signed_cookie: { preset: flask }\n", "session.app_secret_files:"},
 		{"SignedCookieUnknownPreset", "session:\n  signed_cookie: { preset: rails }\n  app_secret_files: [/s]\n", "session.signed_cookie.preset:"},
 		{"SecretWithoutAFrameworkStore", "session:\n  files: { preset: php, path: /x }\n  app_secret_files: [/s]\n", "session.app_secret_files:"},
+		{"LaravelWithoutAppKey", "session:\n  files: { preset: laravel, path: /x }\n", "session.app_secret_files:"},
 		{"FilesWithoutPath", "session:\n  files: { preset: php }\n", "session.files.path:"},
 		{"FilesBadHandler", "session:\n  files: { preset: php, path: /x, serialize_handler: wddx }\n", "session.files.serialize_handler:"},
 		{"DjangoOnMySQL", "session:\n  sql: { preset: django, driver: mysql, dsn: \"app@tcp(127.0.0.1:3306)/app\" }\n  app_secret_files: [/s]\n", "session.sql.driver:"},

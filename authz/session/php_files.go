@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lbauthz/lbauthz/authz/session/framework"
+	"github.com/lbauthz/lbauthz/authz/session/framework/laravel"
 	"github.com/lbauthz/lbauthz/authz/session/framework/php"
 )
 
@@ -22,6 +23,10 @@ type PHPFilesOptions struct {
 	// MaxIdle is session.gc_maxlifetime: a session not written for longer
 	// is refused (1440s when zero).
 	MaxIdle time.Duration
+	// Laravel reads Laravel's file driver instead: the file named by the
+	// id alone (40 letters and digits), holding serialize() of the
+	// session; Handler is not used.
+	Laravel bool
 }
 
 // PHPFilesStore reads PHP's native sessions from the files handler's
@@ -45,16 +50,25 @@ func NewPHPFilesStore(opts PHPFilesOptions) (*PHPFilesStore, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Laravel {
+		dec = LaravelSessionData
+	}
 	return &PHPFilesStore{opts: opts, decode: dec, now: time.Now}, nil
 }
 
 // Lookup reads the session file of id. The id is checked first: only
 // letters, digits, "," and "-" ever name a file.
 func (s *PHPFilesStore) Lookup(_ context.Context, id string) (Data, error) {
-	if !php.ValidSessionID(id) {
+	name := "sess_" + id
+	if s.opts.Laravel {
+		if !laravel.ValidSessionID(id) {
+			return Data{}, Invalid("laravel session: malformed (not a Laravel session id)")
+		}
+		name = id
+	} else if !php.ValidSessionID(id) {
 		return Data{}, Invalid("php session: malformed (not a PHP session id)")
 	}
-	f, err := os.Open(filepath.Join(s.opts.Dir, "sess_"+id))
+	f, err := os.Open(filepath.Join(s.opts.Dir, name))
 	if errors.Is(err, fs.ErrNotExist) {
 		return Data{}, Invalid("unknown session")
 	}
@@ -68,7 +82,7 @@ func (s *PHPFilesStore) Lookup(_ context.Context, id string) (Data, error) {
 	}
 	expires := st.ModTime().Add(s.opts.MaxIdle)
 	if !s.now().Before(expires) {
-		return Data{}, &InvalidError{Reason: "php session: " + framework.StepExpired, Step: framework.StepExpired}
+		return Data{}, &InvalidError{Reason: "session file: " + framework.StepExpired, Step: framework.StepExpired}
 	}
 	b, err := io.ReadAll(io.LimitReader(f, framework.MaxInput+1))
 	if err != nil {

@@ -37,7 +37,7 @@ func TestPHPFilesStore_ReadsRefusesAndNeverLeavesTheFolder(t *testing.T) {
 		t.Fatalf("doc=%v expires=%v err=%v", d.Doc, d.Expires, err)
 	}
 	for id, reason := range map[string]string{
-		"old":          "php session: expired",
+		"old":          "session file: expired",
 		"object":       "php session: object (PHP objects are not read)",
 		"missing":      "unknown session",
 		"../outside":   "php session: malformed (not a PHP session id)",

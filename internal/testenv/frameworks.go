@@ -202,3 +202,29 @@ func (a *FrameworkApp) cookieOf(resp *http.Response) string {
 	}
 	return ""
 }
+
+// LaravelFormatOptions configures StartLaravelFormat.
+type LaravelFormatOptions struct {
+	// AppKey is APP_KEY ("base64:..."), Cipher "aes-256-cbc" (Laravel's
+	// default) or "aes-256-gcm".
+	AppKey, Cipher string
+	// Driver is "file" (SessionPath) or "redis" (RedisAddr).
+	Driver, SessionPath, RedisAddr string
+}
+
+// StartLaravelFormat starts PHP's built-in server with
+// frameworks/laravel_format_app.php: Laravel's session cookie and session
+// payloads written with PHP's own openssl_* functions following Laravel's
+// documented formats. Laravel itself is not in Debian; this is a stand-in
+// for its session middleware, not Laravel.
+func StartLaravelFormat(t testing.TB, opts LaravelFormatOptions) *FrameworkApp {
+	t.Helper()
+	bin, ok := LookPath("php")
+	if !ok {
+		Missing(t, "php (apt-get install php-cli)")
+	}
+	host, port, _ := net.SplitHostPort(opts.RedisAddr)
+	env := []string{"APP_KEY=" + opts.AppKey, "CIPHER=" + opts.Cipher, "DRIVER=" + opts.Driver,
+		"SESSION_PATH=" + opts.SessionPath, "REDIS_HOST=" + host, "REDIS_PORT=" + port}
+	return startFrameworkApp(t, "laravel-format php", "laravel_session", env, bin, "-S", "ADDR", "laravel_format_app.php")
+}

@@ -62,10 +62,12 @@ type Session struct {
 	// by the "express" cookie format.
 	CookieSecretFiles []string `protobuf:"bytes,10,rep,name=cookie_secret_files,json=cookieSecretFiles,proto3" json:"cookie_secret_files,omitempty"`
 	// Files holding the app's own secret, one per file, for the framework
-	// presets (signed_cookie, sql "django"): Django's SECRET_KEY, Flask's
-	// SECRET_KEY, written as the app's settings hold them. The first is the
-	// current secret; the others are the old ones the app still accepts
-	// (Django's SECRET_KEY_FALLBACKS, Flask's SECRET_KEY_FALLBACKS).
+	// presets (signed_cookie, the "django" and "laravel" presets): Django's
+	// SECRET_KEY, Flask's SECRET_KEY, Laravel's APP_KEY ("base64:..."),
+	// written as the app's settings hold them. The first is the current
+	// secret; the others are the old ones the app still accepts (Django's
+	// SECRET_KEY_FALLBACKS, Flask's SECRET_KEY_FALLBACKS, Laravel's
+	// APP_PREVIOUS_KEYS).
 	AppSecretFiles []string `protobuf:"bytes,11,rep,name=app_secret_files,json=appSecretFiles,proto3" json:"app_secret_files,omitempty"`
 	// The cookie holds the whole session, signed by the app's framework.
 	SignedCookie *SignedCookie `protobuf:"bytes,12,opt,name=signed_cookie,json=signedCookie,proto3" json:"signed_cookie,omitempty"`
@@ -273,7 +275,12 @@ func (x *SignedCookie) GetSalt() string {
 type Files struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// "php": PHP's native "files" session handler: the file
-	// "sess_<id>" in path, the cookie "PHPSESSID". Required.
+	// "sess_<id>" in path, the cookie "PHPSESSID".
+	// "laravel": Laravel's file session driver: the encrypted cookie
+	// "laravel_session" (checked and decrypted with session.app_secret_files)
+	// names the file in path (storage/framework/sessions); the user id is
+	// the web guard's "login_web_59ba36addc2b2f9401580f014c7f58ea4e30989d".
+	// Required.
 	Preset string `protobuf:"bytes,1,opt,name=preset,proto3" json:"preset,omitempty"`
 	// The folder the sessions are in (PHP's session.save_path), e.g.
 	// "/var/lib/php/sessions". Required.
@@ -282,7 +289,8 @@ type Files struct {
 	// "php_serialize".
 	SerializeHandler string `protobuf:"bytes,3,opt,name=serialize_handler,json=serializeHandler,proto3" json:"serialize_handler,omitempty"`
 	// How long after its last write a session is accepted (PHP's
-	// session.gc_maxlifetime). Default 1440s.
+	// session.gc_maxlifetime, Laravel's SESSION_LIFETIME). Default 1440s
+	// (php), 7200s (laravel).
 	MaxIdle       *durationpb.Duration `protobuf:"bytes,4,opt,name=max_idle,json=maxIdle,proto3" json:"max_idle,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -495,6 +503,11 @@ type Redis struct {
 	// "PHPREDIS_SESSION:{id}" and the cookie name "PHPSESSID"; the session is
 	// read in PHP's serialize format (serialize_handler) and the key's TTL
 	// (session.gc_maxlifetime) bounds it.
+	// "laravel": Laravel's redis session driver. Sets key_template
+	// "laravel_database_laravel_cache_:{id}" (the default Redis and cache
+	// prefixes of an app named "Laravel"), the cookie "laravel_session"
+	// (decrypted with session.app_secret_files) and the user id of the web
+	// guard.
 	Preset string `protobuf:"bytes,1,opt,name=preset,proto3" json:"preset,omitempty"`
 	// host:port of the Redis server. Required.
 	Address string `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"`
