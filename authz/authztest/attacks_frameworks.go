@@ -1,11 +1,17 @@
 package authztest
 
 import (
+	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,13 +23,13 @@ import (
 )
 
 // The framework presets' forgeries: for each cookie decoder (Django's
-// signed_cookies, Flask's session), a value signed with the app's secret
-// holds, and a bad MAC, a truncated value, another key, an oversized value
-// and a pickled or object payload do not. The sessions are made with the
-// frameworks' documented algorithms (the decoders' own Dump, checked
-// against values written by the real frameworks in their packages' tests);
-// the stored-session presets (Django's database, PHP's files and Redis)
-// refuse forged ids in deploy/frameworks_test.go.
+// signed_cookies, Flask's session, Laravel's encrypted cookie), a value
+// signed with the app's secret holds, and a bad MAC, a truncated value,
+// another key, an oversized value and a pickled or object payload do not.
+// The values are made with the frameworks' documented algorithms (the
+// decoders' own Dump, checked against values written by the real frameworks
+// in their packages' tests). The checks of stored sessions' ids (PHP's
+// files) are tested in the session package.
 
 // FrameworkAttack is one preset's config and attack cases.
 type FrameworkAttack struct {
@@ -130,7 +136,78 @@ session:
 identity: { group_ids: "groups" }
 `})
 	}
+	// Laravel's file driver: the cookie is encrypted (AES-256-CBC and
+	// HMAC-SHA256 with APP_KEY) and names a session file.
+	{
+		dir := t.TempDir()
+		key := []byte("0123456789abcdef0123456789abcdef")
+		other := []byte("fedcba9876543210fedcba9876543210")
+		kf := filepath.Join(t.TempDir(), "app-key")
+		if err := os.WriteFile(kf, []byte("base64:"+base64.StdEncoding.EncodeToString(key)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		id := strings.Repeat("aB3", 13) + "x" // 40 letters and digits
+		write := func(id, data string) {
+			if err := os.WriteFile(filepath.Join(dir, id), []byte(data), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		write(id, `a:2:{s:50:"login_web_59ba36addc2b2f9401580f014c7f58ea4e30989d";s:5:"alice";s:6:"groups";a:1:{i:0;s:3:"eng";}}`)
+		objectID := strings.Repeat("Ob7", 13) + "y"
+		write(objectID, `a:1:{s:50:"login_web_59ba36addc2b2f9401580f014c7f58ea4e30989d";O:8:"stdClass":0:{}}`)
+		good := laravelCookie(key, "laravel_session", id)
+		var cases []Case
+		add := casesFor(&cases, "laravel_session=")
+		add(true, "WithTheAppsLaravelCookie", good)
+		add(false, "WithABadLaravelMAC", laravelTampered(good))
+		add(false, "WithATruncatedLaravelCookie", good[:len(good)-10])
+		add(false, "WithALaravelCookieOfAnotherKey", laravelCookie(other, "laravel_session", id))
+		add(false, "WithALaravelCookieMadeForAnotherCookie", laravelCookie(key, "XSRF-TOKEN", id))
+		add(false, "WithALaravelCookieNamingAPath", laravelCookie(key, "laravel_session", "../../../../../../../../etc/passwd"))
+		add(false, "WithALaravelSessionHoldingAnObject", laravelCookie(key, "laravel_session", objectID))
+		out = append(out, FrameworkAttack{Name: "LaravelFiles", Cases: cases, YAML: `
+liveblocks: { timeout: "2s" }
+session:
+  files: { preset: laravel, path: "` + dir + `" }
+  app_secret_files: ["` + kf + `"]
+identity: { group_ids: "groups" }
+`})
+	}
 	return out
+}
+
+// laravelCookie encrypts a session id as Laravel's EncryptCookies does
+// (Encrypter::encrypt without serialize, AES-256-CBC, the cookie value
+// prefix), URL-encoded as Laravel sends it.
+func laravelCookie(key []byte, name, id string) string {
+	prefix := hmac.New(sha1.New, key)
+	prefix.Write([]byte(name + "v2"))
+	plain := []byte(hex.EncodeToString(prefix.Sum(nil)) + "|" + id)
+	pad := aes.BlockSize - len(plain)%aes.BlockSize
+	plain = append(plain, bytes.Repeat([]byte{byte(pad)}, pad)...)
+	iv := make([]byte, aes.BlockSize)
+	_, _ = rand.Read(iv)
+	block, _ := aes.NewCipher(key)
+	ct := make([]byte, len(plain))
+	cipher.NewCBCEncrypter(block, iv).CryptBlocks(ct, plain)
+	ivB, ctB := base64.StdEncoding.EncodeToString(iv), base64.StdEncoding.EncodeToString(ct)
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(ivB + ctB))
+	p, _ := json.Marshal(map[string]string{"iv": ivB, "value": ctB, "mac": hex.EncodeToString(mac.Sum(nil)), "tag": ""})
+	return url.PathEscape(base64.StdEncoding.EncodeToString(p))
+}
+
+// laravelTampered flips a bit of the ciphertext and keeps the MAC.
+func laravelTampered(cookie string) string {
+	v, _ := url.PathUnescape(cookie)
+	raw, _ := base64.StdEncoding.DecodeString(v)
+	var p map[string]string
+	_ = json.Unmarshal(raw, &p)
+	ct, _ := base64.StdEncoding.DecodeString(p["value"])
+	ct[0] ^= 1
+	p["value"] = base64.StdEncoding.EncodeToString(ct)
+	b, _ := json.Marshal(p)
+	return url.PathEscape(base64.StdEncoding.EncodeToString(b))
 }
 
 // casesFor returns a function adding, for one cookie value, a page request
