@@ -88,7 +88,7 @@ func storeFromConfig(cfg *configv1.Config, sec *config.Secrets) (session.Store, 
 	case s.Introspection != nil:
 		store, err = introspectionStore(s.Introspection, s.Cookie)
 	case s.SignedCookie != nil:
-		store, err = signedCookieStore(s.SignedCookie, sec) // build_session_frameworks.go
+		store, err = signedCookieStore(s.SignedCookie, s.Cookie, sec) // build_session_frameworks.go
 	case s.Files != nil:
 		store, err = phpFilesStore(s.Files)
 	default:

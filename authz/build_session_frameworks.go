@@ -12,8 +12,12 @@ import (
 // framework presets of session.signed_cookie, session.files, session.sql
 // and session.redis).
 
-func signedCookieStore(c *configv1.SignedCookie, sec *config.Secrets) (session.Store, error) {
-	st, err := session.NewSignedCookieStore(c.Preset, sec.Session.AppSecrets, c.MaxAge.AsDuration(), c.Salt)
+func signedCookieStore(c *configv1.SignedCookie, cookie string, sec *config.Secrets) (session.Store, error) {
+	salt := c.Salt
+	if c.Preset == config.PresetRails {
+		salt = cookie // Rails binds a cookie to its name
+	}
+	st, err := session.NewSignedCookieStore(c.Preset, sec.Session.AppSecrets, c.MaxAge.AsDuration(), salt)
 	if err != nil {
 		return nil, fmt.Errorf("session.signed_cookie: %w", err)
 	}

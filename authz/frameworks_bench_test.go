@@ -2,6 +2,7 @@ package authz_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -49,7 +50,32 @@ func frameworkBenches(tb testing.TB) []frameworkBench {
 	if err := os.WriteFile(filepath.Join(dir, "sess_"+sid), []byte(`user_id|i:42;groups|a:1:{i:0;s:3:"eng";}`), 0o600); err != nil {
 		tb.Fatal(err)
 	}
+	// Rails: a cookie made by the real Rails app.
+	rb, err := os.ReadFile(filepath.Join("session", "framework", "rails", "testdata", "vectors.json"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var rv struct {
+		Secret string
+		GCM    struct{ Cookie string }
+	}
+	if err := json.Unmarshal(rb, &rv); err != nil {
+		tb.Fatal(err)
+	}
+	railsSecret := filepath.Join(dir, "secret-key-base")
+	if err := os.WriteFile(railsSecret, []byte(rv.Secret), 0o600); err != nil {
+		tb.Fatal(err)
+	}
 	return []frameworkBench{
+		{name: "Rails", yaml: `
+session:
+  cookie: _app_session
+  signed_cookie: { preset: rails }
+  app_secret_files: ["` + railsSecret + `"]
+identity: { group_ids: "groups" }
+`, cookie: "_app_session=" + rv.GCM.Cookie, value: rv.GCM.Cookie, store: func() (session.Store, error) {
+			return session.NewSignedCookieStore("rails", [][]byte{[]byte(rv.Secret)}, 0, "_app_session")
+		}},
 		{name: "DjangoSignedCookie", yaml: `
 session:
   signed_cookie: { preset: django }

@@ -310,3 +310,25 @@ identity: { group_ids: "groups" }
 		})
 	}
 }
+
+// Devise is not in Debian: the Rails app's login writes what Devise's
+// Warden serializer writes ("warden.user.user.key" => [[id], salt]).
+func TestFrameworks_RailsCookieStore(t *testing.T) {
+	secret := secretFile(t, "rails-secret-key-base-for-tests-0123456789abcdef0123456789abcdef")
+	old := secretFile(t, "an-older-secret-key-base-the-app-rotated-from-0123456789")
+	app := testenv.StartRails(t, testenv.RailsOptions{SecretKeyBaseFile: secret, ExpireAfter: 3 * time.Second})
+	r := newFrameworkRig(t, "_app_session", `  cookie: "_app_session"
+  signed_cookie: { preset: rails }
+  app_secret_files: ["`+secret+`", "`+old+`"]
+identity: { group_ids: "groups" }
+`)
+	cookie, uid := app.Login(t)
+	r.signedIn(t, cookie, uid, []string{"editors", "staff"})
+	// reset_session gives a new cookie without the user; the old one
+	// holds until its expiry, for Rails as for lbauthz.
+	if after := app.Logout(t, cookie); after != "" {
+		r.refused(t, after)
+	}
+	time.Sleep(3500 * time.Millisecond)
+	r.refused(t, cookie)
+}

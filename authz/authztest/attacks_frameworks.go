@@ -20,10 +20,11 @@ import (
 
 	"github.com/lbauthz/lbauthz/authz/session/framework/django"
 	"github.com/lbauthz/lbauthz/authz/session/framework/flask"
+	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
 // The framework presets' forgeries: for each cookie decoder (Django's
-// signed_cookies, Flask's session, Laravel's encrypted cookie), a value
+// signed_cookies, Flask's session, Laravel's and Rails' encrypted cookies), a value
 // signed with the app's secret holds, and a bad MAC, a truncated value,
 // another key, an oversized value and a pickled or object payload do not.
 // The values are made with the frameworks' documented algorithms (the
@@ -96,7 +97,7 @@ func FrameworkAttacks(t testing.TB) []FrameworkAttack {
 	{
 		good := mustDump(djangoSigner(frameworkAppSecret).Dump(alice("_auth_user_id"), now))
 		var cases []Case
-		add := casesFor(&cases, "sessionid=")
+		add := casesFor(&cases, "sessionid=", "alice")
 		add(true, "WithTheAppsDjangoCookie", good)
 		add(false, "WithABadDjangoMAC", replace(good, len(good)-2, 'A'))
 		add(false, "WithATruncatedDjangoCookie", good[:len(good)-6])
@@ -118,7 +119,7 @@ identity: { group_ids: "groups" }
 	{
 		good := mustDump(flaskCodec(frameworkAppSecret).Dump(alice("_user_id"), now))
 		var cases []Case
-		add := casesFor(&cases, "session=")
+		add := casesFor(&cases, "session=", "alice")
 		add(true, "WithTheAppsFlaskCookie", good)
 		add(false, "WithABadFlaskMAC", replace(good, len(good)-2, 'A'))
 		add(false, "WithATruncatedFlaskCookie", good[:len(good)-6])
@@ -157,7 +158,7 @@ identity: { group_ids: "groups" }
 		write(objectID, `a:1:{s:50:"login_web_59ba36addc2b2f9401580f014c7f58ea4e30989d";O:8:"stdClass":0:{}}`)
 		good := laravelCookie(key, "laravel_session", id)
 		var cases []Case
-		add := casesFor(&cases, "laravel_session=")
+		add := casesFor(&cases, "laravel_session=", "alice")
 		add(true, "WithTheAppsLaravelCookie", good)
 		add(false, "WithABadLaravelMAC", laravelTampered(good))
 		add(false, "WithATruncatedLaravelCookie", good[:len(good)-10])
@@ -171,6 +172,56 @@ session:
   files: { preset: laravel, path: "` + dir + `" }
   app_secret_files: ["` + kf + `"]
 identity: { group_ids: "groups" }
+`})
+	}
+	// Rails' cookie store: cookies of Devise's user 42 made by the real
+	// Rails app (authz/session/framework/rails/testdata/vectors.json).
+	{
+		b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "authz", "session", "framework", "rails", "testdata", "vectors.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v struct {
+			Secret                      string `json:"secret"`
+			GCM, CBC, Marshal, Expiring struct{ Cookie string }
+			OldKey                      struct{ Cookie string } `json:"old_key"`
+		}
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatal(err)
+		}
+		sf := filepath.Join(t.TempDir(), "secret-key-base")
+		if err := os.WriteFile(sf, []byte(v.Secret), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		good := v.GCM.Cookie // URL-encoded, as browsers send it
+		var cases []Case
+		add := casesFor(&cases, "_app_session=", "42")
+		add(true, "WithTheAppsRailsCookie", good)
+		add(true, "WithTheAppsOlderCBCRailsCookie", v.CBC.Cookie)
+		add(false, "WithATamperedRailsCookie", replace(good, 4, 'A'))
+		add(false, "WithATruncatedRailsCookie", good[:len(good)-8])
+		add(false, "WithARailsCookieCutAtTheTag", good[:strings.LastIndex(good, "--")])
+		add(false, "WithARailsCookieOfAnotherKey", v.OldKey.Cookie)
+		add(false, "WithAMarshalledRailsCookie", v.Marshal.Cookie)
+		out = append(out, FrameworkAttack{Name: "Rails", Cases: cases, YAML: `
+liveblocks: { timeout: "2s" }
+session:
+  cookie: _app_session
+  signed_cookie: { preset: rails }
+  app_secret_files: ["` + sf + `"]
+identity: { group_ids: "groups" }
+`})
+		// The same cookie under another name: Rails binds a cookie to its
+		// name (the purpose in its metadata).
+		var renamed []Case
+		add = casesFor(&renamed, "_other_session=", "42")
+		add(false, "WithARailsCookieMovedToAnotherCookiesName", good)
+		out = append(out, FrameworkAttack{Name: "RailsOtherCookie", Cases: renamed, YAML: `
+liveblocks: { timeout: "2s" }
+session:
+  cookie: _other_session
+  signed_cookie: { preset: rails }
+  app_secret_files: ["` + sf + `"]
 `})
 	}
 	return out
@@ -211,15 +262,15 @@ func laravelTampered(cookie string) string {
 }
 
 // casesFor returns a function adding, for one cookie value, a page request
-// and a token request: Alice's identity and token when good, an anonymous
+// and a token request: user's identity and token when good, an anonymous
 // page and a 401 otherwise. The proxies refuse a header over their buffers
 // themselves (see Cases), which these values never reach.
-func casesFor(cases *[]Case, prefix string) func(good bool, name, value string) {
+func casesFor(cases *[]Case, prefix, user string) func(good bool, name, value string) {
 	return func(good bool, name, value string) {
 		page := Outcome{Allowed: true, Status: 200}
 		auth := Outcome{Status: 401}
 		if good {
-			page.UserID, auth = "alice", Outcome{Status: 200, UserID: "alice"}
+			page.UserID, auth = user, Outcome{Status: 200, UserID: user}
 		}
 		*cases = append(*cases,
 			Case{Name: "Page" + name, Method: "GET", Path: "/docs", Cookie: prefix + value, Header: SpoofedIdentity, Want: page},

@@ -14,6 +14,7 @@ const (
 	PresetPHP      = "php"      // files
 	PresetPHPRedis = "phpredis" // redis
 	PresetLaravel  = "laravel"  // files, redis
+	PresetRails    = "rails"    // signed_cookie
 
 	DefaultDjangoCookie    = "sessionid"
 	DefaultDjangoUserID    = "_auth_user_id"
@@ -24,6 +25,7 @@ const (
 	DefaultDjangoCookieAge = 1209600 * time.Second // SESSION_COOKIE_AGE
 	DefaultFlaskLifetime   = 2678400 * time.Second // PERMANENT_SESSION_LIFETIME
 	DefaultPHPMaxIdle      = 1440 * time.Second    // session.gc_maxlifetime
+	DefaultRailsUserID     = "warden_user_user_id" // Devise's user, see package rails
 	DefaultLaravelCookie   = "laravel_session"
 	DefaultLaravelUserID   = "login_web_59ba36addc2b2f9401580f014c7f58ea4e30989d"
 	DefaultLaravelLifetime = 120 * time.Minute // SESSION_LIFETIME
@@ -93,6 +95,8 @@ func applyFrameworkDefaults(cfg *configv1.Config) {
 		case PresetFlask:
 			cookie, userID = DefaultFlaskCookie, DefaultFlaskUserID
 			setDuration(&c.MaxAge, DefaultFlaskLifetime)
+		case PresetRails:
+			userID = DefaultRailsUserID // the cookie is named after the app: no default
 		}
 	}
 	if s.Cookie == "" {
@@ -110,12 +114,19 @@ func validateFrameworkStores(add func(string, string, ...any), s *configv1.Sessi
 		stores = append(stores, "signed_cookie")
 		switch c.Preset {
 		case PresetDjango, PresetFlask:
+			checkPositive(add, "session.signed_cookie.max_age", c.MaxAge, false)
+		case PresetRails:
+			if c.MaxAge != nil {
+				add("session.signed_cookie.max_age", "set, but a Rails cookie carries its own expiry")
+			}
+			if c.Salt != "" {
+				add("session.signed_cookie.salt", "set, but Rails' cookies are bound to the cookie's name")
+			}
 		case "":
-			add("session.signed_cookie.preset", "required: django or flask")
+			add("session.signed_cookie.preset", "required: django, flask or rails")
 		default:
-			add("session.signed_cookie.preset", "%q is not one of django, flask", c.Preset)
+			add("session.signed_cookie.preset", "%q is not one of django, flask, rails", c.Preset)
 		}
-		checkPositive(add, "session.signed_cookie.max_age", c.MaxAge, false)
 	}
 	if f := s.Files; f != nil {
 		stores = append(stores, "files")

@@ -31,6 +31,12 @@ session:
   files: { preset: php, path: /var/lib/php/sessions }
 identity: { user_id: "user_id" }
 `, "PHPSESSID", "user_id", ""},
+		{"Rails", `
+session:
+  cookie: _shop_session
+  signed_cookie: { preset: rails }
+  app_secret_files: ["/run/secrets/secret-key-base"]
+`, "_shop_session", config.DefaultRailsUserID, ""},
 		{"LaravelFiles", `
 session:
   files: { preset: laravel, path: /srv/app/storage/framework/sessions }
@@ -74,9 +80,11 @@ session:
 func TestParse_FrameworkPresetErrorsNameTheField(t *testing.T) {
 	for _, c := range []struct{ name, yaml, want string }{
 		{"SignedCookieWithoutSecret", "session:\n  signed_cookie: { preset: flask }\n", "session.app_secret_files:"},
-		{"SignedCookieUnknownPreset", "session:\n  signed_cookie: { preset: rails }\n  app_secret_files: [/s]\n", "session.signed_cookie.preset:"},
+		{"SignedCookieUnknownPreset", "session:\n  signed_cookie: { preset: sinatra }\n  app_secret_files: [/s]\n", "session.signed_cookie.preset:"},
 		{"SecretWithoutAFrameworkStore", "session:\n  files: { preset: php, path: /x }\n  app_secret_files: [/s]\n", "session.app_secret_files:"},
 		{"LaravelWithoutAppKey", "session:\n  files: { preset: laravel, path: /x }\n", "session.app_secret_files:"},
+		{"RailsWithoutCookieName", "session:\n  signed_cookie: { preset: rails }\n  app_secret_files: [/s]\n", "session.cookie:"},
+		{"RailsWithMaxAge", "session:\n  cookie: _a_session\n  signed_cookie: { preset: rails, max_age: 1h }\n  app_secret_files: [/s]\n", "session.signed_cookie.max_age:"},
 		{"FilesWithoutPath", "session:\n  files: { preset: php }\n", "session.files.path:"},
 		{"FilesBadHandler", "session:\n  files: { preset: php, path: /x, serialize_handler: wddx }\n", "session.files.serialize_handler:"},
 		{"DjangoOnMySQL", "session:\n  sql: { preset: django, driver: mysql, dsn: \"app@tcp(127.0.0.1:3306)/app\" }\n  app_secret_files: [/s]\n", "session.sql.driver:"},

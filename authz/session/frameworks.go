@@ -1,14 +1,17 @@
 package session
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"net/url"
 	"time"
 
 	"github.com/lbauthz/lbauthz/authz/session/framework"
 	"github.com/lbauthz/lbauthz/authz/session/framework/django"
 	"github.com/lbauthz/lbauthz/authz/session/framework/flask"
 	"github.com/lbauthz/lbauthz/authz/session/framework/php"
+	"github.com/lbauthz/lbauthz/authz/session/framework/rails"
 )
 
 // refused turns a framework decoder's refusal into an *InvalidError whose
@@ -74,19 +77,25 @@ func (p PHPSessionID) Close() error { return closeStore(p.Next) }
 // itself (Django's signed_cookies backend, Flask's default session). A
 // lookup is a signature check and a decode, without I/O.
 type SignedCookieStore struct {
-	load   func([]byte) (map[string]any, time.Time, error)
-	maxAge time.Duration
+	// load returns the session and when it was signed, or, with
+	// expiresAt, when it ends.
+	load      func([]byte) (map[string]any, time.Time, error)
+	maxAge    time.Duration
+	expiresAt bool
 }
 
 // Cookie presets of NewSignedCookieStore.
 const (
 	SignedCookieDjango = "django"
 	SignedCookieFlask  = "flask"
+	SignedCookieRails  = "rails"
 )
 
-// NewSignedCookieStore returns a store for preset ("django" or "flask")
-// with the app's secret keys (the current one first, then the fallbacks),
-// the app's cookie age and its signing salt ("" for the framework's).
+// NewSignedCookieStore returns a store for preset ("django", "flask" or
+// "rails") with the app's secret keys (the current one first, then the
+// fallbacks), the app's cookie age and its signing salt ("" for the
+// framework's). Rails' cookies are bound to the cookie's name: salt is
+// that name for "rails".
 func NewSignedCookieStore(preset string, keys [][]byte, maxAge time.Duration, salt string) (*SignedCookieStore, error) {
 	st := &SignedCookieStore{maxAge: maxAge}
 	switch preset {
@@ -105,8 +114,28 @@ func NewSignedCookieStore(preset string, keys [][]byte, maxAge time.Duration, sa
 			return nil, err
 		}
 		st.load = func(b []byte) (map[string]any, time.Time, error) { return c.Load(b, maxAge) }
+	case SignedCookieRails:
+		c, err := rails.NewCodec(keys)
+		if err != nil {
+			return nil, err
+		}
+		name := salt
+		// Rails' expiry is in the cookie's metadata, not an age.
+		st.maxAge = 0
+		st.load = func(b []byte) (map[string]any, time.Time, error) {
+			if bytes.IndexByte(b, '%') >= 0 {
+				u, err := url.PathUnescape(string(b))
+				if err != nil {
+					return nil, time.Time{}, framework.Refuse(rails.Format, framework.StepMalformed, "bad URL encoding")
+				}
+				b = []byte(u)
+			}
+			doc, exp, err := c.Load(b, name, time.Now())
+			return doc, exp, err
+		}
+		st.expiresAt = true
 	default:
-		return nil, errors.New("signed cookie: preset " + preset + " is not one of django, flask")
+		return nil, errors.New("signed cookie: preset " + preset + " is not one of django, flask, rails")
 	}
 	return st, nil
 }
@@ -119,7 +148,10 @@ func (s *SignedCookieStore) Lookup(_ context.Context, value string) (Data, error
 		return Data{}, refused(err)
 	}
 	d := Data{Doc: doc}
-	if s.maxAge > 0 {
+	switch {
+	case s.expiresAt:
+		d.Expires = signedAt
+	case s.maxAge > 0:
 		d.Expires = signedAt.Add(s.maxAge)
 	}
 	return d, nil

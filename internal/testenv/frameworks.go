@@ -228,3 +228,28 @@ func StartLaravelFormat(t testing.TB, opts LaravelFormatOptions) *FrameworkApp {
 		"SESSION_PATH=" + opts.SessionPath, "REDIS_HOST=" + host, "REDIS_PORT=" + port}
 	return startFrameworkApp(t, "laravel-format php", "laravel_session", env, bin, "-S", "ADDR", "laravel_format_app.php")
 }
+
+// RailsOptions configures StartRails.
+type RailsOptions struct {
+	SecretKeyBaseFile string
+	// ExpireAfter is the cookie store's expire_after (none when zero).
+	ExpireAfter time.Duration
+}
+
+// StartRails starts the one-file Rails app (frameworks/rails_app.rb,
+// Debian's ruby-rails 6.1) on WEBrick, with Rails' default cookie store.
+func StartRails(t testing.TB, opts RailsOptions) *FrameworkApp {
+	t.Helper()
+	bin, ok := LookPath("ruby")
+	if !ok {
+		Missing(t, "ruby (apt-get install ruby-rails)")
+	}
+	if err := exec.Command(bin, "-e", `require "rails"; require "webrick"`).Run(); err != nil {
+		Missing(t, "Rails 6.1 and WEBrick (apt-get install ruby-rails)")
+	}
+	env := []string{"SECRET_KEY_BASE_FILE=" + opts.SecretKeyBaseFile}
+	if opts.ExpireAfter > 0 {
+		env = append(env, "EXPIRE_AFTER="+strconv.Itoa(int(opts.ExpireAfter.Seconds())))
+	}
+	return startFrameworkApp(t, "rails", "_app_session", env, bin, "rails_app.rb")
+}

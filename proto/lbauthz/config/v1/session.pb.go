@@ -64,10 +64,11 @@ type Session struct {
 	// Files holding the app's own secret, one per file, for the framework
 	// presets (signed_cookie, the "django" and "laravel" presets): Django's
 	// SECRET_KEY, Flask's SECRET_KEY, Laravel's APP_KEY ("base64:..."),
-	// written as the app's settings hold them. The first is the current
-	// secret; the others are the old ones the app still accepts (Django's
-	// SECRET_KEY_FALLBACKS, Flask's SECRET_KEY_FALLBACKS, Laravel's
-	// APP_PREVIOUS_KEYS).
+	// Rails' secret_key_base, written as the app's settings hold them. The
+	// first is the current secret; the others are the old ones the app still
+	// accepts (Django's SECRET_KEY_FALLBACKS, Flask's SECRET_KEY_FALLBACKS,
+	// Laravel's APP_PREVIOUS_KEYS, the secret_key_base of Rails' cookie
+	// rotations).
 	AppSecretFiles []string `protobuf:"bytes,11,rep,name=app_secret_files,json=appSecretFiles,proto3" json:"app_secret_files,omitempty"`
 	// The cookie holds the whole session, signed by the app's framework.
 	SignedCookie *SignedCookie `protobuf:"bytes,12,opt,name=signed_cookie,json=signedCookie,proto3" json:"signed_cookie,omitempty"`
@@ -206,11 +207,16 @@ type SignedCookie struct {
 	// The framework: "django" (the signed_cookies session backend; cookie
 	// "sessionid", user id "_auth_user_id") or "flask" (Flask's default
 	// session; cookie "session", user id "_user_id" as Flask-Login writes
-	// it). Required.
+	// it) or "rails" (Rails' default cookie store: AES-256-GCM, or the older
+	// AES-256-CBC with HMAC, keys derived from secret_key_base, the :json
+	// cookie serializer; session.cookie is required, e.g. "_myapp_session";
+	// user id "warden_user_user_id", Devise's user taken from
+	// "warden.user.user.key"). Required.
 	Preset string `protobuf:"bytes,1,opt,name=preset,proto3" json:"preset,omitempty"`
 	// How long after signing a cookie is accepted, as the app has it:
 	// Django's SESSION_COOKIE_AGE (default 1209600s, two weeks), Flask's
-	// PERMANENT_SESSION_LIFETIME (default 2678400s, 31 days).
+	// PERMANENT_SESSION_LIFETIME (default 2678400s, 31 days). Not for
+	// rails, whose cookies carry their own expiry.
 	MaxAge *durationpb.Duration `protobuf:"bytes,2,opt,name=max_age,json=maxAge,proto3" json:"max_age,omitempty"`
 	// The signing salt, when the app changed it (Django: a custom
 	// SessionStore's; Flask: a custom session interface's). Default the
