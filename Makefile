@@ -18,7 +18,7 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 CADDY_VERSION := v2.11.9
 # Debian packages the tests run for real.
 APT_PACKAGES := nginx-light redis-server postgresql mariadb-server protobuf-compiler chromium
-APT_PACKAGES += python3-django python3-flask python3-flask-login python3-psycopg2 php-cli php-redis
+APT_PACKAGES += python3-django python3-flask python3-flask-login python3-psycopg2 php-cli php-redis ruby-rails ruby-webrick
 # A count, not a duration: with a duration, Go 1.26's fuzz coordinator can
 # fail a target with a bare "context deadline exceeded" as the time runs out
 # (golang/go#75804, fixed in Go 1.27), a failure with no input behind it.
