@@ -164,9 +164,13 @@ func sqlStore(q *configv1.SQL, id *configv1.Identity, sec *config.Secrets) (sess
 	if err != nil {
 		return nil, err
 	}
+	userQuery, checkUser, err := sqlUserCheck(q, sec) // build_session_frameworks.go
+	if err != nil {
+		return nil, err
+	}
 	st, err := session.NewSQLStore(session.SQLOptions{
-		DecodeColumn: decode,
-		Driver:       q.Driver, DSN: q.Dsn, Password: sec.Session.SQLPassword,
+		DecodeColumn: decode, UserQuery: userQuery, CheckUser: checkUser,
+		Driver: q.Driver, DSN: q.Dsn, Password: sec.Session.SQLPassword,
 		Query: q.Query, JSONColumn: q.JsonColumn, ExpiresColumn: q.ExpiresColumn,
 		GroupsQuery: q.GroupsQuery, UserIDPath: id.UserId, GroupsKey: config.DefaultGroupsKey,
 		Timeout: q.Timeout.AsDuration(), ConnectTimeout: q.ConnectTimeout.AsDuration(),

@@ -76,3 +76,17 @@ func frameworkCookie(s *configv1.Session, sec *config.Secrets, store session.Sto
 	}
 	return lc, nil
 }
+
+// sqlUserCheck returns the query and check of a session's user that a
+// preset makes (Django: active, and the password unchanged since the
+// login); none for the others.
+func sqlUserCheck(q *configv1.SQL, sec *config.Secrets) (string, func(doc, user map[string]any) error, error) {
+	if q.Preset != config.PresetDjango || q.UserQuery == "" {
+		return "", nil, nil
+	}
+	check, err := session.DjangoUserCheck(sec.Session.AppSecrets)
+	if err != nil {
+		return "", nil, fmt.Errorf("session.app_secret_files: %w", err)
+	}
+	return q.UserQuery, check, nil
+}

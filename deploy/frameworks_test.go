@@ -193,7 +193,14 @@ func TestFrameworks_DjangoDatabaseSessionsOnPostgres(t *testing.T) {
   sql: { preset: django, dsn: "`+pg.DSN()+`", password_file: "`+pw+`" }
   app_secret_files: ["`+secret+`"]
 `)
+			// A password reset ends the user's sessions, as in Django.
 			cookie, uid := app.Login(t)
+			r.signedIn(t, cookie, uid, []string{"editors", "staff"})
+			app.Post(t, "/password")
+			afterCache()
+			r.refused(t, cookie)
+			// So does the logout.
+			cookie, uid = app.Login(t)
 			r.signedIn(t, cookie, uid, []string{"editors", "staff"})
 			app.Logout(t, cookie)
 			afterCache()

@@ -40,6 +40,9 @@ const DjangoQuery = `SELECT session_data, expire_date FROM django_session WHERE 
 const DjangoGroupsQuery = `SELECT g.name FROM auth_group g JOIN auth_user_groups ug ON ug.group_id = g.id ` +
 	`WHERE ug.user_id::text = $1 ORDER BY g.name`
 
+// DjangoUserQuery reads what django.contrib.auth checks of a session's user.
+const DjangoUserQuery = `SELECT password, is_active FROM auth_user WHERE id::text = $1`
+
 // applyFrameworkDefaults fills in what a framework preset implies: the
 // cookie name, the user id's path, the query or key of the session. It runs
 // before the other session defaults.
@@ -59,6 +62,9 @@ func applyFrameworkDefaults(cfg *configv1.Config) {
 			if q.GroupsQuery == "" {
 				q.GroupsQuery = DjangoGroupsQuery
 			}
+		}
+		if q.UserQuery == "" {
+			q.UserQuery = DjangoUserQuery
 		}
 	}
 	if r := s.Redis; r != nil && r.Preset == PresetPHPRedis {
@@ -149,6 +155,20 @@ func validateFrameworkStores(add func(string, string, ...any), s *configv1.Sessi
 		checkSerializeHandler(add, "session.redis.serialize_handler", r.SerializeHandler)
 	} else if r != nil && r.SerializeHandler != "" {
 		add("session.redis.serialize_handler", "set, but the preset is not phpredis")
+	}
+	if q := s.Sql; q != nil && q.UserQuery != "" {
+		if q.Preset != PresetDjango {
+			add("session.sql.user_query", "set, but the preset is not django")
+		} else if params := placeholder.FindAllString(q.UserQuery, -1); len(params) == 0 {
+			add("session.sql.user_query", "the query must take exactly one parameter, $1")
+		} else {
+			for _, p := range params {
+				if p != "$1" {
+					add("session.sql.user_query", "the query must take exactly one parameter, $1")
+					break
+				}
+			}
+		}
 	}
 	needSecret := s.SignedCookie != nil || s.Sql.GetPreset() == PresetDjango ||
 		s.Files.GetPreset() == PresetLaravel || s.Redis.GetPreset() == PresetLaravel

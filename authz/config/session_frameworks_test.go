@@ -68,7 +68,7 @@ session:
   sql: { preset: django, dsn: "postgres://app@127.0.0.1:5432/app" }
   app_secret_files: ["/run/secrets/django"]
 `), noEnv)
-	if q := cfg.Session.Sql; q.Query != config.DjangoQuery || q.JsonColumn != "session_data" || q.ExpiresColumn != "expire_date" || q.GroupsQuery != config.DjangoGroupsQuery {
+	if q := cfg.Session.Sql; q.Query != config.DjangoQuery || q.JsonColumn != "session_data" || q.ExpiresColumn != "expire_date" || q.GroupsQuery != config.DjangoGroupsQuery || q.UserQuery != config.DjangoUserQuery {
 		t.Fatalf("django query defaults: %v", q)
 	}
 	cfg, _ = config.Parse("c.yaml", []byte("session:\n  redis: { preset: phpredis, address: \"127.0.0.1:6379\" }\n"), noEnv)
@@ -85,6 +85,7 @@ func TestParse_FrameworkPresetErrorsNameTheField(t *testing.T) {
 		{"LaravelWithoutAppKey", "session:\n  files: { preset: laravel, path: /x }\n", "session.app_secret_files:"},
 		{"RailsWithoutCookieName", "session:\n  signed_cookie: { preset: rails }\n  app_secret_files: [/s]\n", "session.cookie:"},
 		{"RailsWithMaxAge", "session:\n  cookie: _a_session\n  signed_cookie: { preset: rails, max_age: 1h }\n  app_secret_files: [/s]\n", "session.signed_cookie.max_age:"},
+		{"UserQueryWithoutDjango", "session:\n  sql: { dsn: \"postgres://a@h/d\", query: \"SELECT 1 WHERE $1 = ''\", user_query: \"SELECT 1\" }\n  cookie: sid\n", "session.sql.user_query:"},
 		{"FilesWithoutPath", "session:\n  files: { preset: php }\n", "session.files.path:"},
 		{"FilesBadHandler", "session:\n  files: { preset: php, path: /x, serialize_handler: wddx }\n", "session.files.serialize_handler:"},
 		{"DjangoOnMySQL", "session:\n  sql: { preset: django, driver: mysql, dsn: \"app@tcp(127.0.0.1:3306)/app\" }\n  app_secret_files: [/s]\n", "session.sql.driver:"},

@@ -42,6 +42,30 @@ func DjangoSessionData(keys [][]byte, salt string) (func([]byte) (map[string]any
 	}, nil
 }
 
+// DjangoUserCheck returns the check of a session's user (for
+// SQLOptions.CheckUser) that django.contrib.auth makes: the user is active
+// (is_active) and the session's "_auth_user_hash" is still the hash of the
+// user's password, so a password change or a deactivation ends the user's
+// other sessions here as in Django. user holds the columns "password" and
+// "is_active".
+func DjangoUserCheck(keys [][]byte) (func(doc, user map[string]any) error, error) {
+	a, err := django.NewAuthHash(keys)
+	if err != nil {
+		return nil, err
+	}
+	return func(doc, user map[string]any) error {
+		if active, _ := user["is_active"].(bool); !active {
+			return &InvalidError{Reason: "django session: the user is not active", Step: "inactive user"}
+		}
+		password, _ := user["password"].(string)
+		hash, _ := doc["_auth_user_hash"].(string)
+		if password == "" || !a.Valid(hash, password) {
+			return &InvalidError{Reason: "django session: the password changed since the login", Step: "password changed"}
+		}
+		return nil
+	}, nil
+}
+
 // PHPSessionData returns a decoder of PHP's session data (for
 // RedisOptions.Decode) written by the serialize handler ("php" or
 // "php_serialize").

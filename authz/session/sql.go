@@ -48,6 +48,13 @@ type SQLOptions struct {
 	UserIDPath  string
 	GroupsKey   string
 
+	// UserQuery, when set, reads the session's user (PostgreSQL): its one
+	// parameter is the user id at UserIDPath, and its first row's columns
+	// go to CheckUser, which refuses a session its user no longer holds.
+	// No row: the user is gone, and the session invalid.
+	UserQuery string
+	CheckUser func(doc, user map[string]any) error
+
 	// Timeout bounds one lookup, both queries (1s when zero).
 	Timeout time.Duration
 	// ConnectTimeout bounds opening one connection (2s when zero).
@@ -76,6 +83,9 @@ func NewSQLStore(opts SQLOptions) (*SQLStore, error) {
 	}
 	if opts.GroupsKey == "" {
 		opts.GroupsKey = "groups"
+	}
+	if opts.UserQuery != "" && (opts.Driver == "mysql" || opts.CheckUser == nil || opts.UserIDPath == "") {
+		return nil, errors.New("sql: the user query needs postgres, a check and the user id path")
 	}
 	if opts.DecodeColumn == nil {
 		opts.DecodeColumn = DecodeDocument
@@ -143,6 +153,13 @@ func (s *SQLStore) Lookup(ctx context.Context, id string) (Data, error) {
 	}
 	if !expires.IsZero() && !s.now().Before(expires) {
 		return Data{}, Invalid("expired")
+	}
+	if s.opts.UserQuery != "" {
+		if uid := lookup(doc, s.opts.UserIDPath); uid != nil {
+			if err := s.checkUser(ctx, doc, uid); err != nil {
+				return Data{}, err
+			}
+		}
 	}
 	if s.opts.GroupsQuery != "" {
 		if uid := lookup(doc, s.opts.UserIDPath); uid != nil {
@@ -261,6 +278,23 @@ func (s *SQLStore) groups(ctx context.Context, uid any) ([]any, error) {
 		return nil, sqlError(err, param)
 	}
 	return groups, nil
+}
+
+// checkUser runs the user query and the check of its row.
+func (s *SQLStore) checkUser(ctx context.Context, doc map[string]any, uid any) error {
+	param := fmt.Sprint(uid)
+	rows, err := s.pool.Query(ctx, s.opts.UserQuery, uid)
+	if err != nil {
+		return sqlError(err, param)
+	}
+	users, err := pgx.CollectRows(rows, pgx.RowToMap)
+	if err != nil {
+		return sqlError(err, param)
+	}
+	if len(users) == 0 {
+		return Invalid("the session's user is gone")
+	}
+	return s.opts.CheckUser(doc, users[0])
 }
 
 // Close closes the connection pool.

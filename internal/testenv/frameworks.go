@@ -194,6 +194,20 @@ func (a *FrameworkApp) Logout(t testing.TB, cookie string) string {
 	return a.cookieOf(resp)
 }
 
+// Post posts an empty form to path (an app's own admin action) and fails
+// the test unless it answers 200.
+func (a *FrameworkApp) Post(t testing.TB, path string) {
+	t.Helper()
+	resp, err := noRedirects.PostForm(a.URL+path, nil)
+	if err != nil {
+		t.Fatalf("%s %s: %v", a.Name, path, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s %s answered %d", a.Name, path, resp.StatusCode)
+	}
+}
+
 func (a *FrameworkApp) cookieOf(resp *http.Response) string {
 	for _, c := range resp.Cookies() {
 		if c.Name == a.Cookie && c.MaxAge >= 0 {

@@ -1,7 +1,8 @@
 # A one-file Django project for lbauthz's tests: django.contrib.auth and
 # django.contrib.sessions with the session engine the test asks for, a user
 # "alice" (password "alice-password") in the groups "editors" and "staff",
-# and Django's own login and logout. Configured by environment:
+# and Django's own login and logout; POST /password resets alice's password
+# (to the same one, with a new salt) as an administrator would. Configured by environment:
 #   PORT, SECRET_KEY_FILE, SESSION_ENGINE (db, cached_db, signed_cookies),
 #   PG_URL (postgres://user:password@host:port/db; SQLite in DATA_DIR when
 #   empty), DATA_DIR, SESSION_COOKIE_AGE (seconds).
@@ -57,11 +58,21 @@ def logout(request):
     return HttpResponse("bye")
 
 
+@csrf_exempt
+def password(request):
+    # What an administrator's password reset does: the same password with
+    # a new salt, so every session's _auth_user_hash stops matching.
+    user = User.objects.get(username="alice")
+    user.set_password("alice-password")
+    user.save()
+    return HttpResponse("changed")
+
+
 def health(request):
     return HttpResponse("ok")
 
 
-urlpatterns = [path("login", login), path("logout", logout), path("health", health)]
+urlpatterns = [path("login", login), path("logout", logout), path("password", password), path("health", health)]
 
 if __name__ == "__main__":
     call_command("migrate", verbosity=0, interactive=False)

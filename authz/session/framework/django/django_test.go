@@ -177,3 +177,30 @@ func BenchmarkSigner_LoadSignedCookie(b *testing.B) {
 		}
 	}
 }
+
+func TestAuthHash_ChecksDjangosSessionAuthHash(t *testing.T) {
+	b, _ := os.ReadFile("testdata/vectors.json")
+	var v struct {
+		S        string `json:"secret"`
+		O        string `json:"old_secret"`
+		Password string `json:"password_hash"`
+		Hash     string `json:"session_auth_hash"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	a, err := NewAuthHash([][]byte{[]byte(v.O), []byte(v.S)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.Valid(v.Hash, v.Password) {
+		t.Fatal("Django's session auth hash is not accepted")
+	}
+	for _, c := range []struct{ hash, password string }{
+		{v.Hash, v.Password + "x"}, {strings.Repeat("0", 64), v.Password}, {"zz", v.Password}, {"", v.Password},
+	} {
+		if a.Valid(c.hash, c.password) {
+			t.Fatalf("accepted %q", c.hash)
+		}
+	}
+}

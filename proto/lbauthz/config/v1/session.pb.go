@@ -713,8 +713,16 @@ type SQL struct {
 	MaxConnections uint32 `protobuf:"varint,10,opt,name=max_connections,json=maxConnections,proto3" json:"max_connections,omitempty"`
 	// Upper bound of opening one connection. Default 2s.
 	ConnectTimeout *durationpb.Duration `protobuf:"bytes,11,opt,name=connect_timeout,json=connectTimeout,proto3" json:"connect_timeout,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// With the "django" preset: the query reading the session's user, with
+	// one parameter, the user id, and the columns "password" and
+	// "is_active". A session is refused when its user is not active or its
+	// "_auth_user_hash" no longer matches the password (changed since the
+	// login), as Django does. Default
+	// "SELECT password, is_active FROM auth_user WHERE id::text = $1"; set it
+	// for a custom user model's table.
+	UserQuery     string `protobuf:"bytes,12,opt,name=user_query,json=userQuery,proto3" json:"user_query,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SQL) Reset() {
@@ -822,6 +830,13 @@ func (x *SQL) GetConnectTimeout() *durationpb.Duration {
 		return x.ConnectTimeout
 	}
 	return nil
+}
+
+func (x *SQL) GetUserQuery() string {
+	if x != nil {
+		return x.UserQuery
+	}
+	return ""
 }
 
 // Introspection asks the app who the user is: the sidecar calls the app's
@@ -1023,7 +1038,7 @@ const file_lbauthz_config_v1_session_proto_rawDesc = "" +
 	"\tpool_size\x18\t \x01(\rR\bpoolSize\x12!\n" +
 	"\fexpires_path\x18\n" +
 	" \x01(\tR\vexpiresPath\x12+\n" +
-	"\x11serialize_handler\x18\v \x01(\tR\x10serializeHandler\"\x8f\x03\n" +
+	"\x11serialize_handler\x18\v \x01(\tR\x10serializeHandler\"\xae\x03\n" +
 	"\x03SQL\x12\x16\n" +
 	"\x06preset\x18\x01 \x01(\tR\x06preset\x12\x16\n" +
 	"\x06driver\x18\x02 \x01(\tR\x06driver\x12\x10\n" +
@@ -1037,7 +1052,9 @@ const file_lbauthz_config_v1_session_proto_rawDesc = "" +
 	"\atimeout\x18\t \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12'\n" +
 	"\x0fmax_connections\x18\n" +
 	" \x01(\rR\x0emaxConnections\x12B\n" +
-	"\x0fconnect_timeout\x18\v \x01(\v2\x19.google.protobuf.DurationR\x0econnectTimeout\"\xdb\x01\n" +
+	"\x0fconnect_timeout\x18\v \x01(\v2\x19.google.protobuf.DurationR\x0econnectTimeout\x12\x1d\n" +
+	"\n" +
+	"user_query\x18\f \x01(\tR\tuserQuery\"\xdb\x01\n" +
 	"\rIntrospection\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x123\n" +
 	"\atimeout\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12G\n" +

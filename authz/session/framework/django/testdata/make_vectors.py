@@ -5,7 +5,8 @@ import json
 import django
 from django.conf import settings
 
-settings.configure(SECRET_KEY="django-test-secret-key-0123456789", INSTALLED_APPS=["django.contrib.sessions"],
+settings.configure(SECRET_KEY="django-test-secret-key-0123456789",
+                   INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "django.contrib.sessions"],
                    DATABASES={}, SESSION_SERIALIZER="django.contrib.sessions.serializers.JSONSerializer")
 django.setup()
 from django.core import signing
@@ -26,6 +27,11 @@ out = {
                                           serializer=PickleSerializer, compress=True),
     "small_signed_cookie": signing.dumps({"_auth_user_id": "7"}, salt="django.contrib.sessions.backends.signed_cookies", compress=True),
 }
+from django.contrib.auth.hashers import make_password
+from django.utils.crypto import salted_hmac
+out["password_hash"] = make_password("alice-password")
+out["session_auth_hash"] = salted_hmac("django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash",
+                                       out["password_hash"], algorithm="sha256").hexdigest()
 settings.SECRET_KEY = "django-old-secret-key-abcdefghij"
 out["old_key_signed_cookie"] = signing.dumps(doc, salt="django.contrib.sessions.backends.signed_cookies", compress=True)
 out["old_secret"] = settings.SECRET_KEY
