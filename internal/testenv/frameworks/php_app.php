@@ -20,6 +20,9 @@ case "/login":
     $_SESSION["user_id"] = 42;
     $_SESSION["groups"] = ["editors", "staff"];
     $_SESSION["name"] = "Alice";
+    // PHP otherwise writes the session after the answer has gone out: the
+    // next request (lbauthz's, in the tests) could come first.
+    session_write_close();
     echo json_encode(["id" => 42]);
     break;
 case "/logout":
