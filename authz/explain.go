@@ -57,10 +57,15 @@ type ExplainedRequest struct {
 
 // ExplainedSession is what the session store said.
 type ExplainedSession struct {
+	// Store is the session store, with its framework preset when it has
+	// one ("signed_cookie/flask", "sql/django").
 	Store string `json:"store"`
 	// Result is valid, invalid or unavailable.
-	Result  string     `json:"result"`
-	Reason  string     `json:"reason,omitempty"`
+	Result string `json:"result"`
+	Reason string `json:"reason,omitempty"`
+	// Step is the step that refused an invalid session, when the store
+	// says: "bad signature", "expired", "no user id", "pickled", ...
+	Step    string     `json:"step,omitempty"`
 	Expires *time.Time `json:"expires,omitempty"`
 }
 
@@ -200,6 +205,10 @@ func (x *explainer) session(id *session.Identity, err error) {
 		s.Result, s.Reason = "unavailable", "the session store could not be asked: "+unavailableCause(err)
 	default:
 		s.Result, s.Reason = "invalid", reasonOf(err)
+		var ie *session.InvalidError
+		if errors.As(err, &ie) {
+			s.Step = ie.Step
+		}
 	}
 	x.out.Session = s
 }

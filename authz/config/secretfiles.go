@@ -18,6 +18,9 @@ func SecretFiles(cfg *configv1.Config) []string {
 	for _, f := range s.GetCookieSecretFiles() {
 		add(f)
 	}
+	for _, f := range s.GetAppSecretFiles() {
+		add(f)
+	}
 	add(s.GetRedis().GetPasswordFile())
 	add(s.GetSql().GetPasswordFile())
 	return files

@@ -42,6 +42,7 @@ const (
 const ConnectPGSimpleQuery = `SELECT sess, expire::timestamptz AS expire FROM "session" WHERE sid = $1`
 
 func applySessionDefaults(cfg *configv1.Config) {
+	applyFrameworkDefaults(cfg) // session_frameworks.go
 	s := cfg.Session
 	express := false
 	if j := s.Jwt; j != nil {
@@ -135,9 +136,10 @@ func validateSession(add func(string, string, ...any), s *configv1.Session) {
 		stores = append(stores, "introspection")
 		validateIntrospection(add, s.Introspection)
 	}
+	stores = append(stores, validateFrameworkStores(add, s)...) // session_frameworks.go
 	switch len(stores) {
 	case 0:
-		add("session", "a session store is required (jwt, redis, sql or introspection)")
+		add("session", "a session store is required (jwt, redis, sql, introspection, signed_cookie or files)")
 	case 1:
 	default:
 		add("session", "exactly one session store may be configured, found %s", strings.Join(stores, ", "))
@@ -172,9 +174,9 @@ func validateSession(add func(string, string, ...any), s *configv1.Session) {
 
 func validateRedis(add func(string, string, ...any), r *configv1.Redis, cookieFormat string) {
 	switch r.Preset {
-	case "", PresetConnectRedis:
+	case "", PresetConnectRedis, PresetPHPRedis, PresetLaravel:
 	default:
-		add("session.redis.preset", "%q is not a known preset (connect-redis)", r.Preset)
+		add("session.redis.preset", "%q is not a known preset (connect-redis, phpredis, laravel)", r.Preset)
 	}
 	if r.Address == "" {
 		add("session.redis.address", "the host:port of the Redis server is required")
@@ -198,16 +200,16 @@ var placeholder = regexp.MustCompile(`\$([0-9]+)`)
 
 func validateSQL(add func(string, string, ...any), q *configv1.SQL) {
 	switch q.Preset {
-	case "", PresetConnectPGSimple:
+	case "", PresetConnectPGSimple, PresetDjango:
 	default:
-		add("session.sql.preset", "%q is not a known preset (connect-pg-simple)", q.Preset)
+		add("session.sql.preset", "%q is not a known preset (connect-pg-simple, django)", q.Preset)
 	}
 	mysqlDriver := q.Driver == "mysql"
 	switch q.Driver {
 	case "postgres":
 	case "mysql":
-		if q.Preset == PresetConnectPGSimple {
-			add("session.sql.driver", "%q: the connect-pg-simple preset is for postgres", q.Driver)
+		if q.Preset == PresetConnectPGSimple || q.Preset == PresetDjango {
+			add("session.sql.driver", "%q: the %s preset is for postgres", q.Driver, q.Preset)
 		}
 	default:
 		add("session.sql.driver", "%q is not one of postgres, mysql", q.Driver)

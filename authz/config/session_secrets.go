@@ -15,6 +15,9 @@ type SessionSecrets struct {
 	RedisPassword string
 	// SQLPassword is read from session.sql.password_file.
 	SQLPassword string
+	// AppSecrets are the app's own secrets (a framework's SECRET_KEY and
+	// its fallbacks), in the order of session.app_secret_files.
+	AppSecrets [][]byte
 }
 
 func readSessionSecrets(s *configv1.Session, out *SessionSecrets) error {
@@ -24,6 +27,13 @@ func readSessionSecrets(s *configv1.Session, out *SessionSecrets) error {
 			return err
 		}
 		out.CookieSecrets = append(out.CookieSecrets, b)
+	}
+	for i, f := range s.GetAppSecretFiles() {
+		b, err := readSecretFile(fmt.Sprintf("session.app_secret_files[%d]", i), f)
+		if err != nil {
+			return err
+		}
+		out.AppSecrets = append(out.AppSecrets, b)
 	}
 	if f := s.GetRedis().GetPasswordFile(); f != "" {
 		b, err := readSecretFile("session.redis.password_file", f)

@@ -23,7 +23,7 @@ func (m *Mapping) Identity(doc map[string]any) (*Identity, error) {
 	if !ok || uid == "" {
 		// Not remembered: a stored session gets its user at the login (the
 		// app may keep the same session id), and the next request must see it.
-		return nil, &InvalidError{Reason: "the session has no user id at " + strconv.Quote(m.UserID), uncached: true}
+		return nil, &InvalidError{Reason: "the session has no user id at " + strconv.Quote(m.UserID), Step: "no user id", uncached: true}
 	}
 	var groups []string
 	if m.GroupIDs != "" {

@@ -31,6 +31,9 @@ type RedisOptions struct {
 	// Timeout bounds one lookup (1s when zero); the caller's deadline
 	// applies when shorter.
 	Timeout time.Duration
+	// Decode reads a stored session; nil reads a JSON document
+	// (DecodeDocument). It returns an *InvalidError for a bad session.
+	Decode func([]byte) (map[string]any, error)
 }
 
 // RedisStore reads sessions that the app keeps in Redis as JSON strings
@@ -42,6 +45,7 @@ type RedisStore struct {
 	prefix, suffix string
 	expiresPath    string
 	timeout        time.Duration
+	decode         func([]byte) (map[string]any, error)
 	now            func() time.Time
 }
 
@@ -57,6 +61,9 @@ func NewRedisStore(opts RedisOptions) (*RedisStore, error) {
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = time.Second
+	}
+	if opts.Decode == nil {
+		opts.Decode = DecodeDocument
 	}
 	ropts := &redis.Options{
 		Addr:     opts.Address,
@@ -88,7 +95,7 @@ func NewRedisStore(opts RedisOptions) (*RedisStore, error) {
 	}
 	return &RedisStore{
 		client: redis.NewClient(ropts), prefix: prefix, suffix: suffix,
-		expiresPath: opts.ExpiresPath, timeout: opts.Timeout, now: time.Now,
+		expiresPath: opts.ExpiresPath, timeout: opts.Timeout, now: time.Now, decode: opts.Decode,
 	}, nil
 }
 
@@ -114,7 +121,7 @@ func (s *RedisStore) Lookup(ctx context.Context, id string) (Data, error) {
 	if err != nil {
 		return Data{}, &UnavailableError{Err: redisError(err)}
 	}
-	doc, err := DecodeDocument(raw)
+	doc, err := s.decode(raw)
 	if err != nil {
 		return Data{}, err
 	}

@@ -157,7 +157,7 @@ func (r *Resolver) lookup(ctx context.Context, value string) (*Identity, error) 
 		return nil, err
 	}
 	if !d.Expires.IsZero() && !r.now().Before(d.Expires) {
-		return nil, Invalid("expired")
+		return nil, &InvalidError{Reason: "expired", Step: "expired"}
 	}
 	id, err := r.mapping.Identity(d.Doc)
 	if err != nil {

@@ -34,6 +34,9 @@ type Store interface {
 // safe to log: it never holds the cookie's value or a claim.
 type InvalidError struct {
 	Reason string
+	// Step, when known, is the step of the lookup that refused the session
+	// ("bad signature", "expired", "no user id", ...), for explain.
+	Step string
 	// uncached marks a state that may change any moment (a stored session
 	// that has no user yet, before the login): it is not negatively cached.
 	uncached bool

@@ -35,6 +35,9 @@ type SQLOptions struct {
 	// JSONColumn names the column holding the session document. When
 	// empty, each column of the row is a key of the document.
 	JSONColumn string
+	// DecodeColumn reads JSONColumn's value; nil reads a JSON document
+	// (DecodeDocument). It returns an *InvalidError for a bad session.
+	DecodeColumn func([]byte) (map[string]any, error)
 	// ExpiresColumn names a column holding when the session ends.
 	ExpiresColumn string
 	// GroupsQuery, when set, reads the user's group ids (the first column of
@@ -44,6 +47,13 @@ type SQLOptions struct {
 	GroupsQuery string
 	UserIDPath  string
 	GroupsKey   string
+
+	// UserQuery, when set, reads the session's user (PostgreSQL): its one
+	// parameter is the user id at UserIDPath, and its first row's columns
+	// go to CheckUser, which refuses a session its user no longer holds.
+	// No row: the user is gone, and the session invalid.
+	UserQuery string
+	CheckUser func(doc, user map[string]any) error
 
 	// Timeout bounds one lookup, both queries (1s when zero).
 	Timeout time.Duration
@@ -73,6 +83,12 @@ func NewSQLStore(opts SQLOptions) (*SQLStore, error) {
 	}
 	if opts.GroupsKey == "" {
 		opts.GroupsKey = "groups"
+	}
+	if opts.UserQuery != "" && (opts.Driver == "mysql" || opts.CheckUser == nil || opts.UserIDPath == "") {
+		return nil, errors.New("sql: the user query needs postgres, a check and the user id path")
+	}
+	if opts.DecodeColumn == nil {
+		opts.DecodeColumn = DecodeDocument
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = time.Second
@@ -138,6 +154,13 @@ func (s *SQLStore) Lookup(ctx context.Context, id string) (Data, error) {
 	if !expires.IsZero() && !s.now().Before(expires) {
 		return Data{}, Invalid("expired")
 	}
+	if s.opts.UserQuery != "" {
+		if uid := lookup(doc, s.opts.UserIDPath); uid != nil {
+			if err := s.checkUser(ctx, doc, uid); err != nil {
+				return Data{}, err
+			}
+		}
+	}
 	if s.opts.GroupsQuery != "" {
 		if uid := lookup(doc, s.opts.UserIDPath); uid != nil {
 			groups, err := s.groups(ctx, uid)
@@ -201,7 +224,7 @@ func (s *SQLStore) document(names []string, dest []any) (map[string]any, time.Ti
 				if *d == nil {
 					return nil, time.Time{}, Invalid("the session document is null")
 				}
-				m, err := DecodeDocument(*d)
+				m, err := s.opts.DecodeColumn(*d)
 				if err != nil {
 					return nil, time.Time{}, err
 				}
@@ -255,6 +278,23 @@ func (s *SQLStore) groups(ctx context.Context, uid any) ([]any, error) {
 		return nil, sqlError(err, param)
 	}
 	return groups, nil
+}
+
+// checkUser runs the user query and the check of its row.
+func (s *SQLStore) checkUser(ctx context.Context, doc map[string]any, uid any) error {
+	param := fmt.Sprint(uid)
+	rows, err := s.pool.Query(ctx, s.opts.UserQuery, uid)
+	if err != nil {
+		return sqlError(err, param)
+	}
+	users, err := pgx.CollectRows(rows, pgx.RowToMap)
+	if err != nil {
+		return sqlError(err, param)
+	}
+	if len(users) == 0 {
+		return Invalid("the session's user is gone")
+	}
+	return s.opts.CheckUser(doc, users[0])
 }
 
 // Close closes the connection pool.

@@ -40,8 +40,16 @@ func sessionsFromConfig(cfg *configv1.Config, sec *config.Secrets, b buildOption
 	return session.NewResolver(store, mapping, opts), nil
 }
 
-// storeKind names the session store of a config, for metrics and explain.
+// storeKind names the session store of a config, for metrics and explain,
+// with its framework preset when it has one ("sql/django").
 func storeKind(s *configv1.Session) string {
+	if p := config.FrameworkPreset(s); p != "" {
+		return baseStoreKind(s) + "/" + p
+	}
+	return baseStoreKind(s)
+}
+
+func baseStoreKind(s *configv1.Session) string {
 	switch {
 	case s.GetRedis() != nil:
 		return "redis"
@@ -49,6 +57,10 @@ func storeKind(s *configv1.Session) string {
 		return "sql"
 	case s.GetIntrospection() != nil:
 		return "introspection"
+	case s.GetSignedCookie() != nil:
+		return "signed_cookie"
+	case s.GetFiles() != nil:
+		return "files"
 	}
 	return "jwt"
 }
@@ -76,10 +88,17 @@ func storeFromConfig(cfg *configv1.Config, sec *config.Secrets) (session.Store, 
 		store, err = sqlStore(s.Sql, cfg.Identity, sec)
 	case s.Introspection != nil:
 		store, err = introspectionStore(s.Introspection, s.Cookie)
+	case s.SignedCookie != nil:
+		store, err = signedCookieStore(s.SignedCookie, s.Cookie, sec) // build_session_frameworks.go
+	case s.Files != nil:
+		store, err = phpFilesStore(s.Files)
 	default:
 		store, err = jwtStore(s.Jwt, sec)
 	}
 	if err != nil {
+		return nil, err
+	}
+	if store, err = frameworkCookie(s, sec, store); err != nil { // build_session_frameworks.go
 		return nil, err
 	}
 	if s.CookieFormat == config.CookieFormatExpress {
@@ -123,7 +142,12 @@ func jwtStore(j *configv1.JWT, sec *config.Secrets) (session.Store, error) {
 }
 
 func redisStore(r *configv1.Redis, sec *config.Secrets) (session.Store, error) {
+	decode, err := redisDecoder(r) // build_session_frameworks.go
+	if err != nil {
+		return nil, err
+	}
 	st, err := session.NewRedisStore(session.RedisOptions{
+		Decode:  decode,
 		Address: r.Address, Username: r.Username, Password: sec.Session.RedisPassword,
 		DB: int(r.Db), TLS: r.Tls, PoolSize: int(r.PoolSize),
 		KeyTemplate: r.KeyTemplate, ExpiresPath: r.ExpiresPath, Timeout: r.Timeout.AsDuration(),
@@ -131,11 +155,23 @@ func redisStore(r *configv1.Redis, sec *config.Secrets) (session.Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("session.redis: %w", err)
 	}
+	if r.Preset == config.PresetPHPRedis {
+		return session.PHPSessionID{Next: st}, nil
+	}
 	return st, nil
 }
 
 func sqlStore(q *configv1.SQL, id *configv1.Identity, sec *config.Secrets) (session.Store, error) {
+	decode, err := sqlDecoder(q, sec) // build_session_frameworks.go
+	if err != nil {
+		return nil, err
+	}
+	userQuery, checkUser, err := sqlUserCheck(q, sec) // build_session_frameworks.go
+	if err != nil {
+		return nil, err
+	}
 	st, err := session.NewSQLStore(session.SQLOptions{
+		DecodeColumn: decode, UserQuery: userQuery, CheckUser: checkUser,
 		Driver: q.Driver, DSN: q.Dsn, Password: sec.Session.SQLPassword,
 		Query: q.Query, JSONColumn: q.JsonColumn, ExpiresColumn: q.ExpiresColumn,
 		GroupsQuery: q.GroupsQuery, UserIDPath: id.UserId, GroupsKey: config.DefaultGroupsKey,

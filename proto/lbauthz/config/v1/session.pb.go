@@ -61,8 +61,22 @@ type Session struct {
 	// accepted: list the new secret and the old ones while rotating. Required
 	// by the "express" cookie format.
 	CookieSecretFiles []string `protobuf:"bytes,10,rep,name=cookie_secret_files,json=cookieSecretFiles,proto3" json:"cookie_secret_files,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Files holding the app's own secret, one per file, for the framework
+	// presets (signed_cookie, the "django" and "laravel" presets): Django's
+	// SECRET_KEY, Flask's SECRET_KEY, Laravel's APP_KEY ("base64:..."),
+	// Rails' secret_key_base, written as the app's settings hold them. The
+	// first is the current secret; the others are the old ones the app still
+	// accepts (Django's SECRET_KEY_FALLBACKS, Flask's SECRET_KEY_FALLBACKS,
+	// Laravel's APP_PREVIOUS_KEYS, the secret_key_base of Rails' cookie
+	// rotations).
+	AppSecretFiles []string `protobuf:"bytes,11,rep,name=app_secret_files,json=appSecretFiles,proto3" json:"app_secret_files,omitempty"`
+	// The cookie holds the whole session, signed by the app's framework.
+	SignedCookie *SignedCookie `protobuf:"bytes,12,opt,name=signed_cookie,json=signedCookie,proto3" json:"signed_cookie,omitempty"`
+	// The cookie holds a session id; the session is a file the app's
+	// framework wrote.
+	Files         *Files `protobuf:"bytes,13,opt,name=files,proto3" json:"files,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Session) Reset() {
@@ -165,6 +179,187 @@ func (x *Session) GetCookieSecretFiles() []string {
 	return nil
 }
 
+func (x *Session) GetAppSecretFiles() []string {
+	if x != nil {
+		return x.AppSecretFiles
+	}
+	return nil
+}
+
+func (x *Session) GetSignedCookie() *SignedCookie {
+	if x != nil {
+		return x.SignedCookie
+	}
+	return nil
+}
+
+func (x *Session) GetFiles() *Files {
+	if x != nil {
+		return x.Files
+	}
+	return nil
+}
+
+// SignedCookie reads a session the app's framework keeps in the cookie
+// itself, signed with the app's secret (session.app_secret_files).
+type SignedCookie struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The framework: "django" (the signed_cookies session backend; cookie
+	// "sessionid", user id "_auth_user_id") or "flask" (Flask's default
+	// session; cookie "session", user id "_user_id" as Flask-Login writes
+	// it) or "rails" (Rails' default cookie store: AES-256-GCM, or the older
+	// AES-256-CBC with HMAC, keys derived from secret_key_base, the :json
+	// cookie serializer; session.cookie is required, e.g. "_myapp_session";
+	// user id "warden_user_user_id", Devise's user taken from
+	// "warden.user.user.key"). Required.
+	Preset string `protobuf:"bytes,1,opt,name=preset,proto3" json:"preset,omitempty"`
+	// How long after signing a cookie is accepted, as the app has it:
+	// Django's SESSION_COOKIE_AGE (default 1209600s, two weeks), Flask's
+	// PERMANENT_SESSION_LIFETIME (default 2678400s, 31 days). Not for
+	// rails, whose cookies carry their own expiry.
+	MaxAge *durationpb.Duration `protobuf:"bytes,2,opt,name=max_age,json=maxAge,proto3" json:"max_age,omitempty"`
+	// The signing salt, when the app changed it (Django: a custom
+	// SessionStore's; Flask: a custom session interface's). Default the
+	// framework's.
+	Salt          string `protobuf:"bytes,3,opt,name=salt,proto3" json:"salt,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignedCookie) Reset() {
+	*x = SignedCookie{}
+	mi := &file_lbauthz_config_v1_session_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignedCookie) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignedCookie) ProtoMessage() {}
+
+func (x *SignedCookie) ProtoReflect() protoreflect.Message {
+	mi := &file_lbauthz_config_v1_session_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignedCookie.ProtoReflect.Descriptor instead.
+func (*SignedCookie) Descriptor() ([]byte, []int) {
+	return file_lbauthz_config_v1_session_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SignedCookie) GetPreset() string {
+	if x != nil {
+		return x.Preset
+	}
+	return ""
+}
+
+func (x *SignedCookie) GetMaxAge() *durationpb.Duration {
+	if x != nil {
+		return x.MaxAge
+	}
+	return nil
+}
+
+func (x *SignedCookie) GetSalt() string {
+	if x != nil {
+		return x.Salt
+	}
+	return ""
+}
+
+// Files reads a session from a file named after the session id.
+type Files struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "php": PHP's native "files" session handler: the file
+	// "sess_<id>" in path, the cookie "PHPSESSID".
+	// "laravel": Laravel's file session driver: the encrypted cookie
+	// "laravel_session" (checked and decrypted with session.app_secret_files)
+	// names the file in path (storage/framework/sessions); the user id is
+	// the web guard's "login_web_59ba36addc2b2f9401580f014c7f58ea4e30989d".
+	// Required.
+	Preset string `protobuf:"bytes,1,opt,name=preset,proto3" json:"preset,omitempty"`
+	// The folder the sessions are in (PHP's session.save_path), e.g.
+	// "/var/lib/php/sessions". Required.
+	Path string `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	// PHP's session.serialize_handler: "php" (the default) or
+	// "php_serialize".
+	SerializeHandler string `protobuf:"bytes,3,opt,name=serialize_handler,json=serializeHandler,proto3" json:"serialize_handler,omitempty"`
+	// How long after its last write a session is accepted (PHP's
+	// session.gc_maxlifetime, Laravel's SESSION_LIFETIME). Default 1440s
+	// (php), 7200s (laravel).
+	MaxIdle       *durationpb.Duration `protobuf:"bytes,4,opt,name=max_idle,json=maxIdle,proto3" json:"max_idle,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Files) Reset() {
+	*x = Files{}
+	mi := &file_lbauthz_config_v1_session_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Files) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Files) ProtoMessage() {}
+
+func (x *Files) ProtoReflect() protoreflect.Message {
+	mi := &file_lbauthz_config_v1_session_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Files.ProtoReflect.Descriptor instead.
+func (*Files) Descriptor() ([]byte, []int) {
+	return file_lbauthz_config_v1_session_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Files) GetPreset() string {
+	if x != nil {
+		return x.Preset
+	}
+	return ""
+}
+
+func (x *Files) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *Files) GetSerializeHandler() string {
+	if x != nil {
+		return x.SerializeHandler
+	}
+	return ""
+}
+
+func (x *Files) GetMaxIdle() *durationpb.Duration {
+	if x != nil {
+		return x.MaxIdle
+	}
+	return nil
+}
+
 // JWT verifies a session held as a signed JSON Web Token. Its "jku", "x5u"
 // and "jwk" headers are ignored: keys come only from this configuration.
 type JWT struct {
@@ -211,7 +406,7 @@ type JWT struct {
 
 func (x *JWT) Reset() {
 	*x = JWT{}
-	mi := &file_lbauthz_config_v1_session_proto_msgTypes[1]
+	mi := &file_lbauthz_config_v1_session_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -223,7 +418,7 @@ func (x *JWT) String() string {
 func (*JWT) ProtoMessage() {}
 
 func (x *JWT) ProtoReflect() protoreflect.Message {
-	mi := &file_lbauthz_config_v1_session_proto_msgTypes[1]
+	mi := &file_lbauthz_config_v1_session_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -236,7 +431,7 @@ func (x *JWT) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JWT.ProtoReflect.Descriptor instead.
 func (*JWT) Descriptor() ([]byte, []int) {
-	return file_lbauthz_config_v1_session_proto_rawDescGZIP(), []int{1}
+	return file_lbauthz_config_v1_session_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *JWT) GetHmacSecretFile() string {
@@ -332,6 +527,16 @@ type Redis struct {
 	// key_template "sess:{id}" (connect-redis' default prefix), the cookie
 	// format "express" and the cookie name "connect.sid" when those are left
 	// empty; the session's "cookie.expires" bounds it.
+	// "phpredis": PHP's native sessions with phpredis' session handler
+	// (session.save_handler = redis). Sets key_template
+	// "PHPREDIS_SESSION:{id}" and the cookie name "PHPSESSID"; the session is
+	// read in PHP's serialize format (serialize_handler) and the key's TTL
+	// (session.gc_maxlifetime) bounds it.
+	// "laravel": Laravel's redis session driver. Sets key_template
+	// "laravel_database_laravel_cache_:{id}" (the default Redis and cache
+	// prefixes of an app named "Laravel"), the cookie "laravel_session"
+	// (decrypted with session.app_secret_files) and the user id of the web
+	// guard.
 	Preset string `protobuf:"bytes,1,opt,name=preset,proto3" json:"preset,omitempty"`
 	// host:port of the Redis server. Required.
 	Address string `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"`
@@ -360,14 +565,17 @@ type Redis struct {
 	// RFC 3339 time or a number of seconds since 1970. The key's own TTL in
 	// Redis bounds the session too. Default "cookie.expires" with the
 	// connect-redis preset, none otherwise.
-	ExpiresPath   string `protobuf:"bytes,10,opt,name=expires_path,json=expiresPath,proto3" json:"expires_path,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ExpiresPath string `protobuf:"bytes,10,opt,name=expires_path,json=expiresPath,proto3" json:"expires_path,omitempty"`
+	// With the "phpredis" preset, PHP's session.serialize_handler: "php" (the
+	// default) or "php_serialize".
+	SerializeHandler string `protobuf:"bytes,11,opt,name=serialize_handler,json=serializeHandler,proto3" json:"serialize_handler,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Redis) Reset() {
 	*x = Redis{}
-	mi := &file_lbauthz_config_v1_session_proto_msgTypes[2]
+	mi := &file_lbauthz_config_v1_session_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -379,7 +587,7 @@ func (x *Redis) String() string {
 func (*Redis) ProtoMessage() {}
 
 func (x *Redis) ProtoReflect() protoreflect.Message {
-	mi := &file_lbauthz_config_v1_session_proto_msgTypes[2]
+	mi := &file_lbauthz_config_v1_session_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -392,7 +600,7 @@ func (x *Redis) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Redis.ProtoReflect.Descriptor instead.
 func (*Redis) Descriptor() ([]byte, []int) {
-	return file_lbauthz_config_v1_session_proto_rawDescGZIP(), []int{2}
+	return file_lbauthz_config_v1_session_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Redis) GetPreset() string {
@@ -465,6 +673,13 @@ func (x *Redis) GetExpiresPath() string {
 	return ""
 }
 
+func (x *Redis) GetSerializeHandler() string {
+	if x != nil {
+		return x.SerializeHandler
+	}
+	return ""
+}
+
 // SQL reads a session from a SQL database (PostgreSQL, MySQL or MariaDB)
 // with a configured query. Queries are sent with parameters, never built
 // from the cookie.
@@ -475,6 +690,13 @@ type SQL struct {
 	// query, json_column "sess", expires_column "expire", the cookie format
 	// "express" and the cookie name "connect.sid" when those are left empty.
 	// PostgreSQL only.
+	// "django": Django's db and cached_db session backends on PostgreSQL
+	// (django.contrib.sessions and django.contrib.auth). Sets the query of
+	// "django_session" (session_data is checked with session.app_secret_files
+	// and decoded; a pickled session is refused), expires_column
+	// "expire_date", a groups_query reading the names of the user's groups
+	// (auth_user_groups, auth_group), the cookie name "sessionid" and the
+	// user id "_auth_user_id" when those are left empty.
 	Preset string `protobuf:"bytes,1,opt,name=preset,proto3" json:"preset,omitempty"`
 	// "postgres" (the default; pgx) or "mysql" (MySQL and MariaDB;
 	// go-sql-driver/mysql). Queries write their parameter the driver's way:
@@ -519,13 +741,21 @@ type SQL struct {
 	MaxConnections uint32 `protobuf:"varint,10,opt,name=max_connections,json=maxConnections,proto3" json:"max_connections,omitempty"`
 	// Upper bound of opening one connection. Default 2s.
 	ConnectTimeout *durationpb.Duration `protobuf:"bytes,11,opt,name=connect_timeout,json=connectTimeout,proto3" json:"connect_timeout,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// With the "django" preset: the query reading the session's user, with
+	// one parameter, the user id, and the columns "password" and
+	// "is_active". A session is refused when its user is not active or its
+	// "_auth_user_hash" no longer matches the password (changed since the
+	// login), as Django does. Default
+	// "SELECT password, is_active FROM auth_user WHERE id::text = $1"; set it
+	// for a custom user model's table.
+	UserQuery     string `protobuf:"bytes,12,opt,name=user_query,json=userQuery,proto3" json:"user_query,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SQL) Reset() {
 	*x = SQL{}
-	mi := &file_lbauthz_config_v1_session_proto_msgTypes[3]
+	mi := &file_lbauthz_config_v1_session_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -537,7 +767,7 @@ func (x *SQL) String() string {
 func (*SQL) ProtoMessage() {}
 
 func (x *SQL) ProtoReflect() protoreflect.Message {
-	mi := &file_lbauthz_config_v1_session_proto_msgTypes[3]
+	mi := &file_lbauthz_config_v1_session_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -550,7 +780,7 @@ func (x *SQL) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQL.ProtoReflect.Descriptor instead.
 func (*SQL) Descriptor() ([]byte, []int) {
-	return file_lbauthz_config_v1_session_proto_rawDescGZIP(), []int{3}
+	return file_lbauthz_config_v1_session_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SQL) GetPreset() string {
@@ -630,6 +860,13 @@ func (x *SQL) GetConnectTimeout() *durationpb.Duration {
 	return nil
 }
 
+func (x *SQL) GetUserQuery() string {
+	if x != nil {
+		return x.UserQuery
+	}
+	return ""
+}
+
 // Introspection asks the app who the user is: the sidecar calls the app's
 // own "who am I" endpoint with the request's session cookie and reads the
 // JSON object it answers. 200: the object is the session document; 3xx, 401,
@@ -654,7 +891,7 @@ type Introspection struct {
 
 func (x *Introspection) Reset() {
 	*x = Introspection{}
-	mi := &file_lbauthz_config_v1_session_proto_msgTypes[4]
+	mi := &file_lbauthz_config_v1_session_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -666,7 +903,7 @@ func (x *Introspection) String() string {
 func (*Introspection) ProtoMessage() {}
 
 func (x *Introspection) ProtoReflect() protoreflect.Message {
-	mi := &file_lbauthz_config_v1_session_proto_msgTypes[4]
+	mi := &file_lbauthz_config_v1_session_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -679,7 +916,7 @@ func (x *Introspection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Introspection.ProtoReflect.Descriptor instead.
 func (*Introspection) Descriptor() ([]byte, []int) {
-	return file_lbauthz_config_v1_session_proto_rawDescGZIP(), []int{4}
+	return file_lbauthz_config_v1_session_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Introspection) GetUrl() string {
@@ -729,7 +966,7 @@ type Cache struct {
 
 func (x *Cache) Reset() {
 	*x = Cache{}
-	mi := &file_lbauthz_config_v1_session_proto_msgTypes[5]
+	mi := &file_lbauthz_config_v1_session_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -741,7 +978,7 @@ func (x *Cache) String() string {
 func (*Cache) ProtoMessage() {}
 
 func (x *Cache) ProtoReflect() protoreflect.Message {
-	mi := &file_lbauthz_config_v1_session_proto_msgTypes[5]
+	mi := &file_lbauthz_config_v1_session_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -754,7 +991,7 @@ func (x *Cache) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cache.ProtoReflect.Descriptor instead.
 func (*Cache) Descriptor() ([]byte, []int) {
-	return file_lbauthz_config_v1_session_proto_rawDescGZIP(), []int{5}
+	return file_lbauthz_config_v1_session_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Cache) GetTtl() *durationpb.Duration {
@@ -789,7 +1026,7 @@ var File_lbauthz_config_v1_session_proto protoreflect.FileDescriptor
 
 const file_lbauthz_config_v1_session_proto_rawDesc = "" +
 	"\n" +
-	"\x1flbauthz/config/v1/session.proto\x12\x11lbauthz.config.v1\x1a\x1egoogle/protobuf/duration.proto\"\xc2\x03\n" +
+	"\x1flbauthz/config/v1/session.proto\x12\x11lbauthz.config.v1\x1a\x1egoogle/protobuf/duration.proto\"\xe2\x04\n" +
 	"\aSession\x12\x16\n" +
 	"\x06cookie\x18\x01 \x01(\tR\x06cookie\x12(\n" +
 	"\x10max_cookie_bytes\x18\x02 \x01(\rR\x0emaxCookieBytes\x12(\n" +
@@ -801,7 +1038,19 @@ const file_lbauthz_config_v1_session_proto_rawDesc = "" +
 	"\x0eon_store_error\x18\b \x01(\tR\fonStoreError\x12#\n" +
 	"\rcookie_format\x18\t \x01(\tR\fcookieFormat\x12.\n" +
 	"\x13cookie_secret_files\x18\n" +
-	" \x03(\tR\x11cookieSecretFiles\"\xa2\x04\n" +
+	" \x03(\tR\x11cookieSecretFiles\x12(\n" +
+	"\x10app_secret_files\x18\v \x03(\tR\x0eappSecretFiles\x12D\n" +
+	"\rsigned_cookie\x18\f \x01(\v2\x1f.lbauthz.config.v1.SignedCookieR\fsignedCookie\x12.\n" +
+	"\x05files\x18\r \x01(\v2\x18.lbauthz.config.v1.FilesR\x05files\"n\n" +
+	"\fSignedCookie\x12\x16\n" +
+	"\x06preset\x18\x01 \x01(\tR\x06preset\x122\n" +
+	"\amax_age\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x06maxAge\x12\x12\n" +
+	"\x04salt\x18\x03 \x01(\tR\x04salt\"\x96\x01\n" +
+	"\x05Files\x12\x16\n" +
+	"\x06preset\x18\x01 \x01(\tR\x06preset\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\x12+\n" +
+	"\x11serialize_handler\x18\x03 \x01(\tR\x10serializeHandler\x124\n" +
+	"\bmax_idle\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\amaxIdle\"\xa2\x04\n" +
 	"\x03JWT\x12(\n" +
 	"\x10hmac_secret_file\x18\x01 \x01(\tR\x0ehmacSecretFile\x12\x1e\n" +
 	"\n" +
@@ -819,7 +1068,7 @@ const file_lbauthz_config_v1_session_proto_rawDesc = "" +
 	"\vrequire_exp\x18\v \x01(\bH\x00R\n" +
 	"requireExp\x88\x01\x01\x12.\n" +
 	"\x13allow_insecure_http\x18\f \x01(\bR\x11allowInsecureHttpB\x0e\n" +
-	"\f_require_exp\"\xb4\x02\n" +
+	"\f_require_exp\"\xe1\x02\n" +
 	"\x05Redis\x12\x16\n" +
 	"\x06preset\x18\x01 \x01(\tR\x06preset\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x1a\n" +
@@ -831,7 +1080,8 @@ const file_lbauthz_config_v1_session_proto_rawDesc = "" +
 	"\atimeout\x18\b \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12\x1b\n" +
 	"\tpool_size\x18\t \x01(\rR\bpoolSize\x12!\n" +
 	"\fexpires_path\x18\n" +
-	" \x01(\tR\vexpiresPath\"\x8f\x03\n" +
+	" \x01(\tR\vexpiresPath\x12+\n" +
+	"\x11serialize_handler\x18\v \x01(\tR\x10serializeHandler\"\xae\x03\n" +
 	"\x03SQL\x12\x16\n" +
 	"\x06preset\x18\x01 \x01(\tR\x06preset\x12\x16\n" +
 	"\x06driver\x18\x02 \x01(\tR\x06driver\x12\x10\n" +
@@ -845,7 +1095,9 @@ const file_lbauthz_config_v1_session_proto_rawDesc = "" +
 	"\atimeout\x18\t \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12'\n" +
 	"\x0fmax_connections\x18\n" +
 	" \x01(\rR\x0emaxConnections\x12B\n" +
-	"\x0fconnect_timeout\x18\v \x01(\v2\x19.google.protobuf.DurationR\x0econnectTimeout\"\x8b\x02\n" +
+	"\x0fconnect_timeout\x18\v \x01(\v2\x19.google.protobuf.DurationR\x0econnectTimeout\x12\x1d\n" +
+	"\n" +
+	"user_query\x18\f \x01(\tR\tuserQuery\"\x8b\x02\n" +
 	"\rIntrospection\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x123\n" +
 	"\atimeout\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12G\n" +
@@ -873,39 +1125,45 @@ func file_lbauthz_config_v1_session_proto_rawDescGZIP() []byte {
 	return file_lbauthz_config_v1_session_proto_rawDescData
 }
 
-var file_lbauthz_config_v1_session_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_lbauthz_config_v1_session_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_lbauthz_config_v1_session_proto_goTypes = []any{
 	(*Session)(nil),             // 0: lbauthz.config.v1.Session
-	(*JWT)(nil),                 // 1: lbauthz.config.v1.JWT
-	(*Redis)(nil),               // 2: lbauthz.config.v1.Redis
-	(*SQL)(nil),                 // 3: lbauthz.config.v1.SQL
-	(*Introspection)(nil),       // 4: lbauthz.config.v1.Introspection
-	(*Cache)(nil),               // 5: lbauthz.config.v1.Cache
-	nil,                         // 6: lbauthz.config.v1.Introspection.HeadersEntry
-	(*durationpb.Duration)(nil), // 7: google.protobuf.Duration
+	(*SignedCookie)(nil),        // 1: lbauthz.config.v1.SignedCookie
+	(*Files)(nil),               // 2: lbauthz.config.v1.Files
+	(*JWT)(nil),                 // 3: lbauthz.config.v1.JWT
+	(*Redis)(nil),               // 4: lbauthz.config.v1.Redis
+	(*SQL)(nil),                 // 5: lbauthz.config.v1.SQL
+	(*Introspection)(nil),       // 6: lbauthz.config.v1.Introspection
+	(*Cache)(nil),               // 7: lbauthz.config.v1.Cache
+	nil,                         // 8: lbauthz.config.v1.Introspection.HeadersEntry
+	(*durationpb.Duration)(nil), // 9: google.protobuf.Duration
 }
 var file_lbauthz_config_v1_session_proto_depIdxs = []int32{
-	1,  // 0: lbauthz.config.v1.Session.jwt:type_name -> lbauthz.config.v1.JWT
-	5,  // 1: lbauthz.config.v1.Session.cache:type_name -> lbauthz.config.v1.Cache
-	2,  // 2: lbauthz.config.v1.Session.redis:type_name -> lbauthz.config.v1.Redis
-	3,  // 3: lbauthz.config.v1.Session.sql:type_name -> lbauthz.config.v1.SQL
-	4,  // 4: lbauthz.config.v1.Session.introspection:type_name -> lbauthz.config.v1.Introspection
-	7,  // 5: lbauthz.config.v1.JWT.leeway:type_name -> google.protobuf.Duration
-	7,  // 6: lbauthz.config.v1.JWT.jwks_refresh:type_name -> google.protobuf.Duration
-	7,  // 7: lbauthz.config.v1.JWT.jwks_min_interval:type_name -> google.protobuf.Duration
-	7,  // 8: lbauthz.config.v1.JWT.jwks_timeout:type_name -> google.protobuf.Duration
-	7,  // 9: lbauthz.config.v1.Redis.timeout:type_name -> google.protobuf.Duration
-	7,  // 10: lbauthz.config.v1.SQL.timeout:type_name -> google.protobuf.Duration
-	7,  // 11: lbauthz.config.v1.SQL.connect_timeout:type_name -> google.protobuf.Duration
-	7,  // 12: lbauthz.config.v1.Introspection.timeout:type_name -> google.protobuf.Duration
-	6,  // 13: lbauthz.config.v1.Introspection.headers:type_name -> lbauthz.config.v1.Introspection.HeadersEntry
-	7,  // 14: lbauthz.config.v1.Cache.ttl:type_name -> google.protobuf.Duration
-	7,  // 15: lbauthz.config.v1.Cache.negative_ttl:type_name -> google.protobuf.Duration
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	3,  // 0: lbauthz.config.v1.Session.jwt:type_name -> lbauthz.config.v1.JWT
+	7,  // 1: lbauthz.config.v1.Session.cache:type_name -> lbauthz.config.v1.Cache
+	4,  // 2: lbauthz.config.v1.Session.redis:type_name -> lbauthz.config.v1.Redis
+	5,  // 3: lbauthz.config.v1.Session.sql:type_name -> lbauthz.config.v1.SQL
+	6,  // 4: lbauthz.config.v1.Session.introspection:type_name -> lbauthz.config.v1.Introspection
+	1,  // 5: lbauthz.config.v1.Session.signed_cookie:type_name -> lbauthz.config.v1.SignedCookie
+	2,  // 6: lbauthz.config.v1.Session.files:type_name -> lbauthz.config.v1.Files
+	9,  // 7: lbauthz.config.v1.SignedCookie.max_age:type_name -> google.protobuf.Duration
+	9,  // 8: lbauthz.config.v1.Files.max_idle:type_name -> google.protobuf.Duration
+	9,  // 9: lbauthz.config.v1.JWT.leeway:type_name -> google.protobuf.Duration
+	9,  // 10: lbauthz.config.v1.JWT.jwks_refresh:type_name -> google.protobuf.Duration
+	9,  // 11: lbauthz.config.v1.JWT.jwks_min_interval:type_name -> google.protobuf.Duration
+	9,  // 12: lbauthz.config.v1.JWT.jwks_timeout:type_name -> google.protobuf.Duration
+	9,  // 13: lbauthz.config.v1.Redis.timeout:type_name -> google.protobuf.Duration
+	9,  // 14: lbauthz.config.v1.SQL.timeout:type_name -> google.protobuf.Duration
+	9,  // 15: lbauthz.config.v1.SQL.connect_timeout:type_name -> google.protobuf.Duration
+	9,  // 16: lbauthz.config.v1.Introspection.timeout:type_name -> google.protobuf.Duration
+	8,  // 17: lbauthz.config.v1.Introspection.headers:type_name -> lbauthz.config.v1.Introspection.HeadersEntry
+	9,  // 18: lbauthz.config.v1.Cache.ttl:type_name -> google.protobuf.Duration
+	9,  // 19: lbauthz.config.v1.Cache.negative_ttl:type_name -> google.protobuf.Duration
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_lbauthz_config_v1_session_proto_init() }
@@ -913,14 +1171,14 @@ func file_lbauthz_config_v1_session_proto_init() {
 	if File_lbauthz_config_v1_session_proto != nil {
 		return
 	}
-	file_lbauthz_config_v1_session_proto_msgTypes[1].OneofWrappers = []any{}
+	file_lbauthz_config_v1_session_proto_msgTypes[3].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lbauthz_config_v1_session_proto_rawDesc), len(file_lbauthz_config_v1_session_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
