@@ -16,6 +16,8 @@ type Secrets struct {
 	PublicKeysPEM       []byte
 	// Session holds the session store's secrets (session_secrets.go).
 	Session SessionSecrets
+	// SharedRedisPassword is the password of shared.redis.
+	SharedRedisPassword string
 }
 
 // ReadSecrets reads the files a config names. The Liveblocks secret key comes
@@ -57,6 +59,13 @@ func ReadSecrets(cfg *configv1.Config, getenv func(string) string) (*Secrets, er
 	}
 	if err := readSessionSecrets(cfg.GetSession(), &s.Session); err != nil {
 		return nil, err
+	}
+	if f := cfg.GetShared().GetRedis().GetPasswordFile(); f != "" {
+		b, err := readSecretFile("shared.redis.password_file", f)
+		if err != nil {
+			return nil, err
+		}
+		s.SharedRedisPassword = string(b)
 	}
 	return s, nil
 }
