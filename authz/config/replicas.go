@@ -97,3 +97,14 @@ func validateTLS(add func(string, string, ...any), field string, t *configv1.TLS
 		}
 	}
 }
+
+// ReadSharedRedisPassword reads shared.redis.password_file ("" when none is
+// named), for the commands that need Redis and none of the other secrets.
+func ReadSharedRedisPassword(cfg *configv1.Config) (string, error) {
+	f := cfg.GetShared().GetRedis().GetPasswordFile()
+	if f == "" {
+		return "", nil
+	}
+	b, err := readSecretFile("shared.redis.password_file", f)
+	return string(b), err
+}

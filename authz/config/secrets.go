@@ -60,12 +60,9 @@ func ReadSecrets(cfg *configv1.Config, getenv func(string) string) (*Secrets, er
 	if err := readSessionSecrets(cfg.GetSession(), &s.Session); err != nil {
 		return nil, err
 	}
-	if f := cfg.GetShared().GetRedis().GetPasswordFile(); f != "" {
-		b, err := readSecretFile("shared.redis.password_file", f)
-		if err != nil {
-			return nil, err
-		}
-		s.SharedRedisPassword = string(b)
+	var err error
+	if s.SharedRedisPassword, err = ReadSharedRedisPassword(cfg); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

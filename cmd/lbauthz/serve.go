@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
@@ -108,6 +110,15 @@ func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log 
 	var ready atomic.Bool
 	grace := cfg.Listen.ShutdownGrace.AsDuration()
 
+	grpcTLS, err := listenerTLS("listen.grpc_tls", cfg.Listen.GrpcTls, log)
+	if err != nil {
+		return fmt.Errorf("listen.grpc_tls: %w", err)
+	}
+	httpTLS, err := listenerTLS("listen.http_tls", cfg.Listen.HttpTls, log)
+	if err != nil {
+		return fmt.Errorf("listen.http_tls: %w", err)
+	}
+
 	var grpcSrv *grpc.Server
 	var healthSrv *health.Server
 	var grpcLis, httpLis net.Listener
@@ -115,7 +126,11 @@ func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log 
 		if grpcLis, err = net.Listen("tcp", cfg.Listen.Grpc); err != nil {
 			return fmt.Errorf("listen.grpc: %w", err)
 		}
-		grpcSrv = grpc.NewServer(obs.grpcServerOptions()...)
+		gopts := obs.grpcServerOptions()
+		if grpcTLS != nil {
+			gopts = append(gopts, grpc.Creds(credentials.NewTLS(grpcTLS.TLSConfig("h2"))))
+		}
+		grpcSrv = grpc.NewServer(gopts...)
 		authv3.RegisterAuthorizationServer(grpcSrv, authz.NewEnvoyServer(holder))
 		healthSrv = health.NewServer()
 		healthpb.RegisterHealthServer(grpcSrv, healthSrv)
@@ -128,6 +143,9 @@ func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log 
 				grpcLis.Close()
 			}
 			return fmt.Errorf("listen.http: %w", err)
+		}
+		if httpTLS != nil {
+			httpLis = tls.NewListener(httpLis, httpTLS.TLSConfig("h2", "http/1.1"))
 		}
 		mux := http.NewServeMux()
 		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

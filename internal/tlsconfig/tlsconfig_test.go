@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/lbauthz/lbauthz/internal/testenv"
 	"github.com/lbauthz/lbauthz/internal/tlsconfig"
 )
 
@@ -48,11 +49,11 @@ func client(roots *x509.CertPool, certs ...tls.Certificate) *http.Client {
 }
 
 func TestServer_MTLSRefusesAtTheHandshakeWhatIsNotAllowed(t *testing.T) {
-	ca, other := newTestCA(t, "mesh CA"), newTestCA(t, "another CA")
+	ca, other := testenv.NewCA(t, "mesh CA"), testenv.NewCA(t, "another CA")
 	dir := t.TempDir()
-	certFile, keyFile := ca.writeServerPair(t, dir, 1)
-	caFile := filepath.Join(dir, "client-ca.pem")
-	if err := os.WriteFile(caFile, ca.pem, 0o600); err != nil {
+	certFile, keyFile := ca.WriteServerPair(t, dir, 1)
+	caFile := filepath.Join(dir, "client-ca.PEM")
+	if err := os.WriteFile(caFile, ca.PEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	s, err := tlsconfig.New(tlsconfig.Options{
@@ -70,20 +71,20 @@ func TestServer_MTLSRefusesAtTheHandshakeWhatIsNotAllowed(t *testing.T) {
 		ok    bool
 	}{
 		{"no client certificate", nil, false},
-		{"a certificate of another CA with an allowed SAN", []tls.Certificate{other.clientCert(t, "envoy.gateway.svc")}, false},
-		{"a wrong DNS name", []tls.Certificate{ca.clientCert(t, "attacker.svc")}, false},
-		{"a wrong SPIFFE ID", []tls.Certificate{ca.clientCert(t, "spiffe://cluster.local/ns/default/sa/app")}, false},
-		{"a SPIFFE ID that only starts like the allowed prefix", []tls.Certificate{ca.clientCert(t, "spiffe://cluster.local/ns/gatewayx/sa/a")}, false},
-		{"an allowed DNS name", []tls.Certificate{ca.clientCert(t, "envoy.gateway.svc")}, true},
-		{"an allowed SPIFFE ID", []tls.Certificate{ca.clientCert(t, "spiffe://cluster.local/ns/istio-system/sa/ingressgateway")}, true},
-		{"a SPIFFE ID under an allowed prefix", []tls.Certificate{ca.clientCert(t, "spiffe://cluster.local/ns/gateway/sa/envoy")}, true},
+		{"a certificate of another CA with an allowed SAN", []tls.Certificate{other.ClientCert(t, "envoy.gateway.svc")}, false},
+		{"a wrong DNS name", []tls.Certificate{ca.ClientCert(t, "attacker.svc")}, false},
+		{"a wrong SPIFFE ID", []tls.Certificate{ca.ClientCert(t, "spiffe://cluster.local/ns/default/sa/app")}, false},
+		{"a SPIFFE ID that only starts like the allowed prefix", []tls.Certificate{ca.ClientCert(t, "spiffe://cluster.local/ns/gatewayx/sa/a")}, false},
+		{"an allowed DNS name", []tls.Certificate{ca.ClientCert(t, "envoy.gateway.svc")}, true},
+		{"an allowed SPIFFE ID", []tls.Certificate{ca.ClientCert(t, "spiffe://cluster.local/ns/istio-system/sa/ingressgateway")}, true},
+		{"a SPIFFE ID under an allowed prefix", []tls.Certificate{ca.ClientCert(t, "spiffe://cluster.local/ns/gateway/sa/envoy")}, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			// A raw handshake, so that a refusal is seen as a handshake error
 			// and not as an HTTP status.
 			conn, err := tls.Dial("tcp", strings.TrimPrefix(url, "https://"),
-				&tls.Config{RootCAs: ca.pool(), ServerName: "lbauthz.test", Certificates: tc.certs})
+				&tls.Config{RootCAs: ca.Pool(), ServerName: "lbauthz.test", Certificates: tc.certs})
 			if err == nil {
 				// TLS 1.3: the server's verdict on the client certificate
 				// arrives with the first read.
@@ -130,9 +131,9 @@ func errorsAs(err error, alert *tls.AlertError) bool {
 }
 
 func TestServer_ServesARotatedCertificateWithoutRestartOrFailedRequests(t *testing.T) {
-	ca := newTestCA(t, "cert-manager CA")
+	ca := testenv.NewCA(t, "cert-manager CA")
 	dir := t.TempDir()
-	certFile, keyFile := ca.writeServerPair(t, dir, 1)
+	certFile, keyFile := ca.WriteServerPair(t, dir, 1)
 	var reloads, loadErrors atomic.Int32
 	s, err := tlsconfig.New(tlsconfig.Options{CertFile: certFile, KeyFile: keyFile, CheckInterval: 5 * time.Millisecond,
 		OnReload: func() { reloads.Add(1) }, OnError: func(error) { loadErrors.Add(1) }})
@@ -140,7 +141,7 @@ func TestServer_ServesARotatedCertificateWithoutRestartOrFailedRequests(t *testi
 		t.Fatal(err)
 	}
 	url := serveHTTPS(t, s)
-	c := client(ca.pool())
+	c := client(ca.Pool())
 
 	// A client loop, each request on a new connection (a new handshake),
 	// runs through the swap.
@@ -169,7 +170,7 @@ func TestServer_ServesARotatedCertificateWithoutRestartOrFailedRequests(t *testi
 	}
 	time.Sleep(200 * time.Millisecond)
 	for serial := int64(2); serial <= 4; serial++ {
-		ca.writeServerPair(t, dir, serial)
+		ca.WriteServerPair(t, dir, serial)
 		deadline := time.Now().Add(5 * time.Second)
 		for lastSerial.Load() != serial {
 			if time.Now().After(deadline) {
@@ -192,11 +193,11 @@ func TestServer_ServesARotatedCertificateWithoutRestartOrFailedRequests(t *testi
 }
 
 func TestServer_AClientCABundleChangeIsTakenWithoutRestart(t *testing.T) {
-	oldCA, newCA := newTestCA(t, "old CA"), newTestCA(t, "new CA")
+	oldCA, newCA := testenv.NewCA(t, "old CA"), testenv.NewCA(t, "new CA")
 	dir := t.TempDir()
-	certFile, keyFile := oldCA.writeServerPair(t, dir, 1)
-	caFile := filepath.Join(dir, "client-ca.pem")
-	if err := os.WriteFile(caFile, oldCA.pem, 0o600); err != nil {
+	certFile, keyFile := oldCA.WriteServerPair(t, dir, 1)
+	caFile := filepath.Join(dir, "client-ca.PEM")
+	if err := os.WriteFile(caFile, oldCA.PEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	s, err := tlsconfig.New(tlsconfig.Options{CertFile: certFile, KeyFile: keyFile, ClientCAFile: caFile,
@@ -205,11 +206,11 @@ func TestServer_AClientCABundleChangeIsTakenWithoutRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	url := serveHTTPS(t, s)
-	c := client(oldCA.pool(), newCA.clientCert(t, "envoy.svc"))
+	c := client(oldCA.Pool(), newCA.ClientCert(t, "envoy.svc"))
 	if _, err := c.Get(url); err == nil {
 		t.Fatal("a client of the new CA was accepted before the bundle had it")
 	}
-	if err := os.WriteFile(caFile, append(append([]byte{}, oldCA.pem...), newCA.pem...), 0o600); err != nil {
+	if err := os.WriteFile(caFile, append(append([]byte{}, oldCA.PEM...), newCA.PEM...), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -227,11 +228,11 @@ func TestServer_AClientCABundleChangeIsTakenWithoutRestart(t *testing.T) {
 }
 
 func TestServer_GRPCOverMTLS(t *testing.T) {
-	ca := newTestCA(t, "mesh CA")
+	ca := testenv.NewCA(t, "mesh CA")
 	dir := t.TempDir()
-	certFile, keyFile := ca.writeServerPair(t, dir, 1)
-	caFile := filepath.Join(dir, "client-ca.pem")
-	if err := os.WriteFile(caFile, ca.pem, 0o600); err != nil {
+	certFile, keyFile := ca.WriteServerPair(t, dir, 1)
+	caFile := filepath.Join(dir, "client-ca.PEM")
+	if err := os.WriteFile(caFile, ca.PEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	s, err := tlsconfig.New(tlsconfig.Options{CertFile: certFile, KeyFile: keyFile, ClientCAFile: caFile,
@@ -250,7 +251,7 @@ func TestServer_GRPCOverMTLS(t *testing.T) {
 
 	check := func(cert tls.Certificate) error {
 		conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(credentials.NewTLS(
-			&tls.Config{RootCAs: ca.pool(), ServerName: "lbauthz.test", Certificates: []tls.Certificate{cert}})))
+			&tls.Config{RootCAs: ca.Pool(), ServerName: "lbauthz.test", Certificates: []tls.Certificate{cert}})))
 		if err != nil {
 			return err
 		}
@@ -260,18 +261,18 @@ func TestServer_GRPCOverMTLS(t *testing.T) {
 		_, err = healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
 		return err
 	}
-	if err := check(ca.clientCert(t, "spiffe://cluster.local/ns/istio-system/sa/ingressgateway")); err != nil {
+	if err := check(ca.ClientCert(t, "spiffe://cluster.local/ns/istio-system/sa/ingressgateway")); err != nil {
 		t.Fatalf("the allowed SPIFFE ID was refused: %v", err)
 	}
-	if err := check(ca.clientCert(t, "spiffe://cluster.local/ns/default/sa/app")); err == nil {
+	if err := check(ca.ClientCert(t, "spiffe://cluster.local/ns/default/sa/app")); err == nil {
 		t.Fatal("a wrong SPIFFE ID was accepted over gRPC")
 	}
 }
 
 func TestNew_RefusesIncompleteOrMalformedOptions(t *testing.T) {
-	ca := newTestCA(t, "CA")
+	ca := testenv.NewCA(t, "CA")
 	dir := t.TempDir()
-	certFile, keyFile := ca.writeServerPair(t, dir, 1)
+	certFile, keyFile := ca.WriteServerPair(t, dir, 1)
 	empty := filepath.Join(dir, "empty.pem")
 	_ = os.WriteFile(empty, []byte("not a certificate"), 0o600)
 	for name, o := range map[string]tlsconfig.Options{

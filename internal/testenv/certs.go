@@ -1,4 +1,4 @@
-package tlsconfig_test
+package testenv
 
 import (
 	"crypto/ecdsa"
@@ -17,14 +17,17 @@ import (
 	"time"
 )
 
-// testCA is a certificate authority made for one test.
-type testCA struct {
-	cert *x509.Certificate
+// CA is a certificate authority made for one test, issuing server and
+// client certificates (with DNS, IP and URI/SPIFFE SANs) for TLS tests.
+type CA struct {
+	Cert *x509.Certificate
 	key  *ecdsa.PrivateKey
-	pem  []byte
+	// PEM is the CA certificate, PEM-encoded (a client CA bundle).
+	PEM []byte
 }
 
-func newTestCA(t *testing.T, name string) *testCA {
+// NewCA makes a CA named name, valid for a day.
+func NewCA(t testing.TB, name string) *CA {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -40,19 +43,20 @@ func newTestCA(t *testing.T, name string) *testCA {
 		t.Fatal(err)
 	}
 	cert, _ := x509.ParseCertificate(der)
-	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+	return &CA{Cert: cert, key: key, PEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
 }
 
-func (ca *testCA) pool() *x509.CertPool {
+// Pool returns a pool holding only the CA.
+func (ca *CA) Pool() *x509.CertPool {
 	p := x509.NewCertPool()
-	p.AddCert(ca.cert)
+	p.AddCert(ca.Cert)
 	return p
 }
 
-// issue makes a leaf certificate for the SANs (DNS names, IP addresses or
+// Issue makes a leaf certificate for the SANs (DNS names, IP addresses or
 // URIs with a scheme), for server or client use, and returns its PEM
 // certificate and key.
-func (ca *testCA) issue(t *testing.T, serial int64, client bool, sans ...string) (certPEM, keyPEM []byte) {
+func (ca *CA) Issue(t testing.TB, serial int64, client bool, sans ...string) (certPEM, keyPEM []byte) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -75,7 +79,7 @@ func (ca *testCA) issue(t *testing.T, serial int64, client bool, sans ...string)
 			tmpl.DNSNames = append(tmpl.DNSNames, s)
 		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,9 +91,10 @@ func (ca *testCA) issue(t *testing.T, serial int64, client bool, sans ...string)
 		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
 }
 
-func (ca *testCA) clientCert(t *testing.T, sans ...string) tls.Certificate {
+// ClientCert returns a client certificate for the SANs.
+func (ca *CA) ClientCert(t testing.TB, sans ...string) tls.Certificate {
 	t.Helper()
-	c, k := ca.issue(t, 100, true, sans...)
+	c, k := ca.Issue(t, 100, true, sans...)
 	pair, err := tls.X509KeyPair(c, k)
 	if err != nil {
 		t.Fatal(err)
@@ -97,12 +102,12 @@ func (ca *testCA) clientCert(t *testing.T, sans ...string) tls.Certificate {
 	return pair
 }
 
-// writeServerPair writes a server certificate for 127.0.0.1 and
+// WriteServerPair writes a server certificate for 127.0.0.1 and
 // "lbauthz.test" into dir, as cert.pem and key.pem, one file after the
 // other as a renewer that does not swap atomically would.
-func (ca *testCA) writeServerPair(t *testing.T, dir string, serial int64) (certFile, keyFile string) {
+func (ca *CA) WriteServerPair(t testing.TB, dir string, serial int64) (certFile, keyFile string) {
 	t.Helper()
-	c, k := ca.issue(t, serial, false, "lbauthz.test", "127.0.0.1")
+	c, k := ca.Issue(t, serial, false, "lbauthz.test", "127.0.0.1")
 	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	if err := os.WriteFile(certFile, c, 0o600); err != nil {
 		t.Fatal(err)
