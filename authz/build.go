@@ -19,9 +19,14 @@ import (
 type BuildOption func(*buildOptions)
 
 type buildOptions struct {
-	metrics *Metrics
-	tracing trace.TracerProvider
+	metrics  *Metrics
+	tracing  trace.TracerProvider
+	replicas Replicas
 }
+
+// WithReplicas gives the engine what it shares with the other replicas and
+// its audit trail (replicas.go).
+func WithReplicas(r Replicas) BuildOption { return func(o *buildOptions) { o.replicas = r } }
 
 // WithMetrics makes the engine report into m.
 func WithMetrics(m *Metrics) BuildOption { return func(o *buildOptions) { o.metrics = m } }
@@ -96,6 +101,7 @@ func FromConfig(cfg *configv1.Config, sec *config.Secrets, log *zap.Logger, with
 		AccessLevel:             accessLevel,
 		Metrics:                 b.metrics,
 		TracerProvider:          b.tracing,
+		Replicas:                b.replicas,
 	})
 }
 

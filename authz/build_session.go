@@ -28,6 +28,9 @@ func sessionsFromConfig(cfg *configv1.Config, sec *config.Secrets, b buildOption
 	if err != nil {
 		return nil, err
 	}
+	if f := b.replicas.CacheStore; f != nil {
+		store = f(store, identityPaths(mapping)) // replicas.go
+	}
 	c := cfg.Session.Cache
 	opts := session.CacheOptions{
 		TTL: c.Ttl.AsDuration(), NegativeTTL: c.NegativeTtl.AsDuration(),

@@ -72,6 +72,13 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	// reports into them (observability.go).
 	obs := newObservability(ctx, os.Getenv, log)
 	defer obs.shutdown(log)
+	rep, err := openReplicas(ctx, cfg, sec, log, obs.registry)
+	if err != nil {
+		fmt.Fprintf(stderr, "lbauthz serve: %v\n", err)
+		return exitError
+	}
+	defer rep.close()
+	obs.build = append(obs.build, authz.WithReplicas(rep.build))
 	engine, err := authz.FromConfig(cfg, sec, log, obs.build...)
 	if err != nil {
 		fmt.Fprintf(stderr, "lbauthz serve: %v\n", err)
