@@ -8,6 +8,7 @@ import (
 
 	"github.com/lbauthz/lbauthz/authz"
 	. "github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/authz/door/envoygrpc"
 	"github.com/lbauthz/lbauthz/authz/session"
 )
 
@@ -24,7 +25,7 @@ func benchEngine(tb testing.TB) *authz.Engine {
 }
 
 func BenchmarkCheck_PassThroughJWTSession(b *testing.B) {
-	srv := authz.NewEnvoyServer(authz.NewHolder(benchEngine(b)))
+	srv := envoygrpc.NewServer(authz.NewHolder(benchEngine(b)))
 	req := CheckRequest("GET", "/docs/42?tab=history", map[string]string{"cookie": browserCookie(Session(Alice()))}, "")
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -37,7 +38,7 @@ func BenchmarkCheck_PassThroughJWTSession(b *testing.B) {
 }
 
 func BenchmarkCheck_PassThroughAnonymous(b *testing.B) {
-	srv := authz.NewEnvoyServer(authz.NewHolder(benchEngine(b)))
+	srv := envoygrpc.NewServer(authz.NewHolder(benchEngine(b)))
 	req := CheckRequest("GET", "/", map[string]string{"cookie": "_ga=GA1.1.1; theme=dark"}, "")
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -47,7 +48,7 @@ func BenchmarkCheck_PassThroughAnonymous(b *testing.B) {
 }
 
 func BenchmarkCheck_AuthPathInvalidSession(b *testing.B) {
-	srv := authz.NewEnvoyServer(authz.NewHolder(benchEngine(b)))
+	srv := envoygrpc.NewServer(authz.NewHolder(benchEngine(b)))
 	req := CheckRequest("POST", "/api/liveblocks-auth", map[string]string{"cookie": browserCookie("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.bad")}, `{"room":"r"}`)
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -88,7 +89,7 @@ func BenchmarkJWTVerify(b *testing.B) {
 // A pass-through Check with a cached session returns a response built once
 // per session: it must not allocate at all. This fails if it starts to.
 func TestCheck_PassThroughWithCachedSessionDoesNotAllocate(t *testing.T) {
-	srv := authz.NewEnvoyServer(authz.NewHolder(benchEngine(t)))
+	srv := envoygrpc.NewServer(authz.NewHolder(benchEngine(t)))
 	req := CheckRequest("GET", "/docs/42", map[string]string{"cookie": browserCookie(Session(Alice()))}, "")
 	ctx := context.Background()
 	if _, err := srv.Check(ctx, req); err != nil { // fills the cache

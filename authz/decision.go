@@ -96,6 +96,11 @@ func errorBody(code, reason string) []byte {
 	return b
 }
 
+// Deny is a refusal the sidecar answers itself: status, a short JSON body
+// {"error": code, "reason": reason}, and the reason for logs. Doors use it
+// for the refusals they give before asking the engine.
+func Deny(o Outcome, status int, code, reason string) Decision { return deny(o, status, code, reason) }
+
 func deny(o Outcome, status int, code, reason string) Decision {
 	return Decision{Outcome: o, Status: status, ContentType: contentTypeJSON,
 		Body: errorBody(code, reason), Reason: reason}

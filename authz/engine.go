@@ -15,11 +15,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/lbauthz/lbauthz/authz/config"
 	"github.com/lbauthz/lbauthz/authz/rooms"
 	"github.com/lbauthz/lbauthz/authz/session"
 	"github.com/lbauthz/lbauthz/internal/deadline"
@@ -107,13 +107,10 @@ type Options struct {
 	// Limits are the auth path's rate limits and origin check
 	// (auth_limits); nil limits nothing.
 	Limits *Limits
-	// TrustedPeers are the proxies whose forwarded headers the HTTP doors
-	// believe (http_doors.trusted_peers); their addresses are never rate
-	// limited. Empty: the HTTP doors' own setting.
-	TrustedPeers []netip.Prefix
-	// MaxBodyBytes caps the body the HTTP direct door reads
-	// (http_doors.max_body_bytes); 0: the HTTP doors' own setting.
-	MaxBodyBytes int64
+	// UnlimitedPeers are addresses never rate limited: the proxies trusted
+	// to say the client's address (http_doors.trusted_peers), whose own
+	// address stands for many clients.
+	UnlimitedPeers []netip.Prefix
 	// StoreKind names the session store (jwt, redis, sql, introspection),
 	// for explain.
 	StoreKind string
@@ -138,8 +135,6 @@ type Engine struct {
 	log     *zap.Logger
 	headers []string // identity header names, for removal
 
-	envoyAnonymous *authv3.CheckResponse
-
 	tracer trace.Tracer // nil: tracing off
 	timed  bool         // whether decisions are timed (for metrics or logs)
 
@@ -155,19 +150,18 @@ func New(opts Options) (*Engine, error) {
 		return nil, errors.New("authz: AuthPath and CookieName are required")
 	}
 	if opts.MaxCookieBytes <= 0 {
-		opts.MaxCookieBytes = 4096
+		opts.MaxCookieBytes = config.DefaultMaxCookieBytes
 	}
 	if opts.LiveblocksTimeout <= 0 {
-		opts.LiveblocksTimeout = 5 * time.Second
+		opts.LiveblocksTimeout = config.DefaultTimeout
 	}
 	log := opts.Logger
 	if log == nil {
 		log = zap.NewNop()
 	}
 	e := &Engine{opts: opts, log: log, headers: opts.Headers.All()}
-	e.envoyAnonymous = newEnvoyAnonymous(e.headers)
 	if opts.TracerProvider != nil {
-		e.tracer = opts.TracerProvider.Tracer(tracerName)
+		e.tracer = opts.TracerProvider.Tracer(TracerName)
 	}
 	e.timed = opts.Metrics != nil || log.Core().Enabled(min(opts.AccessLevel, zapcore.WarnLevel))
 	return e, nil
@@ -180,8 +174,14 @@ func (e *Engine) Headers() HeaderNames { return e.opts.Headers }
 // identity must not carry to the app. The slice must not be changed.
 func (e *Engine) HeaderNamesToRemove() []string { return e.headers }
 
+// Sessions returns the resolver of the engine's sessions.
+func (e *Engine) Sessions() *session.Resolver { return e.opts.Sessions }
+
 // AuthPath returns the path the engine answers itself.
 func (e *Engine) AuthPath() string { return e.opts.AuthPath }
+
+// StripQuery returns a request target without its query string.
+func StripQuery(target string) string { return stripQuery(target) }
 
 // IsAuthPath reports whether a request path (with or without a query string)
 // is the auth path. The match is exact and case-sensitive, on the raw path.

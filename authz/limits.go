@@ -184,7 +184,7 @@ func (e *Engine) userLimited(ctx context.Context, userID string, now time.Time) 
 }
 
 func (e *Engine) limitedAddress(a netip.Addr) bool {
-	return a.IsValid() && !containsAddr(e.opts.TrustedPeers, a)
+	return a.IsValid() && !containsAddr(e.opts.UnlimitedPeers, a)
 }
 
 func (e *Engine) limits() *Limits { return e.opts.Limits }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lbauthz/lbauthz/authz"
 	. "github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 	"github.com/lbauthz/lbauthz/liveblocks"
 )
@@ -100,14 +101,14 @@ func TestAuthLimits_HTTPDirectLimitsTheForwardedClient(t *testing.T) {
 auth_limits:
   per_address: { per_minute: 1, burst: 1 }
 `, dev.URL, testenv.DevSecretKey)
-	srv := httptest.NewServer(authz.NewHTTPHandler(authz.NewHolder(e), authz.HTTPDoorOptions{}))
+	srv := httptest.NewServer(httpdoor.New(authz.NewHolder(e), httpdoor.Options{}))
 	t.Cleanup(srv.Close)
 	post := func(xff string) int {
 		h := http.Header{"Cookie": {"session=made-up"}}
 		if xff != "" {
 			h.Set("X-Forwarded-For", xff)
 		}
-		status, _, _ := send(t, "POST", srv.URL+AuthPath, h, "{}")
+		status, _, _ := Send(t, "POST", srv.URL+AuthPath, h, "{}")
 		return status
 	}
 	for i, tc := range []struct {
@@ -150,12 +151,14 @@ auth_limits:
 // TestRoomClient_RetriesA429AndGetsIn runs the real @liveblocks/client
 // against a user whose budget is spent: the client takes the 429 as a
 // temporary failure, retries with its back-off, and enters the room once
-// the budget has refilled.
+// the budget has refilled. The budget refills slowly (one request per 10 s)
+// so that it is still spent when the client starts, however loaded the
+// machine is; the client's back-off (up to 8 s between tries) reaches it.
 func TestRoomClient_RetriesA429AndGetsIn(t *testing.T) {
 	dev := testenv.StartLiveblocks(t)
 	e := Engine(t, Config+`
 auth_limits:
-  per_user: { per_minute: 60, burst: 1 }
+  per_user: { per_minute: 6, burst: 1 }
 `, dev.URL, testenv.DevSecretKey)
 	c := GRPC(t, e)
 	shim := StartEnvoyShim(t, c, AuthPath)
@@ -169,12 +172,12 @@ auth_limits:
 		t.Fatal(err)
 	}
 	cookie := "session=" + Session(Alice())
-	// Spend alice's budget of one; it refills in a second.
+	// Spend alice's budget of one; it refills in ten seconds.
 	if st := ask(t, c, "POST", AuthPath, map[string]string{"cookie": cookie}, "{}"); st != 200 {
 		t.Fatalf("spending the budget: %d", st)
 	}
 	res := testenv.RunRoomClient(t, testenv.RoomClientOptions{
-		AuthEndpoint: shim.AuthURL, BaseURL: dev.URL, Cookie: cookie, RoomID: "limited", Timeout: 10 * time.Second,
+		AuthEndpoint: shim.AuthURL, BaseURL: dev.URL, Cookie: cookie, RoomID: "limited", Timeout: 40 * time.Second,
 	})
 	if !res.Connected() {
 		t.Fatalf("the client did not get in: status %s, auth %d after %d calls, error %d %q",

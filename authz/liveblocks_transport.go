@@ -75,11 +75,11 @@ func endpointOf(method, path string) endpoint {
 	return epOther
 }
 
-// liveblocksHTTPClient returns the HTTP client of the Liveblocks client:
+// LiveblocksHTTPClient returns the HTTP client of the Liveblocks client:
 // nil (the liveblocks package's shared default) when there is nothing to
 // observe, else a client over one transport shared by every engine, whose
 // calls are counted and, with tracing on, traced.
-func liveblocksHTTPClient(m *Metrics, tp trace.TracerProvider) *http.Client {
+func LiveblocksHTTPClient(m *Metrics, tp trace.TracerProvider) *http.Client {
 	if m == nil && tp == nil {
 		return nil
 	}

@@ -158,7 +158,7 @@ func (m *Metrics) cacheEntries() float64 {
 	if e == nil {
 		return 0
 	}
-	return float64(e.opts.Sessions.CacheSize())
+	return float64(e.Sessions().CacheSize())
 }
 
 // ReloadResult counts a config reload, and whether it was taken.
@@ -186,7 +186,8 @@ func (m *Metrics) decision(door string, o Outcome, auth bool, elapsed time.Durat
 	m.latency[d][path].Observe(elapsed.Seconds())
 }
 
-func (m *Metrics) cacheLookup(hit bool) {
+// CacheLookup counts a session cache lookup (session.CacheOptions.Observe).
+func (m *Metrics) CacheLookup(hit bool) {
 	if hit {
 		m.cache[1].Inc()
 	} else {

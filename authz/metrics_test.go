@@ -21,6 +21,9 @@ import (
 
 	"github.com/lbauthz/lbauthz/authz"
 	. "github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/authz/door/envoygrpc"
+	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
+	"github.com/lbauthz/lbauthz/internal/assemble"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
@@ -49,7 +52,7 @@ func grpcOver(t *testing.T, h *authz.Holder) authv3.AuthorizationClient {
 		t.Fatal(err)
 	}
 	srv := grpc.NewServer()
-	authv3.RegisterAuthorizationServer(srv, authz.NewEnvoyServer(h))
+	authv3.RegisterAuthorizationServer(srv, envoygrpc.NewServer(h))
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -79,7 +82,7 @@ func ask(t *testing.T, c authv3.AuthorizationClient, method, path string, header
 func TestMetrics_EveryMetricMovesAndSurvivesAnEngineSwap(t *testing.T) {
 	dev := testenv.StartLiveblocks(t)
 	m, url := metricsServer(t)
-	holder := authz.NewHolder(Engine(t, metricsConfig, dev.URL, testenv.DevSecretKey, authz.WithMetrics(m)))
+	holder := authz.NewHolder(Engine(t, metricsConfig, dev.URL, testenv.DevSecretKey, assemble.WithMetrics(m)))
 	m.ReportEngines(holder)
 	c := grpcOver(t, holder)
 	valid := map[string]string{"cookie": "session=" + Session(Alice())}
@@ -124,7 +127,7 @@ func TestMetrics_EveryMetricMovesAndSurvivesAnEngineSwap(t *testing.T) {
 
 	// A reload: another engine, over a Liveblocks that cannot be reached,
 	// reports into the same series.
-	holder.Swap(Engine(t, Config, "http://127.0.0.1:9", testenv.DevSecretKey, authz.WithMetrics(m)))
+	holder.Swap(Engine(t, Config, "http://127.0.0.1:9", testenv.DevSecretKey, assemble.WithMetrics(m)))
 	m.ReloadResult(true)
 	if st := ask(t, c, "POST", AuthPath, valid, room); st != 503 {
 		t.Fatalf("token request with Liveblocks down: %d", st)
@@ -132,7 +135,7 @@ func TestMetrics_EveryMetricMovesAndSurvivesAnEngineSwap(t *testing.T) {
 	m.ReloadResult(false)
 
 	// The HTTP direct door counts under its own name, its 413 included.
-	doors := httptest.NewServer(authz.NewHTTPHandler(holder, authz.HTTPDoorOptions{MaxBodyBytes: 64}))
+	doors := httptest.NewServer(httpdoor.New(holder, httpdoor.Options{Settings: httpdoor.Settings{MaxBodyBytes: 64}}))
 	t.Cleanup(doors.Close)
 	for _, body := range []string{room, strings.Repeat("x", 100)} {
 		resp, err := http.Post(doors.URL+AuthPath, "application/json", strings.NewReader(body))
@@ -207,11 +210,11 @@ func TestCheck_PassThroughWithMetricsAndLogsDoesNotAllocate(t *testing.T) {
 	m, _ := metricsServer(t)
 	logger := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zapcore.InfoLevel))
 	cfg, sec := ParseConfig(t, Config, "http://127.0.0.1:9", "sk_bench")
-	e, err := authz.FromConfig(cfg, sec, logger, authz.WithMetrics(m))
+	e, err := assemble.Engine(cfg, sec, logger, assemble.WithMetrics(m))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := authz.NewEnvoyServer(authz.NewHolder(e))
+	srv := envoygrpc.NewServer(authz.NewHolder(e))
 	req := CheckRequest("GET", "/docs/42", map[string]string{"cookie": browserCookie(Session(Alice()))}, "")
 	ctx := context.Background()
 	if _, err := srv.Check(ctx, req); err != nil {

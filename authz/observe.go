@@ -64,9 +64,10 @@ func (e *Engine) writeAccess(ce *zapcore.CheckedEntry, r *Request, d *Decision, 
 	ce.Write(fields...)
 }
 
-// countRefusal counts an answer a door gives without asking the engine (an
-// untrusted peer, a body over the limit).
-func (e *Engine) countRefusal(door string, d *Decision) {
+// CountRefusal counts, in the decision metrics, a refusal a door gives
+// without asking the engine (an untrusted peer, a body over the limit, a
+// check request that does not say what it checks).
+func (e *Engine) CountRefusal(door string, d *Decision) {
 	if m := e.opts.Metrics; m != nil {
 		if o := int(d.Outcome); o > 0 && o < numOutcomes {
 			m.decisions[doorIndex(door)][o].Inc()

@@ -23,8 +23,10 @@ type observedStore struct {
 	tracer                      trace.Tracer // nil without tracing
 }
 
-// observeStore wraps store when there are metrics or tracing.
-func observeStore(store session.Store, kind string, m *Metrics, tracer trace.Tracer) session.Store {
+// ObserveStore wraps a session store so that its lookups are counted in m
+// and traced with tracer; either may be nil, and with both nil it returns
+// store itself.
+func ObserveStore(store session.Store, kind string, m *Metrics, tracer trace.Tracer) session.Store {
 	if m == nil && tracer == nil {
 		return store
 	}

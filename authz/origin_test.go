@@ -13,6 +13,7 @@ import (
 
 	"github.com/lbauthz/lbauthz/authz"
 	. "github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
@@ -37,7 +38,7 @@ type tokenDoor struct {
 // (as a browser or a proxy reaches it), over engines of the same config.
 func tokenDoors(t *testing.T, yaml, devURL string) []tokenDoor {
 	grpcClient := GRPC(t, Engine(t, yaml, devURL, testenv.DevSecretKey))
-	srv := httptest.NewServer(authz.NewHTTPHandler(authz.NewHolder(Engine(t, yaml, devURL, testenv.DevSecretKey)), authz.HTTPDoorOptions{}))
+	srv := httptest.NewServer(httpdoor.New(authz.NewHolder(Engine(t, yaml, devURL, testenv.DevSecretKey)), httpdoor.Options{}))
 	t.Cleanup(srv.Close)
 	return []tokenDoor{
 		{name: "gRPC", host: "app.example.test", send: func(t *testing.T, method, path string, headers map[string]string, body string) answer {
@@ -66,7 +67,7 @@ func tokenDoors(t *testing.T, yaml, devURL string) []tokenDoor {
 			for k, v := range headers {
 				req.Header.Set(k, v)
 			}
-			resp, err := httpClient.Do(req)
+			resp, err := HTTPClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

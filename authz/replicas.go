@@ -113,16 +113,3 @@ func (e *Engine) recordAudit(r *Request, d *Decision, span trace.Span) {
 	}
 	a.Record(rec)
 }
-
-// identityPaths are the paths of a session document that the identity is
-// made of: what a shared cache keeps.
-func identityPaths(m *session.Mapping) []string {
-	keep := []string{m.UserID}
-	if m.GroupIDs != "" {
-		keep = append(keep, m.GroupIDs)
-	}
-	for _, p := range m.UserInfo {
-		keep = append(keep, p)
-	}
-	return keep
-}

@@ -16,9 +16,9 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/lbauthz/lbauthz/authz"
 	. "github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/authz/config"
+	"github.com/lbauthz/lbauthz/internal/assemble"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 	"github.com/lbauthz/lbauthz/liveblocks"
 )
@@ -285,7 +285,7 @@ func TestCheck_TokenRequestsWithoutBodyWarnOnceWhenProvisioning(t *testing.T) {
 		t.Fatal(err)
 	}
 	core, logs := observer.New(zap.WarnLevel)
-	e, err := authz.FromConfig(cfg, sec, zap.New(core))
+	e, err := assemble.Engine(cfg, sec, zap.New(core))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/lbauthz/lbauthz/authz"
 	. "github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/authz/config"
+	"github.com/lbauthz/lbauthz/internal/assemble"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
@@ -57,7 +58,7 @@ func storeEngine(t *testing.T, yaml, devURL string, repl ...string) (*authz.Engi
 		t.Fatalf("secrets: %v", err)
 	}
 	core, logs := observer.New(zapcore.DebugLevel)
-	e, err := authz.FromConfig(cfg, sec, zap.New(core))
+	e, err := assemble.Engine(cfg, sec, zap.New(core))
 	if err != nil {
 		t.Fatalf("engine: %v", err)
 	}
@@ -68,13 +69,13 @@ func expressCookie(v string) map[string]string {
 	return map[string]string{"cookie": "connect.sid=" + v}
 }
 
-func tokenOf(t *testing.T, r checkResult) map[string]any {
+func tokenOf(t *testing.T, r CheckResult) map[string]any {
 	t.Helper()
-	if r.grpcError != nil || r.allowed || r.status != 200 {
-		t.Fatalf("want the token (HTTP 200), got status=%d allowed=%v err=%v body=%s", r.status, r.allowed, r.grpcError, r.body)
+	if r.GRPCError != nil || r.Allowed || r.Status != 200 {
+		t.Fatalf("want the token (HTTP 200), got status=%d allowed=%v err=%v body=%s", r.Status, r.Allowed, r.GRPCError, r.Body)
 	}
 	var body struct{ Token string }
-	if err := json.Unmarshal([]byte(r.body), &body); err != nil || body.Token == "" {
+	if err := json.Unmarshal([]byte(r.Body), &body); err != nil || body.Token == "" {
 		t.Fatalf("body is not {\"token\": ...}: %v", err)
 	}
 	return TokenClaims(t, body.Token)
@@ -88,7 +89,7 @@ func TestCheck_ExpressSessionInRedisGetsTheDevServerToken(t *testing.T) {
 	c := GRPC(t, e)
 	cookie := app.Login(t, map[string]any{"id": "alice", "name": "Alice", "groups": []string{"eng", "design"}})
 
-	claims := tokenOf(t, check(t, c, CheckRequest("POST", authPath, expressCookie(cookie), `{"room":"r1"}`), 2*time.Second))
+	claims := tokenOf(t, Check(t, c, CheckRequest("POST", authPath, expressCookie(cookie), `{"room":"r1"}`), 2*time.Second))
 	if claims["k"] != "id" || claims["uid"] != "alice" {
 		t.Fatalf("claims k=%v uid=%v", claims["k"], claims["uid"])
 	}
@@ -100,22 +101,22 @@ func TestCheck_ExpressSessionInRedisGetsTheDevServerToken(t *testing.T) {
 	}
 
 	// Pass-through: the identity goes to the app in headers.
-	res := check(t, c, CheckRequest("GET", "/dashboard", expressCookie(cookie), ""), 2*time.Second)
-	if !res.allowed || res.set["x-user-id"] != "alice" || res.set["x-user-groups"] != "org:eng,org:design" {
-		t.Fatalf("pass-through: allowed=%v headers=%v", res.allowed, res.set)
+	res := Check(t, c, CheckRequest("GET", "/dashboard", expressCookie(cookie), ""), 2*time.Second)
+	if !res.Allowed || res.Set["x-user-id"] != "alice" || res.Set["x-user-groups"] != "org:eng,org:design" {
+		t.Fatalf("pass-through: allowed=%v headers=%v", res.Allowed, res.Set)
 	}
 
 	// A tampered cookie and a logged-out session: 401, the reason in the
 	// debug line, no session value anywhere in the logs.
 	tampered := strings.Replace(cookie, "s%3A", "s%3AX", 1)
-	if res := check(t, c, CheckRequest("POST", authPath, expressCookie(tampered), `{}`), 2*time.Second); res.status != 401 {
-		t.Fatalf("tampered cookie: status %d", res.status)
+	if res := Check(t, c, CheckRequest("POST", authPath, expressCookie(tampered), `{}`), 2*time.Second); res.Status != 401 {
+		t.Fatalf("tampered cookie: status %d", res.Status)
 	}
 	app.Logout(t, cookie)
 	other := app.Login(t, map[string]any{"id": "bob"})
 	app.Logout(t, other)
-	if res := check(t, c, CheckRequest("POST", authPath, expressCookie(other), `{}`), 2*time.Second); res.status != 401 {
-		t.Fatalf("logged-out session: status %d", res.status)
+	if res := Check(t, c, CheckRequest("POST", authPath, expressCookie(other), `{}`), 2*time.Second); res.Status != 401 {
+		t.Fatalf("logged-out session: status %d", res.Status)
 	}
 	reasons := map[string]bool{}
 	for _, entry := range logs.All() {
@@ -147,30 +148,30 @@ func TestCheck_RedisDownIs503OnTheAuthPathAndRecoversWithoutRestart(t *testing.T
 	r.Stop()
 	// Envoy's default ext_authz timeout: 200ms.
 	start := time.Now()
-	res := check(t, ca, CheckRequest("POST", authPath, expressCookie(alice), `{}`), 200*time.Millisecond)
-	if res.grpcError != nil || res.status != 503 {
-		t.Fatalf("auth path with Redis down: status %d, err %v (want 503, never 401)", res.status, res.grpcError)
+	res := Check(t, ca, CheckRequest("POST", authPath, expressCookie(alice), `{}`), 200*time.Millisecond)
+	if res.GRPCError != nil || res.Status != 503 {
+		t.Fatalf("auth path with Redis down: status %d, err %v (want 503, never 401)", res.Status, res.GRPCError)
 	}
 	if took := time.Since(start); took > 200*time.Millisecond {
 		t.Fatalf("answered in %s, after Envoy's 200ms", took)
 	}
-	res = check(t, ca, CheckRequest("GET", "/dashboard", expressCookie(bob), ""), 200*time.Millisecond)
-	if !res.allowed || res.set["x-user-id"] != "" || !contains(res.removed, "x-user-id") {
-		t.Fatalf("pass-through with Redis down (anonymous): allowed=%v set=%v removed=%v", res.allowed, res.set, res.removed)
+	res = Check(t, ca, CheckRequest("GET", "/dashboard", expressCookie(bob), ""), 200*time.Millisecond)
+	if !res.Allowed || res.Set["x-user-id"] != "" || !contains(res.Removed, "x-user-id") {
+		t.Fatalf("pass-through with Redis down (anonymous): allowed=%v set=%v removed=%v", res.Allowed, res.Set, res.Removed)
 	}
-	res = check(t, cs, CheckRequest("GET", "/dashboard", expressCookie(bob), ""), 200*time.Millisecond)
-	if res.allowed || res.status != 503 {
-		t.Fatalf("pass-through with Redis down (on_store_error: unavailable): allowed=%v status=%d", res.allowed, res.status)
+	res = Check(t, cs, CheckRequest("GET", "/dashboard", expressCookie(bob), ""), 200*time.Millisecond)
+	if res.Allowed || res.Status != 503 {
+		t.Fatalf("pass-through with Redis down (on_store_error: unavailable): allowed=%v status=%d", res.Allowed, res.Status)
 	}
 
 	r.Start(t) // same port, same data: no restart of the sidecar
-	claims := tokenOf(t, check(t, ca, CheckRequest("POST", authPath, expressCookie(alice), `{}`), 2*time.Second))
+	claims := tokenOf(t, Check(t, ca, CheckRequest("POST", authPath, expressCookie(alice), `{}`), 2*time.Second))
 	if claims["uid"] != "alice" {
 		t.Fatalf("after Redis came back: uid=%v", claims["uid"])
 	}
-	res = check(t, cs, CheckRequest("GET", "/dashboard", expressCookie(bob), ""), 2*time.Second)
-	if !res.allowed || res.set["x-user-id"] != "bob" {
-		t.Fatalf("pass-through after Redis came back: allowed=%v set=%v", res.allowed, res.set)
+	res = Check(t, cs, CheckRequest("GET", "/dashboard", expressCookie(bob), ""), 2*time.Second)
+	if !res.Allowed || res.Set["x-user-id"] != "bob" {
+		t.Fatalf("pass-through after Redis came back: allowed=%v set=%v", res.Allowed, res.Set)
 	}
 }
 
@@ -192,18 +193,18 @@ identity: { user_id: "user.id" }
 	c := GRPC(t, e)
 	alice := app.Login(t, map[string]any{"id": "alice"})
 	bob := app.Login(t, map[string]any{"id": "bob"})
-	if claims := tokenOf(t, check(t, c, CheckRequest("POST", authPath, expressCookie(alice), `{}`), 2*time.Second)); claims["uid"] != "alice" {
+	if claims := tokenOf(t, Check(t, c, CheckRequest("POST", authPath, expressCookie(alice), `{}`), 2*time.Second)); claims["uid"] != "alice" {
 		t.Fatalf("uid=%v", claims["uid"])
 	}
 	pg.Stop()
-	if res := check(t, c, CheckRequest("POST", authPath, expressCookie(bob), `{}`), 200*time.Millisecond); res.status != 503 {
-		t.Fatalf("auth path with PostgreSQL down: status %d, err %v", res.status, res.grpcError)
+	if res := Check(t, c, CheckRequest("POST", authPath, expressCookie(bob), `{}`), 200*time.Millisecond); res.Status != 503 {
+		t.Fatalf("auth path with PostgreSQL down: status %d, err %v", res.Status, res.GRPCError)
 	}
-	if res := check(t, c, CheckRequest("GET", "/", expressCookie(bob), ""), 200*time.Millisecond); !res.allowed || res.set["x-user-id"] != "" {
-		t.Fatalf("pass-through with PostgreSQL down: allowed=%v set=%v", res.allowed, res.set)
+	if res := Check(t, c, CheckRequest("GET", "/", expressCookie(bob), ""), 200*time.Millisecond); !res.Allowed || res.Set["x-user-id"] != "" {
+		t.Fatalf("pass-through with PostgreSQL down: allowed=%v set=%v", res.Allowed, res.Set)
 	}
 	pg.Start(t)
-	if claims := tokenOf(t, check(t, c, CheckRequest("POST", authPath, expressCookie(bob), `{}`), 2*time.Second)); claims["uid"] != "bob" {
+	if claims := tokenOf(t, Check(t, c, CheckRequest("POST", authPath, expressCookie(bob), `{}`), 2*time.Second)); claims["uid"] != "bob" {
 		t.Fatalf("after PostgreSQL came back: uid=%v", claims["uid"])
 	}
 }
@@ -221,13 +222,24 @@ identity: { user_id: "id", group_ids: "groups" }
 `, lb.URL, "APP_URL", app.URL)
 	c := GRPC(t, e)
 	cookie := app.Login(t, map[string]any{"id": "alice", "groups": []string{"eng"}})
-	claims := tokenOf(t, check(t, c, CheckRequest("POST", authPath, expressCookie(cookie), `{}`), 2*time.Second))
+	claims := tokenOf(t, Check(t, c, CheckRequest("POST", authPath, expressCookie(cookie), `{}`), 2*time.Second))
 	if claims["uid"] != "alice" {
 		t.Fatalf("uid=%v", claims["uid"])
 	}
 	bob := app.Login(t, map[string]any{"id": "bob"})
 	app.Stop()
-	if res := check(t, c, CheckRequest("POST", authPath, expressCookie(bob), `{}`), 200*time.Millisecond); res.status != 503 {
-		t.Fatalf("auth path with the app down: status %d", res.status)
+	if res := Check(t, c, CheckRequest("POST", authPath, expressCookie(bob), `{}`), 200*time.Millisecond); res.Status != 503 {
+		t.Fatalf("auth path with the app down: status %d", res.Status)
 	}
 }
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+const authPath = "/api/liveblocks-auth"

@@ -10,8 +10,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// tracerName names the spans' instrumentation scope.
-const tracerName = "github.com/lbauthz/lbauthz/authz"
+// TracerName names the spans' instrumentation scope.
+const TracerName = "github.com/lbauthz/lbauthz/authz"
 
 // propagator reads and writes the trace context in the forms Envoy sends
 // it: W3C traceparent (Envoy's OpenTelemetry tracer) and B3, single or

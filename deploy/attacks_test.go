@@ -11,6 +11,7 @@ import (
 
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
@@ -27,7 +28,7 @@ func attackSidecar(t *testing.T) (url string, lb *authztest.Counter, a *authztes
 	_, lb = authztest.DevServer(t)
 	a = authztest.NewAttacks(t)
 	e := a.Engine(t, lb.URL, testenv.DevSecretKey)
-	srv := httptest.NewServer(authz.NewHTTPHandler(authz.NewHolder(e), authz.HTTPDoorOptions{}))
+	srv := httptest.NewServer(httpdoor.New(authz.NewHolder(e), httpdoor.Options{}))
 	t.Cleanup(srv.Close)
 	return srv.URL, lb, a
 }

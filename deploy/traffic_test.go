@@ -14,6 +14,7 @@ import (
 
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 	"github.com/lbauthz/lbauthz/liveblocks"
 )
@@ -77,7 +78,7 @@ func startSidecar(t *testing.T) *sidecar {
 	t.Helper()
 	s := &sidecar{Dev: testenv.StartLiveblocks(t)}
 	e := authztest.Engine(t, authztest.Config, s.Dev.URL, testenv.DevSecretKey)
-	doors := authz.NewHTTPHandler(authz.NewHolder(e), authz.HTTPDoorOptions{})
+	doors := httpdoor.New(authz.NewHolder(e), httpdoor.Options{})
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.record(r)
 		if c, err := r.Cookie("standin"); err == nil && strings.HasPrefix(r.URL.Path, "/check/") {

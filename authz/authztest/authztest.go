@@ -26,6 +26,8 @@ import (
 
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/config"
+	"github.com/lbauthz/lbauthz/authz/door/envoygrpc"
+	"github.com/lbauthz/lbauthz/internal/assemble"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
@@ -60,10 +62,10 @@ upstream_headers:
 // Engine builds an engine from YAML (HMAC_FILE is replaced by a file holding
 // HMACSecret) talking to Liveblocks at baseURL with secretKey, with the
 // metrics or tracing of with.
-func Engine(t testing.TB, yaml, baseURL, secretKey string, with ...authz.BuildOption) *authz.Engine {
+func Engine(t testing.TB, yaml, baseURL, secretKey string, with ...assemble.Option) *authz.Engine {
 	t.Helper()
 	cfg, sec := ParseConfig(t, yaml, baseURL, secretKey)
-	e, err := authz.FromConfig(cfg, sec, zap.NewNop(), with...)
+	e, err := assemble.Engine(cfg, sec, zap.NewNop(), with...)
 	if err != nil {
 		t.Fatalf("engine: %v", err)
 	}
@@ -163,7 +165,7 @@ func GRPC(t testing.TB, e *authz.Engine) authv3.AuthorizationClient {
 		t.Fatal(err)
 	}
 	srv := grpc.NewServer()
-	authv3.RegisterAuthorizationServer(srv, authz.NewEnvoyServer(authz.NewHolder(e)))
+	authv3.RegisterAuthorizationServer(srv, envoygrpc.NewServer(authz.NewHolder(e)))
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))

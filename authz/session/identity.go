@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/lbauthz/lbauthz/liveblocks"
@@ -28,32 +27,10 @@ type Identity struct {
 
 	expires time.Time // when the session ends (zero: not said)
 
-	// A door's answer for this identity, built once: the identity is shared
-	// by every request of the session while it is cached.
-	prepared atomic.Pointer[prepared]
-}
-
-type prepared struct {
-	owner any
-	value any
 }
 
 // Expires returns when the session ends; zero when its store does not say.
 func (id *Identity) Expires() time.Time { return id.expires }
-
-// Prepared returns what SetPrepared stored for owner, or nil.
-func (id *Identity) Prepared(owner any) any {
-	if p := id.prepared.Load(); p != nil && p.owner == owner {
-		return p.value
-	}
-	return nil
-}
-
-// SetPrepared stores a door's prepared answer for this identity. owner (the
-// door's engine) keeps answers of an old config from being used by a new one.
-func (id *Identity) SetPrepared(owner, value any) {
-	id.prepared.Store(&prepared{owner: owner, value: value})
-}
 
 func newIdentity(userID string, groups []string, info map[string]any) *Identity {
 	id := &Identity{UserID: userID, GroupIDs: groups, UserInfo: info}

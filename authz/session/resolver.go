@@ -199,6 +199,15 @@ func (r *Resolver) CacheSize() int {
 	return r.cache.EstimatedSize()
 }
 
+// MaxEntries returns how many sessions the cache keeps at most (0 when the
+// cache is disabled).
+func (r *Resolver) MaxEntries() int {
+	if r.cache == nil {
+		return 0
+	}
+	return max(r.opts.MaxEntries, 1)
+}
+
 // Close releases what the store holds (a connection pool). The resolver
 // must not be used afterwards.
 func (r *Resolver) Close() error { return closeStore(r.store) }

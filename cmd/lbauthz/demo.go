@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -111,7 +113,16 @@ func cmdDemoSession(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: lbauthz demo-session USER [GROUP...]  (a session for `lbauthz serve --demo` only)")
 		return exitUsage
 	}
-	name := strings.ToUpper(args[0][:1]) + args[0][1:]
-	fmt.Fprintln(stdout, demoSession(args[0], name, args[1:], 12*time.Hour))
+	fmt.Fprintln(stdout, demoSession(args[0], displayName(args[0]), args[1:], 12*time.Hour))
 	return exitOK
+}
+
+// displayName is a user id with its first letter in upper case ("élodie"
+// gives "Élodie"): the first rune, not the first byte.
+func displayName(user string) string {
+	r, size := utf8.DecodeRuneInString(user)
+	if r == utf8.RuneError {
+		return user
+	}
+	return string(unicode.ToUpper(r)) + user[size:]
 }

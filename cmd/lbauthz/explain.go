@@ -16,6 +16,7 @@ import (
 
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/config"
+	"github.com/lbauthz/lbauthz/internal/assemble"
 )
 
 const explainUsage = `Usage: lbauthz explain --config FILE --cookie COOKIE [flags]
@@ -65,7 +66,7 @@ func cmdExplain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lbauthz explain: %v\n", err)
 		return exitError
 	}
-	engine, err := authz.FromConfig(cfg, sec, zap.NewNop())
+	engine, err := assemble.Engine(cfg, sec, zap.NewNop())
 	if err != nil {
 		fmt.Fprintf(stderr, "lbauthz explain: %v\n", err)
 		return exitError

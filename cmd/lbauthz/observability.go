@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/lbauthz/lbauthz/authz"
+	"github.com/lbauthz/lbauthz/internal/assemble"
 )
 
 // observability is what the process keeps across reloads to be watched:
@@ -24,16 +25,16 @@ type observability struct {
 	metrics  *authz.Metrics
 	tracing  *tracing
 	// build gives every engine the metrics and the tracing.
-	build []authz.BuildOption
+	build []assemble.Option
 }
 
 func newObservability(ctx context.Context, getenv func(string) string, log *zap.Logger) *observability {
 	o := &observability{registry: prometheus.NewRegistry()}
 	o.metrics = authz.NewMetrics(o.registry, version)
 	o.tracing = setupTracing(ctx, getenv, log)
-	o.build = []authz.BuildOption{authz.WithMetrics(o.metrics)}
+	o.build = []assemble.Option{assemble.WithMetrics(o.metrics)}
 	if o.tracing.on() {
-		o.build = append(o.build, authz.WithTracerProvider(o.tracing.provider))
+		o.build = append(o.build, assemble.WithTracerProvider(o.tracing.provider))
 	}
 	return o
 }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/config"
+	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
+	"github.com/lbauthz/lbauthz/internal/assemble"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
 
@@ -22,12 +24,14 @@ import (
 // not load, validate or build is refused: the engine in use keeps serving.
 // Requests in flight finish on the engine they started with.
 type reloader struct {
-	path    string
-	holder  *authz.Holder
+	path   string
+	holder *authz.Holder
+	// doors, if set, are the HTTP doors, whose settings a reload changes.
+	doors   *httpdoor.Handler
 	log     *zap.Logger
 	current *configv1.Config
 	// build are the engines' metrics and tracing.
-	build []authz.BuildOption
+	build []assemble.Option
 	// onResult is told of every attempt (for metrics); it may be nil.
 	onResult func(ok bool)
 	// grace is how long an engine swapped out keeps its resources, for the
@@ -48,8 +52,12 @@ func (r *reloader) reload(reason string) bool {
 		sec, err = config.ReadSecrets(cfg, os.Getenv)
 	}
 	var engine *authz.Engine
+	var doors httpdoor.Settings
 	if err == nil {
-		engine, err = authz.FromConfig(cfg, sec, r.log, r.build...)
+		doors, err = assemble.HTTPDoors(cfg.HttpDoors)
+	}
+	if err == nil {
+		engine, err = assemble.Engine(cfg, sec, r.log, r.build...)
 	}
 	if err != nil {
 		r.log.Error("config reload refused; the previous config keeps serving", zap.String("reason", reason), zap.Error(err))
@@ -59,8 +67,10 @@ func (r *reloader) reload(reason string) bool {
 	if !sameListen(r.current.Listen, cfg.Listen) {
 		r.log.Warn("listen addresses changed: they take effect at the next restart")
 	}
-	old := r.holder.Engine()
-	r.holder.Swap(engine)
+	old := r.holder.Swap(engine)
+	if r.doors != nil {
+		r.doors.SetSettings(doors)
+	}
 	r.current = cfg
 	r.log.Info("config reloaded", zap.String("reason", reason))
 	r.result(true)

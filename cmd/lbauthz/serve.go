@@ -27,6 +27,9 @@ import (
 
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/config"
+	"github.com/lbauthz/lbauthz/authz/door/envoygrpc"
+	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
+	"github.com/lbauthz/lbauthz/internal/assemble"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
 
@@ -78,8 +81,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	defer rep.close()
-	obs.build = append(obs.build, authz.WithReplicas(rep.build))
-	engine, err := authz.FromConfig(cfg, sec, log, obs.build...)
+	obs.build = append(obs.build, assemble.WithReplicas(rep.build))
+	engine, err := assemble.Engine(cfg, sec, log, obs.build...)
 	if err != nil {
 		fmt.Fprintf(stderr, "lbauthz serve: %v\n", err)
 		return exitError
@@ -87,17 +90,25 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	holder := authz.NewHolder(engine)
 	obs.metrics.ReportEngines(holder)
 
+	// Reloads swap the engine in holder and the HTTP doors' settings.
+	startReload := func(*httpdoor.Handler) {}
 	if *path != "" {
-		r := &reloader{path: *path, holder: holder, log: log, current: cfg, grace: cfg.Listen.ShutdownGrace.AsDuration(),
-			build: obs.build, onResult: obs.metrics.ReloadResult}
-		go r.onSIGHUP(ctx)
-		go func() {
-			if err := r.watch(ctx); err != nil {
-				log.Warn("config file watch unavailable; reload with SIGHUP", zap.Error(err))
-			}
-		}()
+		startReload = func(doors *httpdoor.Handler) {
+			r := &reloader{path: *path, holder: holder, doors: doors, log: log, current: cfg,
+				grace: cfg.Listen.ShutdownGrace.AsDuration(), build: obs.build, onResult: obs.metrics.ReloadResult}
+			go r.onSIGHUP(ctx)
+			go func() {
+				if err := r.watch(ctx); err != nil {
+					log.Warn("config file watch unavailable; reload with SIGHUP", zap.Error(err))
+				}
+			}()
+		}
 	}
-	if err := serve(ctx, cfg, holder, log, obs); err != nil {
+	err = serve(ctx, cfg, holder, log, obs, startReload)
+	// Every listener has stopped: no request uses the engine in use any
+	// more (one a reload swapped out is closed by the reload).
+	holder.Engine().Close()
+	if err != nil {
 		log.Error("serve failed", zap.Error(err))
 		return exitError
 	}
@@ -108,11 +119,16 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 }
 
 // serve runs the sidecar until ctx ends, then drains in-flight requests.
-func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log *zap.Logger, obs *observability) error {
-	var err error
-	// The trusted peers and the body limit come from the engine in use
-	// (http_doors), so that a reload changes them.
-	var doors authz.HTTPDoorOptions
+// startReload is called once the doors exist, with the HTTP doors (nil
+// without an HTTP listener), to start reloading the config.
+func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log *zap.Logger, obs *observability,
+	startReload func(*httpdoor.Handler)) error {
+	settings, err := assemble.HTTPDoors(cfg.HttpDoors)
+	if err != nil {
+		return err
+	}
+	doors := httpdoor.Options{Settings: settings}
+	var doorsHandler *httpdoor.Handler
 
 	var ready atomic.Bool
 	grace := cfg.Listen.ShutdownGrace.AsDuration()
@@ -138,7 +154,7 @@ func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log 
 			gopts = append(gopts, grpc.Creds(credentials.NewTLS(grpcTLS.TLSConfig("h2"))))
 		}
 		grpcSrv = grpc.NewServer(gopts...)
-		authv3.RegisterAuthorizationServer(grpcSrv, authz.NewEnvoyServer(holder))
+		authv3.RegisterAuthorizationServer(grpcSrv, envoygrpc.NewServer(holder))
 		healthSrv = health.NewServer()
 		healthpb.RegisterHealthServer(grpcSrv, healthSrv)
 		reflection.Register(grpcSrv)
@@ -170,16 +186,18 @@ func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log 
 		})
 		mux.Handle("GET /metrics", obs.metricsHandler())
 		doors.Next, doors.Logger = mux, log.Named("http_doors")
+		doorsHandler = httpdoor.New(holder, doors)
 		httpSrv = &http.Server{
 			// The doors (/check/*, the auth path) first, then /healthz and
 			// /readyz; see authz.NewHTTPHandler.
-			Handler:           obs.httpHandler(authz.NewHTTPHandler(holder, doors)),
+			Handler:           obs.httpHandler(doorsHandler),
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       120 * time.Second,
 			ErrorLog:          zap.NewStdLog(log.Named("http")),
 		}
 	}
 
+	startReload(doorsHandler)
 	errc := make(chan error, 2)
 	if grpcSrv != nil {
 		go func() { errc <- grpcSrv.Serve(grpcLis) }()

@@ -8,8 +8,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/config"
+	"github.com/lbauthz/lbauthz/internal/assemble"
 )
 
 func cmdValidate(args []string, stdout, stderr io.Writer) int {
@@ -34,7 +34,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lbauthz validate: %v\n", err)
 		return exitError
 	}
-	if _, err := authz.FromConfig(cfg, sec, zap.NewNop()); err != nil {
+	if _, err := assemble.Engine(cfg, sec, zap.NewNop()); err != nil {
 		fmt.Fprintf(stderr, "lbauthz validate: %v\n", err)
 		return exitError
 	}

@@ -1,45 +1,50 @@
-package authz
+// Package assemble builds what a config describes: the engine (its session
+// store, Liveblocks client, rooms and limits) and the doors' settings. It is
+// the one place that reads the config schema to make the runtime parts; the
+// engine and the doors know nothing of it.
+package assemble
 
 import (
 	"errors"
 	"fmt"
-	"sync/atomic"
 
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/config"
+	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
 	"github.com/lbauthz/lbauthz/liveblocks"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
 
-// BuildOption gives FromConfig what the config does not hold: the metrics
+// Option gives Engine what the config does not hold: the metrics
 // and the tracing, which outlive each config's engine.
-type BuildOption func(*buildOptions)
+type Option func(*buildOptions)
 
 type buildOptions struct {
-	metrics  *Metrics
+	metrics  *authz.Metrics
 	tracing  trace.TracerProvider
-	replicas Replicas
+	replicas authz.Replicas
 }
 
 // WithReplicas gives the engine what it shares with the other replicas and
-// its audit trail (replicas.go).
-func WithReplicas(r Replicas) BuildOption { return func(o *buildOptions) { o.replicas = r } }
+// its audit trail (authz.Replicas).
+func WithReplicas(r authz.Replicas) Option { return func(o *buildOptions) { o.replicas = r } }
 
 // WithMetrics makes the engine report into m.
-func WithMetrics(m *Metrics) BuildOption { return func(o *buildOptions) { o.metrics = m } }
+func WithMetrics(m *authz.Metrics) Option { return func(o *buildOptions) { o.metrics = m } }
 
 // WithTracerProvider makes the engine trace its decisions, session lookups
 // and calls to Liveblocks with tp. Without it, tracing is off and costs
 // nothing.
-func WithTracerProvider(tp trace.TracerProvider) BuildOption {
+func WithTracerProvider(tp trace.TracerProvider) Option {
 	return func(o *buildOptions) { o.tracing = tp }
 }
 
-// FromConfig builds an engine from a loaded config and its secrets.
-func FromConfig(cfg *configv1.Config, sec *config.Secrets, log *zap.Logger, with ...BuildOption) (*Engine, error) {
+// Engine builds an engine from a loaded, validated config and its secrets.
+func Engine(cfg *configv1.Config, sec *config.Secrets, log *zap.Logger, with ...Option) (*authz.Engine, error) {
 	var b buildOptions
 	for _, f := range with {
 		f(&b)
@@ -53,7 +58,7 @@ func FromConfig(cfg *configv1.Config, sec *config.Secrets, log *zap.Logger, with
 	}
 	lb, err := liveblocks.New(liveblocks.Options{
 		BaseURL: cfg.Liveblocks.BaseUrl, SecretKey: sec.LiveblocksSecretKey,
-		HTTPClient: liveblocksHTTPClient(b.metrics, b.tracing), // liveblocks_transport.go
+		HTTPClient: authz.LiveblocksHTTPClient(b.metrics, b.tracing),
 	})
 	if err != nil {
 		return nil, err
@@ -66,11 +71,11 @@ func FromConfig(cfg *configv1.Config, sec *config.Secrets, log *zap.Logger, with
 	if err != nil {
 		return nil, err
 	}
-	limits, err := LimitsFromConfig(cfg.AuthLimits)
+	limits, err := authz.LimitsFromConfig(cfg.AuthLimits)
 	if err != nil {
 		return nil, fmt.Errorf("auth_limits: %w", err)
 	}
-	doors, err := HTTPDoorOptionsFromConfig(cfg.HttpDoors)
+	doors, err := HTTPDoors(cfg.HttpDoors)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +86,7 @@ func FromConfig(cfg *configv1.Config, sec *config.Secrets, log *zap.Logger, with
 		}
 	}
 	h := cfg.UpstreamHeaders
-	return New(Options{
+	return authz.New(authz.Options{
 		AuthPath:       cfg.Liveblocks.AuthPath,
 		CookieName:     cfg.Session.Cookie,
 		MaxCookieBytes: int(cfg.Session.MaxCookieBytes),
@@ -90,12 +95,11 @@ func FromConfig(cfg *configv1.Config, sec *config.Secrets, log *zap.Logger, with
 		UnavailableOnStoreError: cfg.Session.OnStoreError == config.OnStoreErrorUnavailable,
 		Liveblocks:              lb,
 		LiveblocksTimeout:       cfg.Liveblocks.Timeout.AsDuration(),
-		Headers:                 HeaderNames{UserID: h.UserId, GroupIDs: h.GroupIds, UserInfo: h.UserInfo},
+		Headers:                 authz.HeaderNames{UserID: h.UserId, GroupIDs: h.GroupIds, UserInfo: h.UserInfo},
 		Provisioner:             provisioner,
 		AccessPolicy:            policy,
 		Limits:                  limits,
-		TrustedPeers:            doors.TrustedPeers,
-		MaxBodyBytes:            doors.MaxBodyBytes,
+		UnlimitedPeers:          doors.TrustedPeers,
 		StoreKind:               storeKind(cfg.Session),
 		Logger:                  log,
 		AccessLevel:             accessLevel,
@@ -105,19 +109,17 @@ func FromConfig(cfg *configv1.Config, sec *config.Secrets, log *zap.Logger, with
 	})
 }
 
-// Holder holds the engine in use and swaps it atomically; requests keep the
-// engine they started with.
-type Holder struct{ p atomic.Pointer[Engine] }
-
-// NewHolder returns a holder of e.
-func NewHolder(e *Engine) *Holder {
-	h := &Holder{}
-	h.p.Store(e)
-	return h
+// HTTPDoors turns the http_doors section of a validated config into the HTTP
+// doors' settings (nil gives the defaults).
+func HTTPDoors(c *configv1.HTTPDoors) (httpdoor.Settings, error) {
+	var s httpdoor.Settings
+	for i, p := range c.GetTrustedPeers() {
+		prefix, err := config.ParsePeer(p)
+		if err != nil {
+			return s, fmt.Errorf("http_doors.trusted_peers[%d]: %q is not a CIDR prefix or an IP address", i, p)
+		}
+		s.TrustedPeers = append(s.TrustedPeers, prefix)
+	}
+	s.MaxBodyBytes = int64(c.GetMaxBodyBytes())
+	return s, nil
 }
-
-// Engine returns the engine in use.
-func (h *Holder) Engine() *Engine { return h.p.Load() }
-
-// Swap puts e in use.
-func (h *Holder) Swap(e *Engine) { h.p.Store(e) }

@@ -1,7 +1,11 @@
-package authz
+// Package httpdoor is the HTTP doors of the sidecar: the direct auth endpoint
+// (the Liveblocks client posts to it through any proxy), and the check
+// endpoints of nginx auth_request, Traefik/Caddy forward-auth and Envoy's
+// ext_authz HTTP mode. Each turns its request into one authz.Request, asks
+// the engine in use, and writes the Decision back. It decides nothing itself.
+package httpdoor
 
 import (
-	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -9,8 +13,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/config"
-	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
 
 // The paths of the check doors on the HTTP listener. The direct auth
@@ -21,18 +25,23 @@ const (
 	pathCheckEnvoy   = "/check/envoy"
 )
 
-// HTTPDoorOptions configures the HTTP doors. The zero value works: the
-// engine in use says which peers are trusted and how large a body may be
-// (http_doors in its config, so a reload changes them), and an engine that
-// does not say trusts loopback peers and caps bodies at 4096 bytes.
-type HTTPDoorOptions struct {
-	// TrustedPeers, if set, are the peers whose check requests and
-	// forwarded headers are believed, whatever the engine says (see
-	// http_doors.trusted_peers).
+// Settings are the HTTP doors' own settings (http_doors in the config). The
+// zero value works: loopback peers are trusted and bodies are capped at
+// config.DefaultMaxBodyBytes.
+type Settings struct {
+	// TrustedPeers are the peers whose check requests and forwarded headers
+	// are believed (http_doors.trusted_peers); empty: loopback.
 	TrustedPeers []netip.Prefix
-	// MaxBodyBytes, if set, caps the body the direct auth endpoint reads,
-	// whatever the engine says.
+	// MaxBodyBytes caps the body the direct auth endpoint reads
+	// (http_doors.max_body_bytes); 0: config.DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+}
+
+// Options configures the HTTP doors.
+type Options struct {
+	// Settings are the settings at start; SetSettings changes them (a
+	// reload).
+	Settings Settings
 	// Next serves the requests for paths that are not doors (/healthz,
 	// /readyz). It only gets clean paths: a path that net/http's ServeMux
 	// would redirect is answered 404 here, so the listener never answers 3xx.
@@ -44,25 +53,23 @@ type HTTPDoorOptions struct {
 	Logger *zap.Logger
 }
 
-// HTTPDoorOptionsFromConfig turns the http_doors section of a validated
-// config into options (nil gives the defaults).
-func HTTPDoorOptionsFromConfig(c *configv1.HTTPDoors) (HTTPDoorOptions, error) {
-	var opts HTTPDoorOptions
-	for i, p := range c.GetTrustedPeers() {
-		prefix, err := config.ParsePeer(p)
-		if err != nil {
-			return opts, fmt.Errorf("http_doors.trusted_peers[%d]: %q is not a CIDR prefix or an IP address", i, p)
-		}
-		opts.TrustedPeers = append(opts.TrustedPeers, prefix)
-	}
-	opts.MaxBodyBytes = int64(c.GetMaxBodyBytes())
-	return opts, nil
+// Handler is the HTTP doors over the engine in use. It is safe for
+// concurrent use.
+type Handler struct {
+	engines  authz.EngineSource
+	opts     Options
+	settings atomic.Pointer[settings]
+	// names holds the identity header names of the engine last seen, in the
+	// forms the doors write; rebuilt when a reload swaps the engine.
+	names atomic.Pointer[headerForms]
 }
 
-// NewHTTPHandler returns the HTTP doors over the engines:
+var _ http.Handler = (*Handler)(nil)
+
+// New returns the HTTP doors over the engines:
 //
-//	<auth path>          the direct auth endpoint (door_direct.go)
-//	/check/nginx         nginx auth_request (door_check.go)
+//	<auth path>          the direct auth endpoint (direct.go)
+//	/check/nginx         nginx auth_request (check.go)
 //	/check/forward       Traefik forwardAuth, Caddy forward_auth
 //	/check/envoy/<path>  Envoy ext_authz, HTTP-service mode
 //
@@ -70,15 +77,35 @@ func HTTPDoorOptionsFromConfig(c *configv1.HTTPDoors) (HTTPDoorOptions, error) {
 // http.ServeMux: ServeMux answers an unclean path (//x, /a/../x) with a
 // redirect, and nginx's auth_request turns any 3xx into a 500. Every other
 // clean path goes to opts.Next.
-func NewHTTPHandler(engines EngineSource, opts HTTPDoorOptions) http.Handler {
+func New(engines authz.EngineSource, opts Options) *Handler {
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
 	}
-	return &httpDoors{engines: engines, opts: opts}
+	h := &Handler{engines: engines, opts: opts}
+	h.SetSettings(opts.Settings)
+	return h
 }
 
-// defaultTrustedPeers are trusted when neither the options nor the engine
-// say which peers are.
+// SetSettings puts new settings in use, for the requests that start from
+// now on.
+func (h *Handler) SetSettings(s Settings) {
+	if len(s.TrustedPeers) == 0 {
+		s.TrustedPeers = defaultTrustedPeers
+	}
+	if s.MaxBodyBytes <= 0 {
+		s.MaxBodyBytes = config.DefaultMaxBodyBytes
+	}
+	h.settings.Store(&settings{trustedPeers: s.TrustedPeers, maxBodyBytes: s.MaxBodyBytes})
+}
+
+// settings are Settings with the defaults applied.
+type settings struct {
+	trustedPeers []netip.Prefix
+	maxBodyBytes int64
+}
+
+// defaultTrustedPeers are trusted when the settings do not say which peers
+// are.
 var defaultTrustedPeers = func() []netip.Prefix {
 	var out []netip.Prefix
 	for _, p := range config.DefaultTrustedPeers {
@@ -88,64 +115,36 @@ var defaultTrustedPeers = func() []netip.Prefix {
 	return out
 }()
 
-// trustedPeers are the peers trusted for a request decided by e.
-func (h *httpDoors) trustedPeers(e *Engine) []netip.Prefix {
-	switch {
-	case len(h.opts.TrustedPeers) > 0:
-		return h.opts.TrustedPeers
-	case len(e.opts.TrustedPeers) > 0:
-		return e.opts.TrustedPeers
-	}
-	return defaultTrustedPeers
-}
-
-// maxBodyBytes is the body limit of the direct endpoint for e.
-func (h *httpDoors) maxBodyBytes(e *Engine) int64 {
-	switch {
-	case h.opts.MaxBodyBytes > 0:
-		return h.opts.MaxBodyBytes
-	case e.opts.MaxBodyBytes > 0:
-		return e.opts.MaxBodyBytes
-	}
-	return config.DefaultMaxBodyBytes
-}
-
-type httpDoors struct {
-	engines EngineSource
-	opts    HTTPDoorOptions
-	// names holds the identity header names of the engine last seen, in the
-	// forms the doors write; rebuilt when a reload swaps the engine.
-	names atomic.Pointer[headerForms]
-}
-
-func (h *httpDoors) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP answers one request to the HTTP listener.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e := h.engines.Engine()
+	st := h.settings.Load()
 	// RequestURI is the request target as received: raw, undecoded, with the
 	// query. The origin form is the only one a proxy sends to an upstream.
 	target := r.RequestURI
 	if !strings.HasPrefix(target, "/") {
-		d := deny(BadRequest, http.StatusBadRequest, "bad_request", "the request target must be a path")
+		d := authz.Deny(authz.BadRequest, http.StatusBadRequest, "bad_request", "the request target must be a path")
 		writeDecision(w, &d)
 		return
 	}
-	rawPath := stripQuery(target)
+	rawPath := authz.StripQuery(target)
 	switch {
 	case rawPath == pathCheckNginx:
-		h.check(w, r, e, nginxDoor, target)
+		h.check(w, r, e, st, nginxDoor, target)
 	case rawPath == pathCheckForward:
-		h.check(w, r, e, forwardDoor, target)
+		h.check(w, r, e, st, forwardDoor, target)
 	case rawPath == pathCheckEnvoy || strings.HasPrefix(rawPath, pathCheckEnvoy+"/"):
-		h.check(w, r, e, envoyHTTPDoor, target)
+		h.check(w, r, e, st, envoyHTTPDoor, target)
 	case rawPath == e.AuthPath():
-		h.direct(w, r, e, target)
+		h.direct(w, r, e, st, target)
 	case !isCleanPath(rawPath):
-		d := deny(BadRequest, http.StatusNotFound, "not_found",
+		d := authz.Deny(authz.BadRequest, http.StatusNotFound, "not_found",
 			"no such path (paths are matched exactly, without cleaning)")
 		writeDecision(w, &d)
 	case h.opts.Next != nil:
 		h.opts.Next.ServeHTTP(w, r)
 	default:
-		d := deny(BadRequest, http.StatusNotFound, "not_found", "no such path")
+		d := authz.Deny(authz.BadRequest, http.StatusNotFound, "not_found", "no such path")
 		writeDecision(w, &d)
 	}
 }
@@ -165,21 +164,21 @@ func isCleanPath(p string) bool {
 }
 
 // trusted reports whether the request's TCP peer is a trusted proxy.
-func (h *httpDoors) trusted(r *http.Request, e *Engine) (netip.Addr, bool) {
+func (st *settings) trusted(r *http.Request) (netip.Addr, bool) {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
 		return netip.Addr{}, false
 	}
 	a := ap.Addr().Unmap().WithZone("")
-	return a, containsAddr(h.trustedPeers(e), a)
+	return a, containsAddr(st.trustedPeers, a)
 }
 
 // describe fills in what the engine's checks read from the request's
 // headers: the client's address and the request's host (from a trusted
 // proxy's forwarded headers), Origin and Sec-Fetch-Site.
-func (h *httpDoors) describe(req *Request, r *http.Request, e *Engine) {
-	peer, trusted := h.trusted(r, e)
-	req.ClientAddr, req.Host = forwardedClient(r, peer, trusted, h.trustedPeers(e))
+func (st *settings) describe(req *authz.Request, r *http.Request) {
+	peer, trusted := st.trusted(r)
+	req.ClientAddr, req.Host = forwardedClient(r, peer, trusted, st.trustedPeers)
 	req.Origin = r.Header.Get("Origin")
 	req.SecFetchSite = r.Header.Get("Sec-Fetch-Site")
 }
@@ -188,7 +187,7 @@ func (h *httpDoors) describe(req *Request, r *http.Request, e *Engine) {
 // the token), with the headers the gRPC door sets on its denied_response:
 // content-type, cache-control: no-store, and the decision's own (allow: POST
 // on a 405).
-func writeDecision(w http.ResponseWriter, d *Decision) {
+func writeDecision(w http.ResponseWriter, d *authz.Decision) {
 	hdr := w.Header()
 	if d.ContentType != "" {
 		hdr["Content-Type"] = []string{d.ContentType}
@@ -219,13 +218,13 @@ func answerStatus(s int) int {
 // (lower-case) names, and the value of Envoy's x-envoy-auth-headers-to-remove
 // for a request without identity. Built once per engine.
 type headerForms struct {
-	engine    *Engine
+	engine    *authz.Engine
 	keys      [3]string // user id, groups, user info; "" when not used
 	names     [3]string
 	removeAll string
 }
 
-func (h *httpDoors) headerForms(e *Engine) *headerForms {
+func (h *Handler) headerForms(e *authz.Engine) *headerForms {
 	if f := h.names.Load(); f != nil && f.engine == e {
 		return f
 	}
@@ -240,4 +239,14 @@ func (h *httpDoors) headerForms(e *Engine) *headerForms {
 	}
 	h.names.Store(f)
 	return f
+}
+
+func containsAddr(prefixes []netip.Prefix, a netip.Addr) bool {
+	a = a.Unmap().WithZone("")
+	for _, p := range prefixes {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

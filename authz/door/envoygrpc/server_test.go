@@ -1,7 +1,6 @@
-package authz_test
+package envoygrpc_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -11,57 +10,11 @@ import (
 	"testing"
 	"time"
 
-	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/grpc/codes"
 
 	. "github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
-
-// checkResult is a CheckResponse read as Envoy reads it.
-type checkResult struct {
-	allowed   bool
-	status    int // HTTP status of a denied response (Envoy's default 403 when unset)
-	headers   map[string]string
-	set       map[string]string // ok_response headers
-	removed   []string          // ok_response headers_to_remove
-	body      string
-	grpcCode  codes.Code
-	grpcError error
-}
-
-func check(t *testing.T, c authv3.AuthorizationClient, req *authv3.CheckRequest, timeout time.Duration) checkResult {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	resp, err := c.Check(ctx, req)
-	if err != nil {
-		return checkResult{grpcError: err}
-	}
-	// Proto validation as Envoy would apply it.
-	if err := resp.ValidateAll(); err != nil {
-		t.Fatalf("CheckResponse does not validate: %v", err)
-	}
-	r := checkResult{grpcCode: codes.Code(resp.GetStatus().GetCode()), headers: map[string]string{}, set: map[string]string{}}
-	if r.grpcCode == codes.OK { // an unset status is OK too
-		r.allowed = true
-		for _, h := range resp.GetOkResponse().GetHeaders() {
-			r.set[h.GetHeader().GetKey()] = h.GetHeader().GetValue()
-		}
-		r.removed = resp.GetOkResponse().GetHeadersToRemove()
-		return r
-	}
-	d := resp.GetDeniedResponse()
-	r.status = 403
-	if c := d.GetStatus().GetCode(); c != 0 {
-		r.status = int(c)
-	}
-	for _, h := range d.GetHeaders() {
-		r.headers[h.GetHeader().GetKey()] = h.GetHeader().GetValue()
-	}
-	r.body = d.GetBody()
-	return r
-}
 
 const authPath = "/api/liveblocks-auth"
 
@@ -72,21 +25,21 @@ func TestCheck_AuthPathIssuesTheDevServerToken(t *testing.T) {
 	_ = dev
 	c := GRPC(t, Engine(t, Config, lb.URL, testenv.DevSecretKey))
 
-	r := check(t, c, CheckRequest("POST", authPath, cookie(Session(Alice())), `{"room":"r1"}`), 2*time.Second)
-	if r.grpcError != nil {
-		t.Fatalf("Check returned a gRPC error: %v", r.grpcError)
+	r := Check(t, c, CheckRequest("POST", authPath, cookie(Session(Alice())), `{"room":"r1"}`), 2*time.Second)
+	if r.GRPCError != nil {
+		t.Fatalf("Check returned a gRPC error: %v", r.GRPCError)
 	}
-	if r.allowed || r.status != 200 {
-		t.Fatalf("want a denied_response with HTTP 200, got allowed=%v status=%d body=%s", r.allowed, r.status, r.body)
+	if r.Allowed || r.Status != 200 {
+		t.Fatalf("want a denied_response with HTTP 200, got allowed=%v status=%d body=%s", r.Allowed, r.Status, r.Body)
 	}
-	if r.grpcCode == codes.OK {
+	if r.GRPCCode == codes.OK {
 		t.Fatal("the token reply must carry a non-OK gRPC code, or Envoy forwards the request")
 	}
-	if r.headers["content-type"] != "application/json" || r.headers["cache-control"] != "no-store" {
-		t.Fatalf("headers: %v", r.headers)
+	if r.Headers["content-type"] != "application/json" || r.Headers["cache-control"] != "no-store" {
+		t.Fatalf("headers: %v", r.Headers)
 	}
 	var body struct{ Token string }
-	if err := json.Unmarshal([]byte(r.body), &body); err != nil || body.Token == "" {
+	if err := json.Unmarshal([]byte(r.Body), &body); err != nil || body.Token == "" {
 		t.Fatalf("body is not {\"token\": ...}: %v", err)
 	}
 	claims := TokenClaims(t, body.Token)
@@ -159,52 +112,52 @@ func TestCheck_Table(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			before := lb.Calls()
-			r := check(t, c, CheckRequest(tc.method, tc.path, tc.headers, ""), 3*time.Second)
-			if r.grpcError != nil {
-				t.Fatalf("decisions are never gRPC errors, got %v", r.grpcError)
+			r := Check(t, c, CheckRequest(tc.method, tc.path, tc.headers, ""), 3*time.Second)
+			if r.GRPCError != nil {
+				t.Fatalf("decisions are never gRPC errors, got %v", r.GRPCError)
 			}
-			if r.allowed != tc.wantAllow {
-				t.Fatalf("allowed = %v, want %v (status %d, body %s)", r.allowed, tc.wantAllow, r.status, r.body)
+			if r.Allowed != tc.wantAllow {
+				t.Fatalf("allowed = %v, want %v (status %d, body %s)", r.Allowed, tc.wantAllow, r.Status, r.Body)
 			}
 			if got := lb.Calls() - before; got != tc.wantCalls {
 				t.Fatalf("Liveblocks calls = %d, want %d", got, tc.wantCalls)
 			}
 			if tc.wantAllow {
-				if r.set["x-user-id"] != tc.wantUser {
-					t.Fatalf("x-user-id set to %q, want %q (set %v, removed %v)", r.set["x-user-id"], tc.wantUser, r.set, r.removed)
+				if r.Set["x-user-id"] != tc.wantUser {
+					t.Fatalf("x-user-id set to %q, want %q (set %v, removed %v)", r.Set["x-user-id"], tc.wantUser, r.Set, r.Removed)
 				}
 				if tc.wantUser == "" {
 					for _, h := range []string{"x-user-id", "x-user-groups", "x-user-info"} {
-						if !contains(r.removed, h) {
-							t.Fatalf("anonymous request must remove %s; removed %v", h, r.removed)
+						if !contains(r.Removed, h) {
+							t.Fatalf("anonymous request must remove %s; removed %v", h, r.Removed)
 						}
 					}
-					if len(r.set) != 0 {
-						t.Fatalf("anonymous request sets headers %v", r.set)
+					if len(r.Set) != 0 {
+						t.Fatalf("anonymous request sets headers %v", r.Set)
 					}
 				} else {
-					if r.set["x-user-groups"] != "team,eng" || r.set["x-user-info"] != `{"avatar":"https://example.test/a.png","name":"Alice"}` {
-						t.Fatalf("identity headers: %v", r.set)
+					if r.Set["x-user-groups"] != "team,eng" || r.Set["x-user-info"] != `{"avatar":"https://example.test/a.png","name":"Alice"}` {
+						t.Fatalf("identity headers: %v", r.Set)
 					}
 				}
 				return
 			}
-			if r.status != tc.wantStatus {
-				t.Fatalf("status = %d, want %d (body %s)", r.status, tc.wantStatus, r.body)
+			if r.Status != tc.wantStatus {
+				t.Fatalf("status = %d, want %d (body %s)", r.Status, tc.wantStatus, r.Body)
 			}
-			if !strings.Contains(r.body, tc.wantReason) {
-				t.Fatalf("body %q does not say %q", r.body, tc.wantReason)
+			if !strings.Contains(r.Body, tc.wantReason) {
+				t.Fatalf("body %q does not say %q", r.Body, tc.wantReason)
 			}
-			if r.headers["cache-control"] != "no-store" {
-				t.Fatalf("cache-control = %q", r.headers["cache-control"])
+			if r.Headers["cache-control"] != "no-store" {
+				t.Fatalf("cache-control = %q", r.Headers["cache-control"])
 			}
-			if tc.wantStatus == 405 && r.headers["allow"] != "POST" {
-				t.Fatalf("405 without allow: POST: %v", r.headers)
+			if tc.wantStatus == 405 && r.Headers["allow"] != "POST" {
+				t.Fatalf("405 without allow: POST: %v", r.Headers)
 			}
 			if tc.wantStatus != 200 {
 				var e struct{ Error, Reason string }
-				if err := json.Unmarshal([]byte(r.body), &e); err != nil || e.Error == "" {
-					t.Fatalf("refusal body is not a short JSON error: %q", r.body)
+				if err := json.Unmarshal([]byte(r.Body), &e); err != nil || e.Error == "" {
+					t.Fatalf("refusal body is not a short JSON error: %q", r.Body)
 				}
 			}
 		})
@@ -224,11 +177,11 @@ func TestCheck_LiveblocksRefusalPassesThrough(t *testing.T) {
 	// The real dev server refuses any secret but sk_localdev with a 403.
 	_, lb := DevServer(t)
 	c := GRPC(t, Engine(t, Config, lb.URL, "sk_not_the_dev_key"))
-	r := check(t, c, CheckRequest("POST", authPath, cookie(Session(Alice())), ""), 2*time.Second)
-	if r.status != 403 || !strings.Contains(r.body, "Invalid secret key") {
-		t.Fatalf("want Liveblocks' 403 with its body, got %d %q", r.status, r.body)
+	r := Check(t, c, CheckRequest("POST", authPath, cookie(Session(Alice())), ""), 2*time.Second)
+	if r.Status != 403 || !strings.Contains(r.Body, "Invalid secret key") {
+		t.Fatalf("want Liveblocks' 403 with its body, got %d %q", r.Status, r.Body)
 	}
-	if strings.Contains(r.body, "sk_not_the_dev_key") {
+	if strings.Contains(r.Body, "sk_not_the_dev_key") {
 		t.Fatal("the secret key appears in the body")
 	}
 }
@@ -264,12 +217,12 @@ func TestCheck_LiveblocksFailuresBecome503(t *testing.T) {
 			start := time.Now()
 			// Envoy's ext_authz timeout arrives as the gRPC deadline; the
 			// sidecar answers 503 just inside it.
-			r := check(t, c, CheckRequest("POST", authPath, cookie(Session(Alice())), ""), tc.deadline)
-			if r.grpcError != nil {
-				t.Fatalf("gRPC error instead of a 503 answer: %v", r.grpcError)
+			r := Check(t, c, CheckRequest("POST", authPath, cookie(Session(Alice())), ""), tc.deadline)
+			if r.GRPCError != nil {
+				t.Fatalf("gRPC error instead of a 503 answer: %v", r.GRPCError)
 			}
-			if r.status != 503 {
-				t.Fatalf("status = %d, want 503 (retryable for the client); body %q", r.status, r.body)
+			if r.Status != 503 {
+				t.Fatalf("status = %d, want 503 (retryable for the client); body %q", r.Status, r.Body)
 			}
 			if el := time.Since(start); el > tc.deadline {
 				t.Fatalf("answered after %s, past the %s deadline", el, tc.deadline)

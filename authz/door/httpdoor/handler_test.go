@@ -1,4 +1,4 @@
-package authz_test
+package httpdoor_test
 
 import (
 	"bufio"
@@ -17,52 +17,17 @@ import (
 
 	"github.com/lbauthz/lbauthz/authz"
 	. "github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
 // serveHTTPDoors serves the HTTP doors over e on a loopback port (a trusted
 // peer by default) and returns the base URL.
-func serveHTTPDoors(t *testing.T, e *authz.Engine, opts authz.HTTPDoorOptions) string {
+func serveHTTPDoors(t *testing.T, e *authz.Engine, opts httpdoor.Options) string {
 	t.Helper()
-	srv := httptest.NewServer(authz.NewHTTPHandler(authz.NewHolder(e), opts))
+	srv := httptest.NewServer(httpdoor.New(authz.NewHolder(e), opts))
 	t.Cleanup(srv.Close)
 	return srv.URL
-}
-
-var httpClient = &http.Client{
-	Timeout: 5 * time.Second,
-	CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
-	},
-}
-
-// send sends one request and returns the answer, body read.
-func send(t *testing.T, method, url string, h http.Header, body string) (int, http.Header, []byte) {
-	t.Helper()
-	var r io.Reader
-	if body != "" {
-		r = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, url, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, vs := range h {
-		req.Header[k] = vs
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-		t.Fatalf("%s %s answered %d: a door must never redirect", method, url, resp.StatusCode)
-	}
-	return resp.StatusCode, resp.Header, b
 }
 
 // clientHeaders are the headers of a case as the client sends them.
@@ -99,17 +64,17 @@ func grpcDoor(c authv3.AuthorizationClient) Door {
 		if IsAuthPath(k.Path) {
 			body = k.Body
 		}
-		r := check(t, c, CheckRequest(k.Method, k.Path, headers, body), 3*time.Second)
-		if r.grpcError != nil {
-			t.Fatalf("gRPC error: %v", r.grpcError)
+		r := Check(t, c, CheckRequest(k.Method, k.Path, headers, body), 3*time.Second)
+		if r.GRPCError != nil {
+			t.Fatalf("gRPC error: %v", r.GRPCError)
 		}
-		if !r.allowed {
-			return AnswerOutcome(t, r.status, []byte(r.body))
+		if !r.Allowed {
+			return AnswerOutcome(t, r.Status, []byte(r.Body))
 		}
-		for _, name := range r.removed {
+		for _, name := range r.Removed {
 			delete(headers, name)
 		}
-		for name, v := range r.set {
+		for name, v := range r.Set {
 			headers[name] = v
 		}
 		return Outcome{Allowed: true, Status: 200, UserID: headers["x-user-id"]}
@@ -128,7 +93,7 @@ func directCall(t *testing.T, base string, c Case) (int, http.Header, []byte) {
 	if c.Body != "" {
 		h.Set("Content-Type", "application/json")
 	}
-	return send(t, c.Method, base+c.Path, h, c.Body)
+	return Send(t, c.Method, base+c.Path, h, c.Body)
 }
 
 // nginxDoor calls the doors as deploy/nginx/nginx.conf does: the token path
@@ -143,7 +108,7 @@ func nginxDoor(base string) Door {
 		h := cookieHeaders(c)
 		h.Set("X-Original-URI", c.Path)
 		h.Set("X-Original-Method", c.Method)
-		status, hdr, body := send(t, "GET", base+"/check/nginx", h, "")
+		status, hdr, body := Send(t, "GET", base+"/check/nginx", h, "")
 		switch {
 		case status/100 == 2:
 			// proxy_set_header X-User-Id $lbauthz_user_id: lbauthz's value,
@@ -172,7 +137,7 @@ func forwardDoor(base string) Door {
 		h.Set("X-Forwarded-Uri", c.Path)
 		h.Set("X-Forwarded-Host", "app.example.test")
 		h.Set("X-Forwarded-Proto", "https")
-		status, hdr, body := send(t, "GET", base+"/check/forward", h, "")
+		status, hdr, body := Send(t, "GET", base+"/check/forward", h, "")
 		if status/100 == 2 {
 			if v := hdr.Get("X-User-Id"); v == "mallory" {
 				t.Fatalf("the check echoed the client's forged identity")
@@ -198,7 +163,7 @@ func envoyHTTPDoor(base string) Door {
 			return AnswerOutcome(t, status, body)
 		}
 		h := cookieHeaders(c)
-		status, hdr, body := send(t, c.Method, base+"/check/envoy"+c.Path, h, "")
+		status, hdr, body := Send(t, c.Method, base+"/check/envoy"+c.Path, h, "")
 		switch {
 		case status == 200:
 			up := clientHeaders(c)
@@ -224,7 +189,7 @@ func envoyHTTPDoor(base string) Door {
 func TestDoors_AnswerTheTableAlike(t *testing.T) {
 	_, lb := DevServer(t)
 	e := Engine(t, Config, lb.URL, testenv.DevSecretKey)
-	base := serveHTTPDoors(t, e, authz.HTTPDoorOptions{})
+	base := serveHTTPDoors(t, e, httpdoor.Options{})
 	doors := []struct {
 		name string
 		door Door
@@ -246,7 +211,7 @@ func TestDoors_AnswerTheTableAlike(t *testing.T) {
 func TestDirect_AnswersAsTheGRPCDoor(t *testing.T) {
 	_, lb := DevServer(t)
 	e := Engine(t, Config, lb.URL, testenv.DevSecretKey)
-	base := serveHTTPDoors(t, e, authz.HTTPDoorOptions{})
+	base := serveHTTPDoors(t, e, httpdoor.Options{})
 	c := GRPC(t, e)
 	for _, k := range Cases() {
 		if !IsAuthPath(k.Path) {
@@ -257,14 +222,14 @@ func TestDirect_AnswersAsTheGRPCDoor(t *testing.T) {
 			if k.Cookie != "" {
 				headers["cookie"] = k.Cookie
 			}
-			g := check(t, c, CheckRequest(k.Method, k.Path, headers, k.Body), 3*time.Second)
+			g := Check(t, c, CheckRequest(k.Method, k.Path, headers, k.Body), 3*time.Second)
 			status, h, body := directCall(t, base, k)
-			if status != g.status {
-				t.Fatalf("status %d, gRPC door %d", status, g.status)
+			if status != g.Status {
+				t.Fatalf("status %d, gRPC door %d", status, g.Status)
 			}
 			for _, name := range []string{"content-type", "cache-control", "allow"} {
-				if got := h.Get(name); got != g.headers[name] {
-					t.Errorf("%s: %q, gRPC door %q", name, got, g.headers[name])
+				if got := h.Get(name); got != g.Headers[name] {
+					t.Errorf("%s: %q, gRPC door %q", name, got, g.Headers[name])
 				}
 			}
 			if h.Get("cache-control") != "no-store" {
@@ -274,13 +239,13 @@ func TestDirect_AnswersAsTheGRPCDoor(t *testing.T) {
 				t.Errorf("405 without allow: POST")
 			}
 			if status == 200 {
-				if AnswerOutcome(t, status, body) != AnswerOutcome(t, g.status, []byte(g.body)) {
+				if AnswerOutcome(t, status, body) != AnswerOutcome(t, g.Status, []byte(g.Body)) {
 					t.Errorf("tokens for different users")
 				}
 				return
 			}
-			if string(body) != g.body {
-				t.Errorf("body %s, gRPC door %s", body, g.body)
+			if string(body) != g.Body {
+				t.Errorf("body %s, gRPC door %s", body, g.Body)
 			}
 		})
 	}
@@ -295,8 +260,8 @@ func TestDirect_BodyOverTheLimitIs413(t *testing.T) {
 	}
 
 	t.Run("DefaultLimitIs4096", func(t *testing.T) {
-		base := serveHTTPDoors(t, e, authz.HTTPDoorOptions{})
-		status, h, body := send(t, "POST", base+AuthPath, cookie, pad(4097))
+		base := serveHTTPDoors(t, e, httpdoor.Options{})
+		status, h, body := Send(t, "POST", base+AuthPath, cookie, pad(4097))
 		if status != 413 || h.Get("content-type") != "application/json" || h.Get("cache-control") != "no-store" {
 			t.Fatalf("4097 bytes: %d %q %q, want 413 JSON no-store", status, h.Get("content-type"), h.Get("cache-control"))
 		}
@@ -304,17 +269,17 @@ func TestDirect_BodyOverTheLimitIs413(t *testing.T) {
 		if err := json.Unmarshal(body, &e); err != nil || e.Error != "payload_too_large" || !strings.Contains(e.Reason, "4096 bytes") {
 			t.Fatalf("body %s, want a short JSON reason naming the limit", body)
 		}
-		if status, _, body := send(t, "POST", base+AuthPath, cookie, pad(4096)); status != 200 {
+		if status, _, body := Send(t, "POST", base+AuthPath, cookie, pad(4096)); status != 200 {
 			t.Fatalf("4096 bytes answered %d %s, want the token", status, body)
 		}
 	})
 
 	t.Run("BodyWithoutContentLengthIsCountedToo", func(t *testing.T) {
-		base := serveHTTPDoors(t, e, authz.HTTPDoorOptions{MaxBodyBytes: 100})
+		base := serveHTTPDoors(t, e, httpdoor.Options{Settings: httpdoor.Settings{MaxBodyBytes: 100}})
 		req, _ := http.NewRequest("POST", base+AuthPath, io.MultiReader(strings.NewReader(pad(101))))
 		req.Header = cookie.Clone()
 		req.ContentLength = -1 // chunked
-		resp, err := httpClient.Do(req)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -329,7 +294,7 @@ func TestChecks_UntrustedPeerIsRefused(t *testing.T) {
 	_, lb := DevServer(t)
 	e := Engine(t, Config, lb.URL, testenv.DevSecretKey)
 	// 127.0.0.1, the test's own address, is not among the trusted peers.
-	base := serveHTTPDoors(t, e, authz.HTTPDoorOptions{TrustedPeers: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+	base := serveHTTPDoors(t, e, httpdoor.Options{Settings: httpdoor.Settings{TrustedPeers: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}})
 	valid := "session=" + Session(Alice())
 	for _, tc := range []struct {
 		name, method, path string
@@ -341,7 +306,7 @@ func TestChecks_UntrustedPeerIsRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.h.Set("Cookie", valid)
-			status, h, body := send(t, tc.method, base+tc.path, tc.h, "")
+			status, h, body := Send(t, tc.method, base+tc.path, tc.h, "")
 			if status != 403 || !strings.Contains(string(body), "not in http_doors.trusted_peers") {
 				t.Fatalf("got %d %s, want 403 saying the peer is not trusted", status, body)
 			}
@@ -351,7 +316,7 @@ func TestChecks_UntrustedPeerIsRefused(t *testing.T) {
 		})
 	}
 	t.Run("DirectEndpointServesAnyPeer", func(t *testing.T) {
-		status, _, body := send(t, "POST", base+AuthPath, http.Header{"Cookie": {valid}}, `{"room":"r1"}`)
+		status, _, body := Send(t, "POST", base+AuthPath, http.Header{"Cookie": {valid}}, `{"room":"r1"}`)
 		if AnswerOutcome(t, status, body) != (Outcome{Status: 200, UserID: "alice"}) {
 			t.Fatalf("got %d, want alice's token", status)
 		}
@@ -361,7 +326,7 @@ func TestChecks_UntrustedPeerIsRefused(t *testing.T) {
 func TestChecks_AuthPathSaysToRouteItToTheSidecar(t *testing.T) {
 	_, lb := DevServer(t)
 	e := Engine(t, Config, lb.URL, testenv.DevSecretKey)
-	base := serveHTTPDoors(t, e, authz.HTTPDoorOptions{})
+	base := serveHTTPDoors(t, e, httpdoor.Options{})
 	valid := "session=" + Session(Alice())
 	for _, uri := range []string{AuthPath, AuthPath + "?x=1"} {
 		for _, tc := range []struct {
@@ -374,7 +339,7 @@ func TestChecks_AuthPathSaysToRouteItToTheSidecar(t *testing.T) {
 		} {
 			t.Run(tc.name+uri, func(t *testing.T) {
 				tc.h.Set("Cookie", valid)
-				status, _, body := send(t, tc.method, base+tc.path, tc.h, "")
+				status, _, body := Send(t, tc.method, base+tc.path, tc.h, "")
 				if status != 403 || !strings.Contains(string(body), "route POST /api/liveblocks-auth to the sidecar's HTTP listener") {
 					t.Fatalf("got %d %s, want 403 telling the operator to route the auth path", status, body)
 				}
@@ -385,7 +350,7 @@ func TestChecks_AuthPathSaysToRouteItToTheSidecar(t *testing.T) {
 
 func TestChecks_RequestsThatDoNotSayWhatIsCheckedAre400(t *testing.T) {
 	_, lb := DevServer(t)
-	base := serveHTTPDoors(t, Engine(t, Config, lb.URL, testenv.DevSecretKey), authz.HTTPDoorOptions{})
+	base := serveHTTPDoors(t, Engine(t, Config, lb.URL, testenv.DevSecretKey), httpdoor.Options{})
 	for _, tc := range []struct {
 		name, method, path string
 		h                  http.Header
@@ -400,7 +365,7 @@ func TestChecks_RequestsThatDoNotSayWhatIsCheckedAre400(t *testing.T) {
 		{"EnvoyWithOnlyQuery", "GET", "/check/envoy?x=1", http.Header{}, "no original path"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			status, h, body := send(t, tc.method, base+tc.path, tc.h, "")
+			status, h, body := Send(t, tc.method, base+tc.path, tc.h, "")
 			if status != 400 || !strings.Contains(string(body), tc.reason) || h.Get("content-type") != "application/json" {
 				t.Fatalf("got %d %s, want 400 JSON saying %q", status, body, tc.reason)
 			}
@@ -413,7 +378,7 @@ func TestChecks_RequestsThatDoNotSayWhatIsCheckedAre400(t *testing.T) {
 // headers_to_remove does.
 func TestEnvoyHTTP_AnswerListsTheHeadersToRemove(t *testing.T) {
 	_, lb := DevServer(t)
-	base := serveHTTPDoors(t, Engine(t, Config, lb.URL, testenv.DevSecretKey), authz.HTTPDoorOptions{})
+	base := serveHTTPDoors(t, Engine(t, Config, lb.URL, testenv.DevSecretKey), httpdoor.Options{})
 	noGroups := Alice()
 	delete(noGroups, "groups")
 	for _, tc := range []struct {
@@ -428,7 +393,7 @@ func TestEnvoyHTTP_AnswerListsTheHeadersToRemove(t *testing.T) {
 			if tc.cookie != "" {
 				h.Set("Cookie", tc.cookie)
 			}
-			status, ah, _ := send(t, "GET", base+"/check/envoy/docs", h, "")
+			status, ah, _ := Send(t, "GET", base+"/check/envoy/docs", h, "")
 			if status != 200 || ah.Get("X-Envoy-Auth-Headers-To-Remove") != tc.remove || ah.Get("X-User-Id") != tc.userID {
 				t.Fatalf("got %d remove=%q user=%q, want 200 remove=%q user=%q", status,
 					ah.Get("X-Envoy-Auth-Headers-To-Remove"), ah.Get("X-User-Id"), tc.remove, tc.userID)
@@ -436,7 +401,7 @@ func TestEnvoyHTTP_AnswerListsTheHeadersToRemove(t *testing.T) {
 		})
 	}
 	t.Run("OtherDoorsSendNoEnvoyHeader", func(t *testing.T) {
-		_, ah, _ := send(t, "GET", base+"/check/nginx", http.Header{"X-Original-Uri": {"/"}, "X-Original-Method": {"GET"}}, "")
+		_, ah, _ := Send(t, "GET", base+"/check/nginx", http.Header{"X-Original-Uri": {"/"}, "X-Original-Method": {"GET"}}, "")
 		if ah.Get("X-Envoy-Auth-Headers-To-Remove") != "" || ah.Get("X-User-Id") != "" {
 			t.Fatalf("anonymous nginx answer carries %v", ah)
 		}
@@ -451,7 +416,7 @@ func TestHTTPListener_NeverRedirects(t *testing.T) {
 	e := Engine(t, Config, lb.URL, testenv.DevSecretKey)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
-	base := serveHTTPDoors(t, e, authz.HTTPDoorOptions{Next: mux})
+	base := serveHTTPDoors(t, e, httpdoor.Options{Next: mux})
 	addr := strings.TrimPrefix(base, "http://")
 	for _, target := range []string{
 		"//api/liveblocks-auth", "/api/../api/liveblocks-auth", "/a/../x", "//healthz", "/healthz/.",
@@ -473,7 +438,7 @@ func TestHTTPListener_NeverRedirects(t *testing.T) {
 		}
 	})
 	t.Run("HealthzStillServed", func(t *testing.T) {
-		if status, _, body := send(t, "GET", base+"/healthz", nil, ""); status != 200 || string(body) != "ok\n" {
+		if status, _, body := Send(t, "GET", base+"/healthz", nil, ""); status != 200 || string(body) != "ok\n" {
 			t.Fatalf("/healthz: %d %q", status, body)
 		}
 	})
@@ -511,21 +476,21 @@ func rawRequest(t *testing.T, addr, req string) int {
 func TestHTTPDoors_FollowTheEngineInUse(t *testing.T) {
 	_, lb := DevServer(t)
 	holder := authz.NewHolder(Engine(t, Config, lb.URL, testenv.DevSecretKey))
-	srv := httptest.NewServer(authz.NewHTTPHandler(holder, authz.HTTPDoorOptions{}))
+	srv := httptest.NewServer(httpdoor.New(holder, httpdoor.Options{}))
 	defer srv.Close()
 	valid := http.Header{"Cookie": {"session=" + Session(Alice())}}
-	if status, _, _ := send(t, "POST", srv.URL+AuthPath, valid, `{}`); status != 200 {
+	if status, _, _ := Send(t, "POST", srv.URL+AuthPath, valid, `{}`); status != 200 {
 		t.Fatalf("before the swap: %d", status)
 	}
 	holder.Swap(Engine(t, strings.Replace(Config, AuthPath, "/lb-auth", 1), lb.URL, testenv.DevSecretKey))
-	if status, _, _ := send(t, "POST", srv.URL+"/lb-auth", valid, `{}`); status != 200 {
+	if status, _, _ := Send(t, "POST", srv.URL+"/lb-auth", valid, `{}`); status != 200 {
 		t.Fatalf("new auth path after the swap: %d", status)
 	}
-	if status, _, _ := send(t, "POST", srv.URL+AuthPath, valid, `{}`); status != 404 {
+	if status, _, _ := Send(t, "POST", srv.URL+AuthPath, valid, `{}`); status != 404 {
 		t.Fatalf("old auth path after the swap: %d, want 404", status)
 	}
 	h := http.Header{"X-Original-Uri": {"/lb-auth"}, "X-Original-Method": {"POST"}}
-	if status, _, body := send(t, "GET", srv.URL+"/check/nginx", h, ""); status != 403 || !strings.Contains(string(body), "route POST /lb-auth") {
+	if status, _, body := Send(t, "GET", srv.URL+"/check/nginx", h, ""); status != 403 || !strings.Contains(string(body), "route POST /lb-auth") {
 		t.Fatalf("check of the new auth path: %d %s", status, body)
 	}
 }

@@ -1,4 +1,4 @@
-package authz_test
+package httpdoor_test
 
 import (
 	"bufio"
@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lbauthz/lbauthz/authz"
 	. "github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
@@ -27,7 +27,7 @@ func TestAttacks_EveryDoorRefusesAlike(t *testing.T) {
 	_, lb := DevServer(t)
 	a := NewAttacks(t)
 	e := a.Engine(t, lb.URL, testenv.DevSecretKey)
-	base := serveHTTPDoors(t, e, authz.HTTPDoorOptions{})
+	base := serveHTTPDoors(t, e, httpdoor.Options{})
 	cases := a.Cases()
 	for _, d := range []struct {
 		name string
@@ -55,7 +55,7 @@ func TestAttacks_EveryDoorRefusesAlike(t *testing.T) {
 func TestDirect_OtherSpellingsOfTheAuthPathAre404(t *testing.T) {
 	_, lb := DevServer(t)
 	a := NewAttacks(t)
-	base := serveHTTPDoors(t, a.Engine(t, lb.URL, testenv.DevSecretKey), authz.HTTPDoorOptions{})
+	base := serveHTTPDoors(t, a.Engine(t, lb.URL, testenv.DevSecretKey), httpdoor.Options{})
 	addr := strings.TrimPrefix(base, "http://")
 	cookie := "session=" + a.Session(nil, AliceClaims())
 	for _, target := range []string{
@@ -86,7 +86,7 @@ func TestChecks_ForwardedHeadersFromAnUntrustedPeerChangeNothing(t *testing.T) {
 	_, lb := DevServer(t)
 	a := NewAttacks(t)
 	e := a.Engine(t, lb.URL, testenv.DevSecretKey)
-	base := serveHTTPDoors(t, e, authz.HTTPDoorOptions{TrustedPeers: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}})
+	base := serveHTTPDoors(t, e, httpdoor.Options{Settings: httpdoor.Settings{TrustedPeers: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}}})
 	valid := "session=" + a.Session(nil, AliceClaims())
 	from := func(ip string) *http.Client {
 		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 2 * time.Second}

@@ -1,4 +1,4 @@
-package authz_test
+package httpdoor_test
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/lbauthz/lbauthz/authz"
 	. "github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
@@ -39,7 +40,7 @@ func FuzzHTTPDoors(f *testing.F) {
 		f.Add(s.method, s.target, s.cookie, s.origMethod, s.origURI, []byte(s.body), false)
 	}
 	e := Engine(f, Config, "http://"+unusedAddr(f), testenv.DevSecretKey)
-	h := authz.NewHTTPHandler(authz.NewHolder(e), authz.HTTPDoorOptions{})
+	h := httpdoor.New(authz.NewHolder(e), httpdoor.Options{})
 	f.Fuzz(func(t *testing.T, method, target, cookie, origMethod, origURI string, body []byte, untrusted bool) {
 		if method == "" || target == "" {
 			return

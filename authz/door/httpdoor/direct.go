@@ -1,4 +1,4 @@
-package authz
+package httpdoor
 
 import (
 	"errors"
@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/lbauthz/lbauthz/authz"
 )
 
 // bodyReadTimeout bounds reading the direct endpoint's body, so that a
@@ -23,34 +25,30 @@ const bodyReadTimeout = 5 * time.Second
 // cookie is the credential. Forwarded headers only say, when a trusted proxy
 // sends them, the client's address and the request's host, for the rate
 // limits and the origin check.
-func (h *httpDoors) direct(w http.ResponseWriter, r *http.Request, e *Engine, target string) {
-	req := Request{Door: "http_direct", Method: r.Method, Path: target, Cookies: r.Header["Cookie"]}
-	h.describe(&req, r, e)
+func (h *Handler) direct(w http.ResponseWriter, r *http.Request, e *authz.Engine, st *settings, target string) {
+	req := authz.Request{Door: "http_direct", Method: r.Method, Path: target, Cookies: r.Header["Cookie"]}
+	st.describe(&req, r)
 	if r.Method == http.MethodPost {
-		body, d := h.readBody(w, r, h.maxBodyBytes(e))
+		body, d := readBody(w, r, st.maxBodyBytes)
 		if d != nil {
-			e.countRefusal(req.Door, d)
+			e.CountRefusal(req.Door, d)
 			writeDecision(w, d)
 			return
 		}
 		// Like the gRPC door, which cannot tell an empty body from none.
 		req.Body, req.HasBody = body, len(body) > 0
 	}
+	// The engine answers its auth path itself: a decision on it never
+	// allows (there is no upstream here to let the request through to).
 	d := e.Decide(r.Context(), &req)
-	if d.Allow {
-		// The engine answers the auth path itself; there is no upstream
-		// here to let the request through to.
-		d = deny(Unavailable, http.StatusInternalServerError, "internal",
-			"the auth path was let through instead of answered; nothing serves it behind the sidecar")
-	}
 	writeDecision(w, &d)
 }
 
 // readBody reads the request body up to the limit. It returns a decision
 // when the body cannot be read or is too large.
-func (h *httpDoors) readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *Decision) {
-	tooLarge := func() *Decision {
-		d := deny(BadRequest, http.StatusRequestEntityTooLarge, "payload_too_large",
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *authz.Decision) {
+	tooLarge := func() *authz.Decision {
+		d := authz.Deny(authz.BadRequest, http.StatusRequestEntityTooLarge, "payload_too_large",
 			"the request body is over "+strconv.FormatInt(limit, 10)+" bytes")
 		// The rest of the body is not read: close the connection rather
 		// than let net/http drain it.
@@ -65,7 +63,7 @@ func (h *httpDoors) readBody(w http.ResponseWriter, r *http.Request, limit int64
 	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 	switch {
 	case err != nil && !errors.Is(err, io.EOF):
-		d := deny(BadRequest, http.StatusBadRequest, "bad_request", "the request body could not be read")
+		d := authz.Deny(authz.BadRequest, http.StatusBadRequest, "bad_request", "the request body could not be read")
 		return nil, &d
 	case int64(len(body)) > limit:
 		return nil, tooLarge()

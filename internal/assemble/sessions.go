@@ -1,4 +1,4 @@
-package authz
+package assemble
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/config"
 	"github.com/lbauthz/lbauthz/authz/session"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
@@ -21,15 +22,15 @@ func sessionsFromConfig(cfg *configv1.Config, sec *config.Secrets, b buildOption
 	}
 	var tracer trace.Tracer
 	if b.tracing != nil {
-		tracer = b.tracing.Tracer(tracerName)
+		tracer = b.tracing.Tracer(authz.TracerName)
 	}
-	store = observeStore(store, storeKind(cfg.Session), b.metrics, tracer) // observed_store.go
+	store = authz.ObserveStore(store, storeKind(cfg.Session), b.metrics, tracer)
 	mapping, err := mappingFromConfig(cfg.Identity)
 	if err != nil {
 		return nil, err
 	}
 	if f := b.replicas.CacheStore; f != nil {
-		store = f(store, identityPaths(mapping)) // replicas.go
+		store = f(store, identityPaths(mapping))
 	}
 	c := cfg.Session.Cache
 	opts := session.CacheOptions{
@@ -37,7 +38,7 @@ func sessionsFromConfig(cfg *configv1.Config, sec *config.Secrets, b buildOption
 		MaxEntries: int(c.MaxEntries), Disabled: c.Disabled,
 	}
 	if b.metrics != nil {
-		opts.Observe = b.metrics.cacheLookup
+		opts.Observe = b.metrics.CacheLookup
 	}
 	return session.NewResolver(store, mapping, opts), nil
 }
@@ -161,4 +162,17 @@ func introspectionStore(i *configv1.Introspection, cookie string) (session.Store
 		return nil, fmt.Errorf("session.introspection: %w", err)
 	}
 	return st, nil
+}
+
+// identityPaths are the paths of a session document that the identity is
+// made of: what a shared cache keeps.
+func identityPaths(m *session.Mapping) []string {
+	keep := []string{m.UserID}
+	if m.GroupIDs != "" {
+		keep = append(keep, m.GroupIDs)
+	}
+	for _, p := range m.UserInfo {
+		keep = append(keep, p)
+	}
+	return keep
 }

@@ -1,4 +1,4 @@
-package authz
+package httpdoor
 
 import (
 	"net/http"

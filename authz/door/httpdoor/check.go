@@ -1,4 +1,4 @@
-package authz
+package httpdoor
 
 import (
 	"net/http"
@@ -6,6 +6,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/session"
 )
 
@@ -57,23 +58,24 @@ var (
 const envoyHeadersToRemove = "X-Envoy-Auth-Headers-To-Remove"
 
 // check answers one check request.
-func (h *httpDoors) check(w http.ResponseWriter, r *http.Request, e *Engine, door *checkDoor, target string) {
-	peer, ok := h.trusted(r, e)
+func (h *Handler) check(w http.ResponseWriter, r *http.Request, e *authz.Engine, st *settings, door *checkDoor, target string) {
+	peer, ok := st.trusted(r)
 	if !ok {
 		// Whoever can reach the listener could otherwise have any request
 		// checked as if it were another one. Nothing else in the request is
 		// used instead: the answer is about the peer, not about a URI.
 		h.opts.Logger.Warn("check from an untrusted peer refused",
 			zap.String("door", door.name), zap.String("peer", peer.String()))
-		d := deny(Forbidden, http.StatusForbidden, "untrusted_peer",
+		d := authz.Deny(authz.Forbidden, http.StatusForbidden, "untrusted_peer",
 			"peer "+peer.String()+" is not in http_doors.trusted_peers, so the original request it describes is not believed")
-		e.countRefusal(door.name, &d)
+		e.CountRefusal(door.name, &d)
 		writeDecision(w, &d)
 		return
 	}
 	method, uri, problem := door.original(r, target)
 	if problem != "" {
-		d := deny(BadRequest, http.StatusBadRequest, "bad_request", problem+" ("+door.hint+")")
+		d := authz.Deny(authz.BadRequest, http.StatusBadRequest, "bad_request", problem+" ("+door.hint+")")
+		e.CountRefusal(door.name, &d)
 		writeDecision(w, &d)
 		return
 	}
@@ -93,14 +95,15 @@ func (h *httpDoors) check(w http.ResponseWriter, r *http.Request, e *Engine, doo
 		// Envoy; nginx replaces it, so the warning is logged as well.
 		h.opts.Logger.Warn("the auth path was sent to a check: route it to the HTTP listener",
 			zap.String("door", door.name), zap.String("auth_path", e.AuthPath()))
-		d := deny(Forbidden, http.StatusForbidden, "misrouted",
+		d := authz.Deny(authz.Forbidden, http.StatusForbidden, "misrouted",
 			"route POST "+e.AuthPath()+" to the sidecar's HTTP listener: the sidecar answers it with the token, "+
 				"which the answer to a check cannot carry")
+		e.CountRefusal(door.name, &d)
 		writeDecision(w, &d)
 		return
 	}
-	req := Request{Door: door.name, Method: method, Path: uri, Cookies: r.Header["Cookie"]}
-	h.describe(&req, r, e)
+	req := authz.Request{Door: door.name, Method: method, Path: uri, Cookies: r.Header["Cookie"]}
+	st.describe(&req, r)
 	d := e.Decide(r.Context(), &req)
 	if !d.Allow {
 		writeDecision(w, &d)
@@ -138,7 +141,7 @@ func (door *checkDoor) original(r *http.Request, target string) (method, uri, pr
 // not sent: nginx's proxy_set_header then sends none, and forward-auth
 // deletes the client's copy. For Envoy, which copies only what the answer
 // has, the answer also names the headers to remove from the request.
-func (h *httpDoors) writeAllow(w http.ResponseWriter, e *Engine, door *checkDoor, id *session.Identity) {
+func (h *Handler) writeAllow(w http.ResponseWriter, e *authz.Engine, door *checkDoor, id *session.Identity) {
 	f := h.headerForms(e)
 	hdr := w.Header()
 	hdr["Cache-Control"] = noStore

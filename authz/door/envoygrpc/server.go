@@ -1,0 +1,97 @@
+package envoygrpc
+
+import (
+	"context"
+	"net/netip"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+
+	"github.com/lbauthz/lbauthz/authz"
+)
+
+// Door is the name of this door's decisions (authz.Request.Door).
+const Door = "envoy_grpc"
+
+// Server is the gRPC door: envoy.service.auth.v3.Authorization.
+//
+// Every decision is a CheckResponse, never a gRPC error: an error would make
+// Envoy apply status_on_error (or, with failure_mode_allow, let the request
+// through without a check).
+type Server struct {
+	authv3.UnimplementedAuthorizationServer
+	engines authz.EngineSource
+	answers answerCache // answers.go
+}
+
+var _ authv3.AuthorizationServer = (*Server)(nil)
+
+// NewServer returns the gRPC door over the engines.
+func NewServer(engines authz.EngineSource) *Server {
+	return &Server{engines: engines}
+}
+
+// Check answers one of Envoy's authorization checks.
+func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.CheckResponse, error) {
+	e := s.engines.Engine()
+	var r authz.Request
+	requestOf(req, &r)
+	d := e.Decide(ctx, &r)
+	return s.response(e, &d), nil
+}
+
+// requestOf fills r with what the engine needs of Envoy's check request.
+func requestOf(req *authv3.CheckRequest, r *authz.Request) {
+	h := req.GetAttributes().GetRequest().GetHttp()
+	headers := h.GetHeaders()
+	*r = authz.Request{Door: Door, Method: h.GetMethod(), Path: h.GetPath(), Host: h.GetHost(), Headers: headers,
+		Origin: headers["origin"], SecFetchSite: headers["sec-fetch-site"]}
+	if r.Path == "" {
+		r.Path = headers[":path"]
+	}
+	if r.Method == "" {
+		r.Method = headers[":method"]
+	}
+	if r.Host == "" {
+		r.Host = headers[":authority"]
+	}
+	// The downstream address as Envoy sees it: the client's, when Envoy is
+	// the edge or trusts the hops before it (xff_num_trusted_hops).
+	if a, err := netip.ParseAddr(req.GetAttributes().GetSource().GetAddress().GetSocketAddress().GetAddress()); err == nil {
+		r.ClientAddr = a
+	}
+	if c, ok := headers["cookie"]; ok {
+		r.Cookie = c
+	} else if hm := h.GetHeaderMap(); hm != nil {
+		// With encode_raw_headers, Envoy sends header_map instead, one entry
+		// per header line.
+		for _, hv := range hm.GetHeaders() {
+			switch hv.GetKey() {
+			case "cookie":
+				r.Cookies = append(r.Cookies, headerValue(hv))
+			case "origin":
+				r.Origin = headerValue(hv)
+			case "sec-fetch-site":
+				r.SecFetchSite = headerValue(hv)
+			case ":authority":
+				if r.Host == "" {
+					r.Host = headerValue(hv)
+				}
+			}
+		}
+	}
+	if b := h.GetRawBody(); len(b) > 0 {
+		r.Body, r.HasBody = b, true
+	} else if b := h.GetBody(); b != "" {
+		r.Body, r.HasBody = []byte(b), true
+	}
+}
+
+// headerValue is the value of an entry of Envoy's header_map, which holds
+// it in raw_value when encode_raw_headers is on.
+func headerValue(hv *corev3.HeaderValue) string {
+	if raw := hv.GetRawValue(); raw != nil {
+		return string(raw)
+	}
+	return hv.GetValue()
+}
