@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"net"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
 	"github.com/lbauthz/lbauthz/authz"
@@ -74,6 +76,7 @@ type replicas struct {
 // Redis that is down is a fallback, not a failure to start.
 func openReplicas(ctx context.Context, cfg *configv1.Config, sec *config.Secrets, log *zap.Logger, reg prometheus.Registerer) (*replicas, error) {
 	r := &replicas{cancel: func() {}}
+	redis.SetLogger(redisLogger{log.Named("redis")})
 	if a := cfg.GetAudit(); a.GetPath() != "" {
 		l, err := audit.Open(audit.Options{Path: a.Path, MaxSizeBytes: int64(a.MaxSizeBytes), Keep: int(a.Keep), Buffer: int(a.Buffer)},
 			log.Named("audit"), audit.NewMetrics(reg))
@@ -123,5 +126,16 @@ func (r *replicas) close() {
 	}
 	if r.redis != nil {
 		_ = r.redis.Close()
+	}
+}
+
+// redisLogger takes go-redis' own messages (a failed dial, once per
+// attempt) at debug level: an outage is logged once, by the shared layer
+// or the session store, not once per connection attempt.
+type redisLogger struct{ log *zap.Logger }
+
+func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
+	if ce := l.log.Check(zap.DebugLevel, "go-redis"); ce != nil {
+		ce.Write(zap.String("message", fmt.Sprintf(format, v...)))
 	}
 }
