@@ -124,6 +124,9 @@ type Options struct {
 	Metrics *Metrics
 	// TracerProvider, if set, traces the decisions (tracing.go).
 	TracerProvider trace.TracerProvider
+	// Replicas are the shared limits, the revocations and the audit trail
+	// (replicas.go).
+	Replicas Replicas
 }
 
 // Engine makes the decisions. It is safe for concurrent use.
@@ -244,13 +247,16 @@ func (e *Engine) issue(ctx context.Context, r *Request, x *explainer) Decision {
 		id  *session.Identity
 		err error
 	)
-	if d, limited := e.addressLimited(r, now); limited && x == nil {
+	if d, limited := e.addressLimited(ctx, r, now); limited && x == nil {
 		// The address has spent its budget of requests without a valid
 		// session. It may be shared (an office's NAT, a proxy missing from
 		// trusted_peers): a session already known to be valid still gets
 		// through, and anything else is refused without asking the store.
 		var ok bool
 		if id, ok = e.cachedIdentity(r); !ok {
+			return d
+		}
+		if v, _ := findCookie(r.Cookie, r.Cookies, e.opts.CookieName, e.opts.MaxCookieBytes); e.revoked(v, id) {
 			return d
 		}
 	} else {
@@ -263,7 +269,7 @@ func (e *Engine) issue(ctx context.Context, r *Request, x *explainer) Decision {
 			return deny(Unavailable, http.StatusServiceUnavailable, "unavailable", reasonOf(err))
 		}
 		if x == nil {
-			e.spendAddress(r, now)
+			e.spendAddress(ctx, r, now)
 		}
 		return deny(Unauthorized, http.StatusUnauthorized, "unauthorized", reasonOf(err))
 	}
@@ -271,7 +277,7 @@ func (e *Engine) issue(ctx context.Context, r *Request, x *explainer) Decision {
 		return deny(Forbidden, http.StatusForbidden, "forbidden", id.Problem)
 	}
 	if x == nil {
-		if d, limited := e.userLimited(id.UserID, now); limited {
+		if d, limited := e.userLimited(ctx, id.UserID, now); limited {
 			d.Identity = id
 			return d
 		}
@@ -368,6 +374,9 @@ func (e *Engine) identify(ctx context.Context, r *Request, x *explainer) (*sessi
 		return nil, errCookieMalformed
 	}
 	id, err := e.opts.Sessions.Resolve(ctx, v)
+	if err == nil && e.revoked(v, id) {
+		id, err = nil, errRevoked
+	}
 	x.session(id, err)
 	return id, err
 }

@@ -1,6 +1,7 @@
 package authz
 
 import (
+	"context"
 	"encoding/binary"
 	"hash/maphash"
 	"math"
@@ -132,9 +133,15 @@ var limitNames = [numLimits]string{limitUser: "user", limitAddress: "address"}
 // addressLimited answers 429 when the request's client address has spent
 // its budget of requests without a valid session. Addresses of trusted
 // proxies are never limited: the proxy did not say who the client is.
-func (e *Engine) addressLimited(r *Request, now time.Time) (Decision, bool) {
+func (e *Engine) addressLimited(ctx context.Context, r *Request, now time.Time) (Decision, bool) {
 	l := e.limits()
 	if l == nil || l.perAddress == nil || !e.limitedAddress(r.ClientAddr) {
+		return Decision{}, false
+	}
+	if b := e.opts.Replicas.AddressBudget; b != nil {
+		if wait, spent := b.Spent(ctx, addressBudgetKey(r.ClientAddr)); spent {
+			return e.rateLimited(limitAddress, wait), true
+		}
 		return Decision{}, false
 	}
 	if wait, spent := l.perAddress.spent(l.perAddress.addressKey(r.ClientAddr), now); spent {
@@ -145,17 +152,29 @@ func (e *Engine) addressLimited(r *Request, now time.Time) (Decision, bool) {
 
 // spendAddress counts a request without a valid session against its client
 // address.
-func (e *Engine) spendAddress(r *Request, now time.Time) {
-	if l := e.limits(); l != nil && l.perAddress != nil && e.limitedAddress(r.ClientAddr) {
-		l.perAddress.take(l.perAddress.addressKey(r.ClientAddr), now)
+func (e *Engine) spendAddress(ctx context.Context, r *Request, now time.Time) {
+	l := e.limits()
+	if l == nil || l.perAddress == nil || !e.limitedAddress(r.ClientAddr) {
+		return
 	}
+	if b := e.opts.Replicas.AddressBudget; b != nil {
+		b.Take(ctx, addressBudgetKey(r.ClientAddr))
+		return
+	}
+	l.perAddress.take(l.perAddress.addressKey(r.ClientAddr), now)
 }
 
 // userLimited spends one request of the user's budget, and answers 429 when
 // it is spent.
-func (e *Engine) userLimited(userID string, now time.Time) (Decision, bool) {
+func (e *Engine) userLimited(ctx context.Context, userID string, now time.Time) (Decision, bool) {
 	l := e.limits()
 	if l == nil || l.perUser == nil {
+		return Decision{}, false
+	}
+	if b := e.opts.Replicas.UserBudget; b != nil {
+		if wait, ok := b.Take(ctx, userID); !ok {
+			return e.rateLimited(limitUser, wait), true
+		}
 		return Decision{}, false
 	}
 	if wait, ok := l.perUser.take(l.perUser.userKey(userID), now); !ok {

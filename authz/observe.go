@@ -28,6 +28,9 @@ func (e *Engine) finish(r *Request, d *Decision, auth bool, start time.Time, spa
 	if ce := e.log.Check(level, "decision"); ce != nil {
 		e.writeAccess(ce, r, d, elapsed, span)
 	}
+	if auth {
+		e.recordAudit(r, d, span) // replicas.go
+	}
 	if span != nil {
 		endSpan(span, d, auth)
 	}

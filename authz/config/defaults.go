@@ -110,7 +110,8 @@ func applyDefaults(cfg *configv1.Config) {
 	if cfg.Log.Format == "" {
 		cfg.Log.Format = "json"
 	}
-	applyLimitsDefaults(cfg) // limits.go
+	applyLimitsDefaults(cfg)   // limits.go
+	applyReplicasDefaults(cfg) // replicas.go
 }
 
 func setDuration(d **durationpb.Duration, def time.Duration) {

@@ -23,5 +23,6 @@ func SecretFiles(cfg *configv1.Config) []string {
 	}
 	add(s.GetRedis().GetPasswordFile())
 	add(s.GetSql().GetPasswordFile())
+	add(cfg.GetShared().GetRedis().GetPasswordFile())
 	return files
 }

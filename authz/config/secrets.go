@@ -16,6 +16,8 @@ type Secrets struct {
 	PublicKeysPEM       []byte
 	// Session holds the session store's secrets (session_secrets.go).
 	Session SessionSecrets
+	// SharedRedisPassword is the password of shared.redis.
+	SharedRedisPassword string
 }
 
 // ReadSecrets reads the files a config names. The Liveblocks secret key comes
@@ -56,6 +58,10 @@ func ReadSecrets(cfg *configv1.Config, getenv func(string) string) (*Secrets, er
 		}
 	}
 	if err := readSessionSecrets(cfg.GetSession(), &s.Session); err != nil {
+		return nil, err
+	}
+	var err error
+	if s.SharedRedisPassword, err = ReadSharedRedisPassword(cfg); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -117,7 +117,8 @@ func Validate(cfg *configv1.Config) error {
 	if !slices.Contains([]string{"json", "console"}, cfg.Log.Format) {
 		add("log.format", "%q is not one of json, console", cfg.Log.Format)
 	}
-	validateLimits(add, cfg) // limits.go
+	validateLimits(add, cfg)   // limits.go
+	validateReplicas(add, cfg) // replicas.go
 	errs = append(errs, validateRooms(cfg)...)
 	return errors.Join(errs...)
 }

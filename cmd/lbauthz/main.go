@@ -9,6 +9,7 @@
 //	lbauthz validate --config FILE
 //	lbauthz explain --config FILE --cookie COOKIE [--path P] [--room R]
 //	lbauthz rooms create|get|update|delete|list ...
+//	lbauthz sessions revoke --config FILE --user ID | --session-cookie-hash H
 //	lbauthz version
 package main
 
@@ -31,6 +32,8 @@ Usage:
                                    what the sidecar decides for a request, and why
   lbauthz rooms create|get|update|delete|list ...  manage rooms and their permissions
   lbauthz demo-session USER [GROUP...]  a session cookie value for --demo
+  lbauthz sessions revoke --config FILE --user ID | --session-cookie-hash H [--for D]
+                                   refuse a user or a session on every replica (shared Redis)
   lbauthz version                  print the version
 
 Run "lbauthz COMMAND -h" for a command's flags.
@@ -70,6 +73,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRooms(args[1:], stdout, stderr)
 	case "demo-session":
 		return cmdDemoSession(args[1:], stdout, stderr)
+	case "sessions":
+		return cmdSessions(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "lbauthz", version)
 		return exitOK

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
@@ -76,6 +78,13 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	// reports into them (observability.go).
 	obs := newObservability(ctx, os.Getenv, log)
 	defer obs.shutdown(log)
+	rep, err := openReplicas(ctx, cfg, sec, log, obs.registry)
+	if err != nil {
+		fmt.Fprintf(stderr, "lbauthz serve: %v\n", err)
+		return exitError
+	}
+	defer rep.close()
+	obs.build = append(obs.build, assemble.WithReplicas(rep.build))
 	engine, err := assemble.Engine(cfg, sec, log, obs.build...)
 	if err != nil {
 		fmt.Fprintf(stderr, "lbauthz serve: %v\n", err)
@@ -127,6 +136,15 @@ func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log 
 	var ready atomic.Bool
 	grace := cfg.Listen.ShutdownGrace.AsDuration()
 
+	grpcTLS, err := listenerTLS("listen.grpc_tls", cfg.Listen.GrpcTls, log)
+	if err != nil {
+		return fmt.Errorf("listen.grpc_tls: %w", err)
+	}
+	httpTLS, err := listenerTLS("listen.http_tls", cfg.Listen.HttpTls, log)
+	if err != nil {
+		return fmt.Errorf("listen.http_tls: %w", err)
+	}
+
 	var grpcSrv *grpc.Server
 	var healthSrv *health.Server
 	var grpcLis, httpLis net.Listener
@@ -134,7 +152,11 @@ func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log 
 		if grpcLis, err = net.Listen("tcp", cfg.Listen.Grpc); err != nil {
 			return fmt.Errorf("listen.grpc: %w", err)
 		}
-		grpcSrv = grpc.NewServer(obs.grpcServerOptions()...)
+		gopts := obs.grpcServerOptions()
+		if grpcTLS != nil {
+			gopts = append(gopts, grpc.Creds(credentials.NewTLS(grpcTLS.TLSConfig("h2"))))
+		}
+		grpcSrv = grpc.NewServer(gopts...)
 		authv3.RegisterAuthorizationServer(grpcSrv, envoygrpc.NewServer(holder))
 		healthSrv = health.NewServer()
 		healthpb.RegisterHealthServer(grpcSrv, healthSrv)
@@ -147,6 +169,9 @@ func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log 
 				grpcLis.Close()
 			}
 			return fmt.Errorf("listen.http: %w", err)
+		}
+		if httpTLS != nil {
+			httpLis = tls.NewListener(httpLis, httpTLS.TLSConfig("h2", "http/1.1"))
 		}
 		mux := http.NewServeMux()
 		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -24,9 +24,14 @@ import (
 type Option func(*buildOptions)
 
 type buildOptions struct {
-	metrics *authz.Metrics
-	tracing trace.TracerProvider
+	metrics  *authz.Metrics
+	tracing  trace.TracerProvider
+	replicas authz.Replicas
 }
+
+// WithReplicas gives the engine what it shares with the other replicas and
+// its audit trail (authz.Replicas).
+func WithReplicas(r authz.Replicas) Option { return func(o *buildOptions) { o.replicas = r } }
 
 // WithMetrics makes the engine report into m.
 func WithMetrics(m *authz.Metrics) Option { return func(o *buildOptions) { o.metrics = m } }
@@ -100,6 +105,7 @@ func Engine(cfg *configv1.Config, sec *config.Secrets, log *zap.Logger, with ...
 		AccessLevel:             accessLevel,
 		Metrics:                 b.metrics,
 		TracerProvider:          b.tracing,
+		Replicas:                b.replicas,
 	})
 }
 

@@ -29,6 +29,9 @@ func sessionsFromConfig(cfg *configv1.Config, sec *config.Secrets, b buildOption
 	if err != nil {
 		return nil, err
 	}
+	if f := b.replicas.CacheStore; f != nil {
+		store = f(store, identityPaths(mapping))
+	}
 	c := cfg.Session.Cache
 	opts := session.CacheOptions{
 		TTL: c.Ttl.AsDuration(), NegativeTTL: c.NegativeTtl.AsDuration(),
@@ -196,4 +199,17 @@ func introspectionStore(i *configv1.Introspection, cookie string) (session.Store
 		return nil, fmt.Errorf("session.introspection: %w", err)
 	}
 	return st, nil
+}
+
+// identityPaths are the paths of a session document that the identity is
+// made of: what a shared cache keeps.
+func identityPaths(m *session.Mapping) []string {
+	keep := []string{m.UserID}
+	if m.GroupIDs != "" {
+		keep = append(keep, m.GroupIDs)
+	}
+	for _, p := range m.UserInfo {
+		keep = append(keep, p)
+	}
+	return keep
 }

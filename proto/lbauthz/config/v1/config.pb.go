@@ -45,7 +45,11 @@ type Config struct {
 	// Rooms provisioned on first use, and the access-token policy.
 	Rooms *Rooms `protobuf:"bytes,8,opt,name=rooms,proto3" json:"rooms,omitempty"`
 	// Rate limits and the origin check of the auth path.
-	AuthLimits    *AuthLimits `protobuf:"bytes,9,opt,name=auth_limits,json=authLimits,proto3" json:"auth_limits,omitempty"`
+	AuthLimits *AuthLimits `protobuf:"bytes,9,opt,name=auth_limits,json=authLimits,proto3" json:"auth_limits,omitempty"`
+	// State shared by the replicas through Redis.
+	Shared *Shared `protobuf:"bytes,10,opt,name=shared,proto3" json:"shared,omitempty"`
+	// The audit trail of the auth path.
+	Audit         *Audit `protobuf:"bytes,11,opt,name=audit,proto3" json:"audit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -143,6 +147,20 @@ func (x *Config) GetAuthLimits() *AuthLimits {
 	return nil
 }
 
+func (x *Config) GetShared() *Shared {
+	if x != nil {
+		return x.Shared
+	}
+	return nil
+}
+
+func (x *Config) GetAudit() *Audit {
+	if x != nil {
+		return x.Audit
+	}
+	return nil
+}
+
 // Listen says where the sidecar serves.
 type Listen struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -157,6 +175,10 @@ type Listen struct {
 	// How long SIGTERM waits for in-flight requests before closing them.
 	// Default 10s.
 	ShutdownGrace *durationpb.Duration `protobuf:"bytes,3,opt,name=shutdown_grace,json=shutdownGrace,proto3" json:"shutdown_grace,omitempty"`
+	// TLS (and mTLS) on the gRPC listener.
+	GrpcTls *TLS `protobuf:"bytes,4,opt,name=grpc_tls,json=grpcTls,proto3" json:"grpc_tls,omitempty"`
+	// TLS (and mTLS) on the HTTP listener.
+	HttpTls       *TLS `protobuf:"bytes,5,opt,name=http_tls,json=httpTls,proto3" json:"http_tls,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -208,6 +230,20 @@ func (x *Listen) GetHttp() string {
 func (x *Listen) GetShutdownGrace() *durationpb.Duration {
 	if x != nil {
 		return x.ShutdownGrace
+	}
+	return nil
+}
+
+func (x *Listen) GetGrpcTls() *TLS {
+	if x != nil {
+		return x.GrpcTls
+	}
+	return nil
+}
+
+func (x *Listen) GetHttpTls() *TLS {
+	if x != nil {
+		return x.HttpTls
 	}
 	return nil
 }
@@ -595,7 +631,7 @@ var File_lbauthz_config_v1_config_proto protoreflect.FileDescriptor
 
 const file_lbauthz_config_v1_config_proto_rawDesc = "" +
 	"\n" +
-	"\x1elbauthz/config/v1/config.proto\x12\x11lbauthz.config.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1dlbauthz/config/v1/doors.proto\x1a\x1elbauthz/config/v1/limits.proto\x1a\x1dlbauthz/config/v1/rooms.proto\x1a\x1flbauthz/config/v1/session.proto\"\x8f\x04\n" +
+	"\x1elbauthz/config/v1/config.proto\x12\x11lbauthz.config.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1dlbauthz/config/v1/doors.proto\x1a\x1elbauthz/config/v1/limits.proto\x1a lbauthz/config/v1/replicas.proto\x1a\x1dlbauthz/config/v1/rooms.proto\x1a\x1flbauthz/config/v1/session.proto\"\xf2\x04\n" +
 	"\x06Config\x121\n" +
 	"\x06listen\x18\x01 \x01(\v2\x19.lbauthz.config.v1.ListenR\x06listen\x12=\n" +
 	"\n" +
@@ -609,11 +645,16 @@ const file_lbauthz_config_v1_config_proto_rawDesc = "" +
 	"http_doors\x18\a \x01(\v2\x1c.lbauthz.config.v1.HTTPDoorsR\thttpDoors\x12.\n" +
 	"\x05rooms\x18\b \x01(\v2\x18.lbauthz.config.v1.RoomsR\x05rooms\x12>\n" +
 	"\vauth_limits\x18\t \x01(\v2\x1d.lbauthz.config.v1.AuthLimitsR\n" +
-	"authLimits\"r\n" +
+	"authLimits\x121\n" +
+	"\x06shared\x18\n" +
+	" \x01(\v2\x19.lbauthz.config.v1.SharedR\x06shared\x12.\n" +
+	"\x05audit\x18\v \x01(\v2\x18.lbauthz.config.v1.AuditR\x05audit\"\xd8\x01\n" +
 	"\x06Listen\x12\x12\n" +
 	"\x04grpc\x18\x01 \x01(\tR\x04grpc\x12\x12\n" +
 	"\x04http\x18\x02 \x01(\tR\x04http\x12@\n" +
-	"\x0eshutdown_grace\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\rshutdownGrace\"\xe5\x01\n" +
+	"\x0eshutdown_grace\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\rshutdownGrace\x121\n" +
+	"\bgrpc_tls\x18\x04 \x01(\v2\x16.lbauthz.config.v1.TLSR\agrpcTls\x121\n" +
+	"\bhttp_tls\x18\x05 \x01(\v2\x16.lbauthz.config.v1.TLSR\ahttpTls\"\xe5\x01\n" +
 	"\n" +
 	"Liveblocks\x12\x19\n" +
 	"\bbase_url\x18\x01 \x01(\tR\abaseUrl\x12&\n" +
@@ -674,7 +715,10 @@ var file_lbauthz_config_v1_config_proto_goTypes = []any{
 	(*HTTPDoors)(nil),           // 10: lbauthz.config.v1.HTTPDoors
 	(*Rooms)(nil),               // 11: lbauthz.config.v1.Rooms
 	(*AuthLimits)(nil),          // 12: lbauthz.config.v1.AuthLimits
-	(*durationpb.Duration)(nil), // 13: google.protobuf.Duration
+	(*Shared)(nil),              // 13: lbauthz.config.v1.Shared
+	(*Audit)(nil),               // 14: lbauthz.config.v1.Audit
+	(*durationpb.Duration)(nil), // 15: google.protobuf.Duration
+	(*TLS)(nil),                 // 16: lbauthz.config.v1.TLS
 }
 var file_lbauthz_config_v1_config_proto_depIdxs = []int32{
 	1,  // 0: lbauthz.config.v1.Config.listen:type_name -> lbauthz.config.v1.Listen
@@ -686,16 +730,20 @@ var file_lbauthz_config_v1_config_proto_depIdxs = []int32{
 	10, // 6: lbauthz.config.v1.Config.http_doors:type_name -> lbauthz.config.v1.HTTPDoors
 	11, // 7: lbauthz.config.v1.Config.rooms:type_name -> lbauthz.config.v1.Rooms
 	12, // 8: lbauthz.config.v1.Config.auth_limits:type_name -> lbauthz.config.v1.AuthLimits
-	13, // 9: lbauthz.config.v1.Listen.shutdown_grace:type_name -> google.protobuf.Duration
-	13, // 10: lbauthz.config.v1.Liveblocks.timeout:type_name -> google.protobuf.Duration
-	7,  // 11: lbauthz.config.v1.Identity.user_info:type_name -> lbauthz.config.v1.Identity.UserInfoEntry
-	4,  // 12: lbauthz.config.v1.Identity.groups:type_name -> lbauthz.config.v1.GroupRules
-	8,  // 13: lbauthz.config.v1.GroupRules.rename:type_name -> lbauthz.config.v1.GroupRules.RenameEntry
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	13, // 9: lbauthz.config.v1.Config.shared:type_name -> lbauthz.config.v1.Shared
+	14, // 10: lbauthz.config.v1.Config.audit:type_name -> lbauthz.config.v1.Audit
+	15, // 11: lbauthz.config.v1.Listen.shutdown_grace:type_name -> google.protobuf.Duration
+	16, // 12: lbauthz.config.v1.Listen.grpc_tls:type_name -> lbauthz.config.v1.TLS
+	16, // 13: lbauthz.config.v1.Listen.http_tls:type_name -> lbauthz.config.v1.TLS
+	15, // 14: lbauthz.config.v1.Liveblocks.timeout:type_name -> google.protobuf.Duration
+	7,  // 15: lbauthz.config.v1.Identity.user_info:type_name -> lbauthz.config.v1.Identity.UserInfoEntry
+	4,  // 16: lbauthz.config.v1.Identity.groups:type_name -> lbauthz.config.v1.GroupRules
+	8,  // 17: lbauthz.config.v1.GroupRules.rename:type_name -> lbauthz.config.v1.GroupRules.RenameEntry
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_lbauthz_config_v1_config_proto_init() }
@@ -705,6 +753,7 @@ func file_lbauthz_config_v1_config_proto_init() {
 	}
 	file_lbauthz_config_v1_doors_proto_init()
 	file_lbauthz_config_v1_limits_proto_init()
+	file_lbauthz_config_v1_replicas_proto_init()
 	file_lbauthz_config_v1_rooms_proto_init()
 	file_lbauthz_config_v1_session_proto_init()
 	type x struct{}
