@@ -14,10 +14,17 @@ const (
 )
 
 // findCookie looks for the cookie called name in the Cookie header values
-// (first, then more).
-// Cookies are separated by ";" and, where a proxy joined repeated Cookie
-// headers (Envoy does, with ","), by ",". A value in double quotes is
-// unquoted. It does not allocate.
+// (first, then more). It does not allocate.
+//
+// Cookies are separated by ";", as the app's own parser (Express's cookie,
+// and most others) splits them: a cookie counts only at the start of a
+// header value or after a ";". A value ends at ";" or at ",", where Envoy
+// joined repeated Cookie headers, but a name after a "," never counts: a
+// browser allows "," inside a value, so "theme=1, session=x" is one cookie
+// called theme to the app, and a sibling site that can set theme must not
+// choose the session with it. Doors that have the header lines apart (the
+// HTTP doors, Envoy's header_map) pass them apart, so no "," is needed there.
+// A value in double quotes is unquoted.
 //
 // Two cookies of the same name are refused: a browser sends both when the
 // app and another path or subdomain each set one, and picking one would let a
@@ -54,7 +61,7 @@ func findCookie(first string, more []string, name string, maxLen int) (string, c
 			for j > 0 && (h[j-1] == ' ' || h[j-1] == '\t') {
 				j--
 			}
-			if j > 0 && h[j-1] != ';' && h[j-1] != ',' {
+			if j > 0 && h[j-1] != ';' {
 				continue
 			}
 			// ...and be followed by "=", maybe after spaces or tabs.

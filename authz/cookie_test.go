@@ -16,7 +16,11 @@ func TestFindCookie(t *testing.T) {
 		{"alone", []string{"session=abc"}, "abc", cookieFound},
 		{"among others", []string{"a=1; session=abc; b=2"}, "abc", cookieFound},
 		{"no space after semicolon", []string{"a=1;session=abc;b=2"}, "abc", cookieFound},
-		{"joined by envoy with a comma", []string{"a=1, session=abc, b=2"}, "abc", cookieFound},
+		{"value ends at a comma", []string{"session=abc, b=2"}, "abc", cookieFound},
+		{"name after a comma is not a cookie", []string{"a=1, session=abc, b=2"}, "", cookieAbsent},
+		{"name after a comma without a space", []string{"theme=1,session=abc"}, "", cookieAbsent},
+		{"name after a comma does not make two", []string{"session=abc; theme=1, session=x"}, "abc", cookieFound},
+		{"name after a comma in a later header", []string{"a=1", "b=2, session=x"}, "", cookieAbsent},
 		{"split over repeated headers", []string{"a=1", "session=abc"}, "abc", cookieFound},
 		{"quoted value", []string{`session="abc"`}, "abc", cookieFound},
 		{"prefix of another name is not it", []string{"session2=x; xsession=y"}, "", cookieAbsent},
@@ -51,7 +55,7 @@ func TestFindCookie_DoesNotAllocate(t *testing.T) {
 }
 
 func FuzzFindCookie(f *testing.F) {
-	for _, s := range []string{"session=abc", "a=1; session=abc, b=2", `session="x"`, "session=a; session=b", "session", ";;,,=", "session=\xff"} {
+	for _, s := range []string{"session=abc", "a=1; session=abc, b=2", "theme=1, session=x", "session=a, session=b", `session="x"`, "session=a; session=b", "session", ";;,,=", "session=\xff"} {
 		f.Add(s, "")
 	}
 	f.Add("a=1", "session=zz")

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -71,6 +72,28 @@ func (h HeaderNames) All() []string {
 	for _, n := range []string{h.UserID, h.GroupIDs, h.UserInfo} {
 		if n != "" {
 			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// DefaultHeaderNames are the identity header names of the shipped configs.
+// Every answer removes them from a request, whatever the config names.
+var DefaultHeaderNames = HeaderNames{UserID: "x-user-id", GroupIDs: "x-user-groups", UserInfo: "x-user-info"}
+
+// headerNamesToRemove lists, once each, the configured identity header names
+// and the default ones, each also spelt with "_" for "-": a CGI-style app
+// (PHP, WSGI, Rack) reads x_user_id as x-user-id.
+func headerNamesToRemove(h HeaderNames) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, n := range append(h.All(), DefaultHeaderNames.All()...) {
+		n = strings.ToLower(n)
+		for _, v := range []string{n, strings.ReplaceAll(n, "-", "_")} {
+			if !seen[v] {
+				seen[v] = true
+				out = append(out, v)
+			}
 		}
 	}
 	return out
@@ -159,7 +182,7 @@ func New(opts Options) (*Engine, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	e := &Engine{opts: opts, log: log, headers: opts.Headers.All()}
+	e := &Engine{opts: opts, log: log, headers: headerNamesToRemove(opts.Headers)}
 	if opts.TracerProvider != nil {
 		e.tracer = opts.TracerProvider.Tracer(TracerName)
 	}
@@ -170,8 +193,10 @@ func New(opts Options) (*Engine, error) {
 // Headers returns the names of the identity headers.
 func (e *Engine) Headers() HeaderNames { return e.opts.Headers }
 
-// HeaderNamesToRemove lists the identity headers, which a request without an
-// identity must not carry to the app. The slice must not be changed.
+// HeaderNamesToRemove lists the identity headers a request must not carry to
+// the app unless the answer sets them: the configured names and
+// DefaultHeaderNames, each also spelt with "_" for "-", in lower case. The
+// slice must not be changed.
 func (e *Engine) HeaderNamesToRemove() []string { return e.headers }
 
 // Sessions returns the resolver of the engine's sessions.

@@ -72,6 +72,9 @@ func attackDoor(base string) authztest.Door {
 		if user == "" && len(a.UserGroups)+len(a.UserInfo) > 0 {
 			t.Fatalf("the app saw identity headers %q %q without a user", a.UserGroups, a.UserInfo)
 		}
+		if len(a.Underscored) > 0 {
+			t.Fatalf("the app saw identity headers spelt with underscores: %q", a.Underscored)
+		}
 		if strings.Contains(a.ForwardedFor, "10.6.6.6") {
 			t.Fatalf("the app saw the client's X-Forwarded-For %q", a.ForwardedFor)
 		}

@@ -61,6 +61,8 @@ type appCall struct {
 	Method, URI, Body            string
 	UserID, UserGroups, UserInfo []string
 	ForwardedFor, ForwardedProto string
+	// Underscored holds the identity headers spelt with "_" the app saw.
+	Underscored []string
 }
 
 type sidecar struct {
@@ -164,6 +166,8 @@ func startApp(t *testing.T) *httptest.Server {
 			UserID: r.Header.Values("X-User-Id"), UserGroups: r.Header.Values("X-User-Groups"),
 			UserInfo: r.Header.Values("X-User-Info"), ForwardedFor: r.Header.Get("X-Forwarded-For"),
 			ForwardedProto: r.Header.Get("X-Forwarded-Proto"),
+			Underscored: append(append(r.Header.Values("X_User_Id"), r.Header.Values("X_User_Groups")...),
+				r.Header.Values("X_User_Info")...),
 		})
 	}))
 	t.Cleanup(app.Close)

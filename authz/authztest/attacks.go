@@ -260,9 +260,11 @@ func (a *Attacks) Cases() []Case {
 	bad("WithTwoSessionCookiesInOneHeader", valid+"; session="+bobToken)
 	bad("WithTheSameSessionCookieTwice", valid+"; "+valid)
 	bad("WithTwoSessionCookiesInRepeatedHeaders", valid, "session="+bobToken)
-	bad("WithTwoSessionCookiesJoinedByComma", valid+", session="+bobToken)
+	// A name after a "," is never a cookie: the app's parser splits at
+	// ";" only (cookie.go).
+	good("WithAnotherSessionAfterACommaInTheSessionsValue", valid+", session="+bobToken)
 	good("WithTheSessionInTheSecondCookieHeader", "theme=dark", valid)
-	good("WithTheSessionAmongCommaJoinedCookies", "theme=dark, "+valid+", lang=en")
+	bad("WithTheSessionAfterACommaInAnotherCookie", "theme=dark, "+valid+", lang=en")
 	good("WithAQuotedSession", `session="`+alice+`"`)
 	good("WithNonASCIIInAnotherCookie", "name=Zoë; "+valid)
 	bad("WithNonASCIIInTheSession", valid+"é")
@@ -326,7 +328,7 @@ func (a *Attacks) Cases() []Case {
 	for _, more := range moreAttacks {
 		cases = append(cases, more(a)...)
 	}
-	return cases
+	return append(cases, a.doorCases()...) // attacks_doors.go
 }
 
 // moreAttacks are the cases that other files of this package add to the

@@ -2,6 +2,7 @@ package envoygrpc
 
 import (
 	"math/bits"
+	"strings"
 	"sync/atomic"
 	"unsafe"
 
@@ -115,7 +116,7 @@ func (a *answers) allow(e *authz.Engine, id *session.Identity) *authv3.CheckResp
 			return &p.resp
 		}
 	}
-	p := prepare(e.Headers(), id)
+	p := prepare(e.Headers(), e.HeaderNamesToRemove(), id)
 	// An empty slot of the set, else the one the address picks: two busy
 	// sessions sharing a set then usually keep one each.
 	j := i + int(uintptr(unsafe.Pointer(id))>>4&1)
@@ -141,19 +142,17 @@ type preparedAllow struct {
 	values  [3]corev3.HeaderValue
 }
 
-// prepare builds the OK answer of an identity: its identity headers set, the
-// configured ones it has no value for removed.
-func prepare(h authz.HeaderNames, id *session.Identity) *preparedAllow {
+// prepare builds the OK answer of an identity: its identity headers set,
+// every other identity header name of remove removed.
+func prepare(h authz.HeaderNames, remove []string, id *session.Identity) *preparedAllow {
 	p := &preparedAllow{id: id}
 	ok := &p.ok
+	set := map[string]bool{}
 	add := func(name, value string) {
-		if name == "" {
+		if name == "" || value == "" {
 			return
 		}
-		if value == "" {
-			ok.HeadersToRemove = append(ok.HeadersToRemove, name)
-			return
-		}
+		set[strings.ToLower(name)] = true
 		i := len(ok.Headers)
 		p.values[i] = corev3.HeaderValue{Key: name, Value: value}
 		p.options[i] = corev3.HeaderValueOption{
@@ -165,6 +164,11 @@ func prepare(h authz.HeaderNames, id *session.Identity) *preparedAllow {
 	add(h.UserID, id.UserID)
 	add(h.GroupIDs, id.GroupsHeader)
 	add(h.UserInfo, id.UserInfoJSON)
+	for _, name := range remove {
+		if !set[name] {
+			ok.HeadersToRemove = append(ok.HeadersToRemove, name)
+		}
+	}
 	p.wrap.OkResponse = ok
 	p.resp.Status = statusOK
 	p.resp.HttpResponse = &p.wrap

@@ -60,25 +60,31 @@ func requestOf(req *authv3.CheckRequest, r *authz.Request) {
 	if a, err := netip.ParseAddr(req.GetAttributes().GetSource().GetAddress().GetSocketAddress().GetAddress()); err == nil {
 		r.ClientAddr = a
 	}
-	if c, ok := headers["cookie"]; ok {
-		r.Cookie = c
-	} else if hm := h.GetHeaderMap(); hm != nil {
-		// With encode_raw_headers, Envoy sends header_map instead, one entry
-		// per header line.
+	// With encode_raw_headers, Envoy sends header_map, one entry per header
+	// line: the Cookie lines are then apart, which the joined "cookie"
+	// entry of headers (lines joined by ",") cannot show.
+	if hm := h.GetHeaderMap(); hm != nil {
 		for _, hv := range hm.GetHeaders() {
 			switch hv.GetKey() {
 			case "cookie":
 				r.Cookies = append(r.Cookies, headerValue(hv))
 			case "origin":
-				r.Origin = headerValue(hv)
+				if r.Origin == "" {
+					r.Origin = headerValue(hv)
+				}
 			case "sec-fetch-site":
-				r.SecFetchSite = headerValue(hv)
+				if r.SecFetchSite == "" {
+					r.SecFetchSite = headerValue(hv)
+				}
 			case ":authority":
 				if r.Host == "" {
 					r.Host = headerValue(hv)
 				}
 			}
 		}
+	}
+	if len(r.Cookies) == 0 {
+		r.Cookie = headers["cookie"]
 	}
 	if b := h.GetRawBody(); len(b) > 0 {
 		r.Body, r.HasBody = b, true

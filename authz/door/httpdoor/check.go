@@ -152,18 +152,29 @@ func (h *Handler) writeAllow(w http.ResponseWriter, e *authz.Engine, door *check
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	var remove []string
+	var set [3]bool
 	for i, v := range [3]string{id.UserID, id.GroupsHeader, id.UserInfoJSON} {
-		switch {
-		case f.keys[i] == "":
-		case v != "":
+		if f.keys[i] != "" && v != "" {
 			hdr[f.keys[i]] = []string{v}
-		case door.envoy:
-			remove = append(remove, f.names[i])
+			set[i] = true
 		}
 	}
-	if len(remove) > 0 {
-		hdr[envoyHeadersToRemove] = []string{strings.Join(remove, ",")}
+	if door.envoy {
+		// Every other identity header name, underscore spellings included
+		// (authz.Engine.HeaderNamesToRemove).
+		var remove []string
+	names:
+		for _, n := range e.HeaderNamesToRemove() {
+			for i := range f.names {
+				if set[i] && strings.EqualFold(f.names[i], n) {
+					continue names
+				}
+			}
+			remove = append(remove, n)
+		}
+		if len(remove) > 0 {
+			hdr[envoyHeadersToRemove] = []string{strings.Join(remove, ",")}
+		}
 	}
 	w.WriteHeader(http.StatusOK)
 }

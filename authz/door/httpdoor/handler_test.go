@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 
 	"github.com/lbauthz/lbauthz/authz"
@@ -64,7 +65,19 @@ func grpcDoor(c authv3.AuthorizationClient) Door {
 		if IsAuthPath(k.Path) {
 			body = k.Body
 		}
-		r := Check(t, c, CheckRequest(k.Method, k.Path, headers, body), 3*time.Second)
+		req := CheckRequest(k.Method, k.Path, headers, body)
+		if len(k.MoreCookies) > 0 {
+			// Repeated Cookie lines, as Envoy sends them in header_map
+			// (encode_raw_headers): the joined string cannot tell a ","
+			// that joined two lines from one inside a cookie's value.
+			hr := req.GetAttributes().GetRequest().GetHttp()
+			delete(hr.Headers, "cookie")
+			hr.HeaderMap = &corev3.HeaderMap{}
+			for _, v := range cookieHeaders(k)["Cookie"] {
+				hr.HeaderMap.Headers = append(hr.HeaderMap.Headers, &corev3.HeaderValue{Key: "cookie", RawValue: []byte(v)})
+			}
+		}
+		r := Check(t, c, req, 3*time.Second)
 		if r.GRPCError != nil {
 			t.Fatalf("gRPC error: %v", r.GRPCError)
 		}
@@ -76,6 +89,14 @@ func grpcDoor(c authv3.AuthorizationClient) Door {
 		}
 		for name, v := range r.Set {
 			headers[name] = v
+		}
+		for name := range headers {
+			if strings.HasPrefix(name, "x_user_") {
+				t.Fatalf("the answer left %s on the request to the app", name)
+			}
+		}
+		if headers["x-user-id"] == "" && headers["x-user-groups"]+headers["x-user-info"] != "" {
+			t.Fatal("the answer left identity headers without a user on the request to the app")
 		}
 		return Outcome{Allowed: true, Status: 200, UserID: headers["x-user-id"]}
 	}
@@ -374,8 +395,8 @@ func TestChecks_RequestsThatDoNotSayWhatIsCheckedAre400(t *testing.T) {
 }
 
 // TestEnvoyHTTP_AnswerListsTheHeadersToRemove shows the /check/envoy answer
-// removes the identity headers it does not set, as the gRPC door's
-// headers_to_remove does.
+// removes every identity header name it does not set, underscore spellings
+// included, as the gRPC door's headers_to_remove does.
 func TestEnvoyHTTP_AnswerListsTheHeadersToRemove(t *testing.T) {
 	_, lb := DevServer(t)
 	base := serveHTTPDoors(t, Engine(t, Config, lb.URL, testenv.DevSecretKey), httpdoor.Options{})
@@ -384,9 +405,9 @@ func TestEnvoyHTTP_AnswerListsTheHeadersToRemove(t *testing.T) {
 	for _, tc := range []struct {
 		name, cookie, remove, userID string
 	}{
-		{"Anonymous", "", "x-user-id,x-user-groups,x-user-info", ""},
-		{"IdentityWithoutGroups", "session=" + Session(noGroups), "x-user-groups", "alice"},
-		{"FullIdentity", "session=" + Session(Alice()), "", "alice"},
+		{"Anonymous", "", "x-user-id,x_user_id,x-user-groups,x_user_groups,x-user-info,x_user_info", ""},
+		{"IdentityWithoutGroups", "session=" + Session(noGroups), "x_user_id,x-user-groups,x_user_groups,x_user_info", "alice"},
+		{"FullIdentity", "session=" + Session(Alice()), "x_user_id,x_user_groups,x_user_info", "alice"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := http.Header{}
