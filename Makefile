@@ -58,6 +58,7 @@ $(GOBIN)/caddy:
 
 ## run: the demo on loopback (deploy/demo/run.sh): nginx, the demo app, the sidecar, the dev server; Ctrl-C stops them.
 run: deps-npm build
+	$(GO) build -o bin/lbauthz-demo ./deploy/demo/cmd/lbauthz-demo
 	deploy/demo/run.sh
 
 ## test: vet, every test against the real parts (a missing part fails the run), then a short fuzz of every parser.
