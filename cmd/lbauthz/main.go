@@ -26,12 +26,10 @@ const usage = `lbauthz: Liveblocks authentication in front of an unchanged app.
 
 Usage:
   lbauthz serve    --config FILE   serve Envoy ext_authz (gRPC) and the HTTP doors
-  lbauthz serve    --demo          serve a built-in demo config (dev server, demo key)
   lbauthz validate --config FILE   check a config file without serving
   lbauthz explain  --config FILE --cookie C [--path P] [--room R]
                                    what the sidecar decides for a request, and why
   lbauthz rooms create|get|update|delete|list ...  manage rooms and their permissions
-  lbauthz demo-session USER [GROUP...]  a session cookie value for --demo
   lbauthz sessions revoke --config FILE --user ID | --session-cookie-hash H [--for D]
                                    refuse a user or a session on every replica (shared Redis)
   lbauthz version                  print the version
@@ -71,8 +69,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdExplain(args[1:], os.Stdin, stdout, stderr)
 	case "rooms":
 		return cmdRooms(args[1:], stdout, stderr)
-	case "demo-session":
-		return cmdDemoSession(args[1:], stdout, stderr)
 	case "sessions":
 		return cmdSessions(args[1:], stdout, stderr)
 	case "version", "--version":

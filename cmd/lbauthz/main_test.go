@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -269,4 +270,37 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The demo (deploy/demo/cmd/lbauthz-demo) signs sessions with a public key:
+// the production binary must have no way to use it.
+func TestBinary_HasNoDemoMode(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"ServeDemoIsAnUnknownFlag", []string{"serve", "--demo"}, "flag provided but not defined: -demo"},
+		{"DemoSessionIsAnUnknownCommand", []string{"demo-session", "alice"}, `unknown command "demo-session"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out strings.Builder
+			cmd := exec.Command(binary, tc.args...)
+			cmd.Env = append(filterEnv(os.Environ(), "LIVEBLOCKS_"), "LIVEBLOCKS_SECRET_KEY=sk_localdev")
+			cmd.Stdout, cmd.Stderr = &out, &out
+			err := cmd.Run()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitUsage || !strings.Contains(out.String(), tc.want) {
+				t.Fatalf("lbauthz %s: %v, output %q; want exit %d and %q", strings.Join(tc.args, " "), err, out.String(), exitUsage, tc.want)
+			}
+		})
+	}
+	t.Run("NoDemoKeyInTheBinary", func(t *testing.T) {
+		b, err := os.ReadFile(binary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte("lbauthz-demo-session-key")) {
+			t.Error("the lbauthz binary holds the demo session key")
+		}
+	})
 }

@@ -37,27 +37,19 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "config file (YAML)")
-	demo := fs.Bool("demo", false, "serve the built-in demo config (Liveblocks dev server, demo session key)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	var (
-		cfg *configv1.Config
-		sec *config.Secrets
-		err error
-	)
-	switch {
-	case *demo && *path == "":
-		cfg, sec, err = demoConfig(os.Getenv)
-	case *path != "" && !*demo:
-		cfg, err = config.Load(*path)
-		if err == nil {
-			sec, err = config.ReadSecrets(cfg, os.Getenv)
-		}
-	default:
-		fmt.Fprintln(stderr, "lbauthz serve: give exactly one of --config FILE or --demo")
+	if *path == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "lbauthz serve: give --config FILE")
 		return exitUsage
 	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		fmt.Fprintf(stderr, "lbauthz serve: %v\n", err)
+		return exitError
+	}
+	sec, err := config.ReadSecrets(cfg, os.Getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "lbauthz serve: %v\n", err)
 		return exitError
@@ -94,18 +86,15 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	obs.metrics.ReportEngines(holder)
 
 	// Reloads swap the engine in holder and the HTTP doors' settings.
-	startReload := func(*httpdoor.Handler) {}
-	if *path != "" {
-		startReload = func(doors *httpdoor.Handler) {
-			r := &reloader{path: *path, holder: holder, doors: doors, log: log, current: cfg,
-				grace: cfg.Listen.ShutdownGrace.AsDuration(), build: obs.build, onResult: obs.metrics.ReloadResult}
-			go r.onSIGHUP(ctx)
-			go func() {
-				if err := r.watch(ctx); err != nil {
-					log.Warn("config file watch unavailable; reload with SIGHUP", zap.Error(err))
-				}
-			}()
-		}
+	startReload := func(doors *httpdoor.Handler) {
+		r := &reloader{path: *path, holder: holder, doors: doors, log: log, current: cfg,
+			grace: cfg.Listen.ShutdownGrace.AsDuration(), build: obs.build, onResult: obs.metrics.ReloadResult}
+		go r.onSIGHUP(ctx)
+		go func() {
+			if err := r.watch(ctx); err != nil {
+				log.Warn("config file watch unavailable; reload with SIGHUP", zap.Error(err))
+			}
+		}()
 	}
 	err = serve(ctx, cfg, holder, log, obs, startReload)
 	// Every listener has stopped: no request uses the engine in use any
@@ -114,9 +103,6 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		log.Error("serve failed", zap.Error(err))
 		return exitError
-	}
-	if *demo {
-		fmt.Fprintln(stdout, "lbauthz: stopped")
 	}
 	return exitOK
 }

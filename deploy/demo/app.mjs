@@ -4,8 +4,8 @@
 // browser's POST /api/liveblocks-auth, and the collaborative part of the page
 // (web/room.js, bundled by build.mjs) runs in the browser only.
 //
-// The session cookie is an HS256 JWT signed with the demo key that
-// `lbauthz serve --demo` verifies (cmd/lbauthz/demo.go). The key is public on
+// The session cookie is an HS256 JWT signed with the demo key that the demo's
+// sidecar verifies (cmd/lbauthz-demo/config.go). The key is public on
 // purpose: never use it, or this way of logging in, for anything real.
 //
 // Environment:
@@ -28,7 +28,7 @@ const ROOM = "demo-board";
 const PASSWORD = "demo";
 
 // The demo users. Groups decide what each may do in the room, through the
-// provisioning rule of `lbauthz serve --demo`: team edits, viewers watch,
+// provisioning rule of the demo's sidecar (lbauthz-demo serve): team edits, viewers watch,
 // anybody else is refused.
 const USERS = {
   alice: { name: "Alice Martin", groups: ["team"], access: "can edit" },

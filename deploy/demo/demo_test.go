@@ -95,9 +95,11 @@ func TestDemo_InABrowser(t *testing.T) {
 		}
 	}
 
-	bin := filepath.Join(t.TempDir(), "lbauthz")
-	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(root, "cmd", "lbauthz")).CombinedOutput(); err != nil {
-		t.Fatalf("building lbauthz: %v\n%s", err, out)
+	bin := filepath.Join(t.TempDir(), "lbauthz-demo")
+	build := exec.Command("go", "build", "-o", bin, "./deploy/demo/cmd/lbauthz-demo")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building lbauthz-demo: %v\n%s", err, out)
 	}
 
 	ports := map[string]string{}
@@ -106,7 +108,7 @@ func TestDemo_InABrowser(t *testing.T) {
 		ports[name] = port
 	}
 	cmd := exec.Command("bash", filepath.Join(root, "deploy", "demo", "run.sh"))
-	cmd.Env = append(os.Environ(), "LBAUTHZ_BIN="+bin)
+	cmd.Env = append(os.Environ(), "LBAUTHZ_DEMO_BIN="+bin)
 	for k, v := range ports {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

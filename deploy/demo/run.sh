@@ -2,13 +2,13 @@
 # make run: the whole thing on loopback, in front of a browser.
 #
 #   browser -> nginx :8080 (deploy/nginx/nginx.conf) -> demo app :3000 (app.mjs, no Liveblocks code)
-#                |-> auth_request /check/nginx -> lbauthz :8181 (serve --demo)
+#                |-> auth_request /check/nginx -> lbauthz-demo :8181 (deploy/demo/cmd/lbauthz-demo)
 #                \-> POST /api/liveblocks-auth -> lbauthz -> Liveblocks dev server :1153
 #   browser -> WebSocket -> Liveblocks dev server :1153
 #
 # Ctrl-C stops what this script started, and nothing else. The ports can be
 # moved with DEMO_PORT, APP_PORT, LB_PORT, LBAUTHZ_HTTP_PORT, LBAUTHZ_GRPC_PORT;
-# LBAUTHZ_BIN names the lbauthz binary (default bin/lbauthz, built by make run).
+# LBAUTHZ_DEMO_BIN names the demo's sidecar (default bin/lbauthz-demo, built by make run).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -18,7 +18,7 @@ APP_PORT=${APP_PORT:-3000}
 LB_PORT=${LB_PORT:-1153}
 LBAUTHZ_HTTP_PORT=${LBAUTHZ_HTTP_PORT:-8181}
 LBAUTHZ_GRPC_PORT=${LBAUTHZ_GRPC_PORT:-9191}
-LBAUTHZ_BIN=${LBAUTHZ_BIN:-bin/lbauthz}
+LBAUTHZ_DEMO_BIN=${LBAUTHZ_DEMO_BIN:-bin/lbauthz-demo}
 # The dev server's CLI runs on Bun and looks for it on PATH.
 export PATH="$PWD/node_modules/.bin:$PATH"
 
@@ -36,7 +36,7 @@ if [ -z "$nginx_bin" ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light >/dev/null
   nginx_bin=/usr/sbin/nginx
 fi
-for f in "$LBAUTHZ_BIN" node_modules/liveblocks/dist/index.js node_modules/esbuild/package.json; do
+for f in "$LBAUTHZ_DEMO_BIN" node_modules/liveblocks/dist/index.js node_modules/esbuild/package.json; do
   if [ ! -e "$f" ]; then echo "$f is missing: run make run (it builds and installs what the demo needs)." >&2; exit 1; fi
 done
 
@@ -99,11 +99,11 @@ start "the Liveblocks dev server" "$work/logs/liveblocks.log" \
   bun node_modules/liveblocks/dist/index.js dev --port "$LB_PORT" --host "$HOST" --no-check --no-persist
 wait_for "http://$HOST:$LB_PORT/health" "the Liveblocks dev server" "$work/logs/liveblocks.log"
 
-echo "Starting lbauthz serve --demo (HTTP $HOST:$LBAUTHZ_HTTP_PORT, gRPC $HOST:$LBAUTHZ_GRPC_PORT) ..."
+echo "Starting lbauthz-demo serve (HTTP $HOST:$LBAUTHZ_HTTP_PORT, gRPC $HOST:$LBAUTHZ_GRPC_PORT) ..."
 start "lbauthz" "$work/logs/lbauthz.log" env \
   LIVEBLOCKS_BASE_URL="http://$HOST:$LB_PORT" LIVEBLOCKS_SECRET_KEY=sk_localdev \
   LBAUTHZ_DEMO_HTTP="$HOST:$LBAUTHZ_HTTP_PORT" LBAUTHZ_DEMO_GRPC="$HOST:$LBAUTHZ_GRPC_PORT" \
-  "$LBAUTHZ_BIN" serve --demo
+  "$LBAUTHZ_DEMO_BIN" serve
 wait_for "http://$HOST:$LBAUTHZ_HTTP_PORT/readyz" "lbauthz" "$work/logs/lbauthz.log"
 
 echo "Starting the demo app (deploy/demo/app.mjs) on $HOST:$APP_PORT ..."

@@ -49,6 +49,7 @@ func (m *MariaDB) DSNWithPassword() string {
 // accepts connections.
 func StartMariaDB(t testing.TB) *MariaDB {
 	t.Helper()
+	SkipShort(t, "MariaDB")
 	server, ok1 := LookPath("mariadbd")
 	install, ok2 := LookPath("mariadb-install-db")
 	if !ok1 || !ok2 {

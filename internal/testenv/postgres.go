@@ -59,6 +59,7 @@ var pgTemplate struct {
 // accepts connections.
 func StartPostgres(t testing.TB) *Postgres {
 	t.Helper()
+	SkipShort(t, "PostgreSQL")
 	for _, prog := range []string{"initdb", "postgres"} {
 		if _, err := os.Stat(filepath.Join(PostgresBinDir, prog)); err != nil {
 			Missing(t, "PostgreSQL 15 (%s/%s; apt-get install postgresql)", PostgresBinDir, prog)

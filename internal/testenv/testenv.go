@@ -110,10 +110,22 @@ func (p *Process) Kill() {
 // Wait waits for the process to end and returns its error.
 func (p *Process) Wait() error { <-p.done; return p.err }
 
+// SkipShort skips the test under `go test -short` (make test-unit): it is
+// about to start the real part name. Start calls it, so every test that runs
+// a real part is left out of the fast run.
+func SkipShort(t testing.TB, name string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("skipping under -short: starts %s", name)
+	}
+}
+
 // Start runs a program in its own process group, stopped when the test ends.
-// Its output is shown when the test fails.
+// Its output is shown when the test fails. Under -short it skips the test
+// instead (SkipShort).
 func Start(t testing.TB, name string, cmd *exec.Cmd) *Process {
 	t.Helper()
+	SkipShort(t, name)
 	p := &Process{Name: name, Cmd: cmd, out: &lockedBuffer{}, done: make(chan struct{})}
 	cmd.Stdout = p.out
 	cmd.Stderr = p.out

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/signal"
+	"syscall"
+	"time"
+
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"google.golang.org/grpc"
+
+	"github.com/lbauthz/lbauthz/authz"
+	"github.com/lbauthz/lbauthz/authz/door/envoygrpc"
+	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
+	"github.com/lbauthz/lbauthz/internal/assemble"
+)
+
+// cmdServe serves the demo config until SIGINT or SIGTERM: the Envoy gRPC
+// door and the HTTP doors, /healthz and /readyz, as lbauthz serve does with
+// the same engine, without reloads, metrics or tracing.
+func cmdServe(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "lbauthz-demo serve: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	cfg, sec, err := demoConfig(getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "lbauthz-demo serve: %v\n", err)
+		return exitError
+	}
+	log := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()),
+		zapcore.Lock(zapcore.AddSync(stderr)), zapcore.InfoLevel))
+	defer func() { _ = log.Sync() }()
+	engine, err := assemble.Engine(cfg, sec, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "lbauthz-demo serve: %v\n", err)
+		return exitError
+	}
+	holder := authz.NewHolder(engine)
+	defer func() { holder.Engine().Close() }()
+	settings, err := assemble.HTTPDoors(cfg.HttpDoors)
+	if err != nil {
+		fmt.Fprintf(stderr, "lbauthz-demo serve: %v\n", err)
+		return exitError
+	}
+
+	grpcLis, err := net.Listen("tcp", cfg.Listen.Grpc)
+	if err != nil {
+		fmt.Fprintf(stderr, "lbauthz-demo serve: listen.grpc: %v\n", err)
+		return exitError
+	}
+	httpLis, err := net.Listen("tcp", cfg.Listen.Http)
+	if err != nil {
+		grpcLis.Close()
+		fmt.Fprintf(stderr, "lbauthz-demo serve: listen.http: %v\n", err)
+		return exitError
+	}
+	grpcSrv := grpc.NewServer()
+	authv3.RegisterAuthorizationServer(grpcSrv, envoygrpc.NewServer(holder))
+	mux := http.NewServeMux()
+	for _, path := range []string{"GET /healthz", "GET /readyz"} {
+		mux.HandleFunc(path, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("content-type", "text/plain; charset=utf-8")
+			_, _ = io.WriteString(w, "ok\n")
+		})
+	}
+	httpSrv := &http.Server{
+		Handler:           httpdoor.New(holder, httpdoor.Options{Settings: settings, Next: mux, Logger: log.Named("http_doors")}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	errc := make(chan error, 2)
+	go func() { errc <- grpcSrv.Serve(grpcLis) }()
+	go func() {
+		if err := httpSrv.Serve(httpLis); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	log.Info("serving the demo", zap.String("grpc", grpcLis.Addr().String()), zap.String("http", httpLis.Addr().String()),
+		zap.String("liveblocks", cfg.Liveblocks.BaseUrl))
+
+	code := exitOK
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		log.Error("listener failed", zap.Error(err))
+		code = exitError
+	}
+	grace := cfg.Listen.ShutdownGrace.AsDuration()
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := httpSrv.Shutdown(sctx); err != nil {
+		_ = httpSrv.Close()
+	}
+	grpcSrv.Stop()
+	fmt.Fprintln(stdout, "lbauthz-demo: stopped")
+	return code
+}
