@@ -9,6 +9,7 @@
 //	lbauthz validate --config FILE
 //	lbauthz explain --config FILE --cookie COOKIE [--path P] [--room R]
 //	lbauthz rooms create|get|update|delete|list ...
+//	lbauthz webhook --listen ADDR --tls-cert FILE --tls-key FILE
 //	lbauthz version
 package main
 
@@ -16,10 +17,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/lbauthz/lbauthz/internal/buildinfo"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version is set at build time (see internal/buildinfo).
+var version = buildinfo.Version()
 
 const usage = `lbauthz: Liveblocks authentication in front of an unchanged app.
 
@@ -31,6 +34,7 @@ Usage:
                                    what the sidecar decides for a request, and why
   lbauthz rooms create|get|update|delete|list ...  manage rooms and their permissions
   lbauthz demo-session USER [GROUP...]  a session cookie value for --demo
+  lbauthz webhook  --tls-cert F --tls-key F  the Kubernetes sidecar injector
   lbauthz version                  print the version
 
 Run "lbauthz COMMAND -h" for a command's flags.
@@ -70,6 +74,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRooms(args[1:], stdout, stderr)
 	case "demo-session":
 		return cmdDemoSession(args[1:], stdout, stderr)
+	case "webhook":
+		return cmdWebhook(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "lbauthz", version)
 		return exitOK
