@@ -23,15 +23,19 @@ APT_PACKAGES := nginx-light redis-server postgresql mariadb-server protobuf-comp
 # (golang/go#75804, fixed in Go 1.27), a failure with no input behind it.
 FUZZTIME ?= 30000x
 
-.PHONY: all build run test test-go test-e2e test-fuzz soak vet bench bench-go deps-bench proto deps deps-npm deps-apt deps-go fuzz clean
+# The version a build reports (`lbauthz version`, lbauthz_build_info).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+VERSION_LDFLAGS := -X github.com/lbauthz/lbauthz/internal/buildinfo.version=$(VERSION)
+
+.PHONY: deps-k8s image all build run test test-go test-e2e test-fuzz soak vet bench bench-go deps-bench proto deps deps-npm deps-apt deps-go fuzz clean
 
 all: build
 
 build:
-	$(GO) build -o bin/lbauthz ./cmd/lbauthz
+	$(GO) build -ldflags "$(VERSION_LDFLAGS)" -o bin/lbauthz ./cmd/lbauthz
 
 ## deps: everything the tests and the demo need, installed when missing.
-deps: deps-npm deps-apt deps-go
+deps: deps-npm deps-apt deps-go deps-k8s
 
 deps-npm: node_modules/.lbauthz-installed
 node_modules/.lbauthz-installed: package.json package-lock.json
@@ -124,3 +128,30 @@ proto: $(GOBIN)/protoc-gen-go
 
 clean:
 	rm -rf bin
+
+## deps-k8s: what the Kubernetes tests run: kube-apiserver and etcd built from
+## the versions internal/k8sbuild/go.mod pins, helm, kubectl. Built once per
+## version under $(GOBIN) (about 10 minutes each the first time).
+K8S_BUILD := internal/k8sbuild
+KUBERNETES_VERSION := $(shell awk '$$1=="k8s.io/kubernetes"{print $$2}' $(K8S_BUILD)/go.mod)
+ETCD_VERSION := $(shell awk '$$1=="go.etcd.io/etcd/server/v3"{print $$2}' $(K8S_BUILD)/go.mod)
+HELM_VERSION := v3.22.0
+KUBE_VERSION_PKG := k8s.io/component-base/version
+deps-k8s: $(GOBIN)/kube-apiserver-$(KUBERNETES_VERSION) $(GOBIN)/etcd-$(ETCD_VERSION) $(GOBIN)/helm-$(HELM_VERSION)
+	@command -v kubectl >/dev/null || $(MAKE) --no-print-directory deps-apt APT_PACKAGES=kubernetes-client
+
+$(GOBIN)/kube-apiserver-$(KUBERNETES_VERSION):
+	cd $(K8S_BUILD) && $(GO) build -trimpath -o $@.tmp -ldflags "-s -w \
+	  -X $(KUBE_VERSION_PKG).gitMajor=$$(echo $(KUBERNETES_VERSION) | cut -d. -f1 | tr -d v) \
+	  -X $(KUBE_VERSION_PKG).gitMinor=$$(echo $(KUBERNETES_VERSION) | cut -d. -f2) \
+	  -X $(KUBE_VERSION_PKG).gitVersion=$(KUBERNETES_VERSION) -X $(KUBE_VERSION_PKG).gitTreeState=clean" \
+	  k8s.io/kubernetes/cmd/kube-apiserver
+	mv $@.tmp $@
+
+$(GOBIN)/etcd-$(ETCD_VERSION):
+	cd $(K8S_BUILD) && $(GO) build -trimpath -o $@.tmp -ldflags "-s -w" go.etcd.io/etcd/server/v3
+	mv $@.tmp $@
+
+$(GOBIN)/helm-$(HELM_VERSION):
+	$(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	cp $(GOBIN)/helm $@
