@@ -155,3 +155,13 @@ $(GOBIN)/etcd-$(ETCD_VERSION):
 $(GOBIN)/helm-$(HELM_VERSION):
 	$(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 	cp $(GOBIN)/helm $@
+
+## image: the container image as an OCI archive, bin/lbauthz-$(VERSION).oci.tar,
+## built without a daemon or registry (cmd/ociimage: the Dockerfile's last stage).
+## Load it with `podman load -i` or `skopeo copy oci-archive:... docker://...`.
+image:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(VERSION_LDFLAGS)" -o bin/lbauthz-linux-amd64 ./cmd/lbauthz
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 0) $(GO) run ./cmd/ociimage \
+	  -binary bin/lbauthz-linux-amd64 -version $(VERSION) -revision "$$(git rev-parse HEAD 2>/dev/null)" \
+	  -out bin/lbauthz-$(VERSION).oci.tar
+	@echo "bin/lbauthz-$(VERSION).oci.tar"
