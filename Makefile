@@ -33,12 +33,15 @@ GOLANGCI_LINT_VERSION := v2.15.0
 # (golang/go#75804, fixed in Go 1.27), a failure with no input behind it.
 FUZZTIME ?= 30000x
 
-.PHONY: all build run test test-unit test-go test-e2e test-fuzz soak vet lint deps-lint bench bench-go deps-bench proto deps deps-npm deps-apt deps-go check-deps test-fresh test-fresh-guard clean
+# The version a build reports (`lbauthz version`, lbauthz_build_info).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+VERSION_LDFLAGS := -X github.com/lbauthz/lbauthz/internal/buildinfo.version=$(VERSION)
+
 
 all: build
 
 build:
-	$(GO) build -o bin/lbauthz ./cmd/lbauthz
+	$(GO) build -ldflags "$(VERSION_LDFLAGS)" -o bin/lbauthz ./cmd/lbauthz
 
 ## deps: everything the tests and the demo need, installed when missing.
 deps: deps-npm deps-apt deps-go
@@ -171,3 +174,40 @@ test-fresh-guard:
 
 clean:
 	rm -rf bin
+
+## deps-k8s: what the Kubernetes tests run: kube-apiserver and etcd built from
+## the versions internal/k8sbuild/go.mod pins, helm, kubectl. Built once per
+## version under $(GOBIN) (about 10 minutes each the first time).
+K8S_BUILD := internal/k8sbuild
+KUBERNETES_VERSION := $(shell awk '$$1=="k8s.io/kubernetes"{print $$2}' $(K8S_BUILD)/go.mod)
+ETCD_VERSION := $(shell awk '$$1=="go.etcd.io/etcd/server/v3"{print $$2}' $(K8S_BUILD)/go.mod)
+HELM_VERSION := v3.22.0
+KUBE_VERSION_PKG := k8s.io/component-base/version
+deps-k8s: $(GOBIN)/kube-apiserver-$(KUBERNETES_VERSION) $(GOBIN)/etcd-$(ETCD_VERSION) $(GOBIN)/helm-$(HELM_VERSION)
+	@command -v kubectl >/dev/null || $(MAKE) --no-print-directory deps-apt APT_PACKAGES=kubernetes-client
+
+$(GOBIN)/kube-apiserver-$(KUBERNETES_VERSION):
+	cd $(K8S_BUILD) && $(GO) build -trimpath -o $@.tmp -ldflags "-s -w \
+	  -X $(KUBE_VERSION_PKG).gitMajor=$$(echo $(KUBERNETES_VERSION) | cut -d. -f1 | tr -d v) \
+	  -X $(KUBE_VERSION_PKG).gitMinor=$$(echo $(KUBERNETES_VERSION) | cut -d. -f2) \
+	  -X $(KUBE_VERSION_PKG).gitVersion=$(KUBERNETES_VERSION) -X $(KUBE_VERSION_PKG).gitTreeState=clean" \
+	  k8s.io/kubernetes/cmd/kube-apiserver
+	mv $@.tmp $@
+
+$(GOBIN)/etcd-$(ETCD_VERSION):
+	cd $(K8S_BUILD) && $(GO) build -trimpath -o $@.tmp -ldflags "-s -w" go.etcd.io/etcd/server/v3
+	mv $@.tmp $@
+
+$(GOBIN)/helm-$(HELM_VERSION):
+	$(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	cp $(GOBIN)/helm $@
+
+## image: the container image as an OCI archive, bin/lbauthz-$(VERSION).oci.tar,
+## built without a daemon or registry (cmd/ociimage: the Dockerfile's last stage).
+## Load it with `podman load -i` or `skopeo copy oci-archive:... docker://...`.
+image:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(VERSION_LDFLAGS)" -o bin/lbauthz-linux-amd64 ./cmd/lbauthz
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 0) $(GO) run ./cmd/ociimage \
+	  -binary bin/lbauthz-linux-amd64 -version $(VERSION) -revision "$$(git rev-parse HEAD 2>/dev/null)" \
+	  -out bin/lbauthz-$(VERSION).oci.tar
+	@echo "bin/lbauthz-$(VERSION).oci.tar"

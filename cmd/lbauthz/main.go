@@ -9,7 +9,7 @@
 //	lbauthz validate --config FILE
 //	lbauthz explain --config FILE --cookie COOKIE [--path P] [--room R]
 //	lbauthz rooms create|get|update|delete|list ...
-//	lbauthz sessions revoke --config FILE --user ID | --session-cookie-hash H
+//	lbauthz webhook --listen ADDR --tls-cert FILE --tls-key FILE
 //	lbauthz version
 package main
 
@@ -17,10 +17,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/lbauthz/lbauthz/internal/buildinfo"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version is set at build time (see internal/buildinfo).
+var version = buildinfo.Version()
 
 const usage = `lbauthz: Liveblocks authentication in front of an unchanged app.
 
@@ -30,8 +32,7 @@ Usage:
   lbauthz explain  --config FILE --cookie C [--path P] [--room R]
                                    what the sidecar decides for a request, and why
   lbauthz rooms create|get|update|delete|list ...  manage rooms and their permissions
-  lbauthz sessions revoke --config FILE --user ID | --session-cookie-hash H [--for D]
-                                   refuse a user or a session on every replica (shared Redis)
+  lbauthz webhook  --tls-cert F --tls-key F  the Kubernetes sidecar injector
   lbauthz version                  print the version
 
 Run "lbauthz COMMAND -h" for a command's flags.
@@ -69,8 +70,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdExplain(args[1:], os.Stdin, stdout, stderr)
 	case "rooms":
 		return cmdRooms(args[1:], stdout, stderr)
-	case "sessions":
-		return cmdSessions(args[1:], stdout, stderr)
+	case "webhook":
+		return cmdWebhook(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "lbauthz", version)
 		return exitOK
