@@ -70,6 +70,9 @@ type ExplainedIdentity struct {
 	UserID   string         `json:"user_id"`
 	GroupIDs []string       `json:"group_ids"`
 	UserInfo map[string]any `json:"user_info,omitempty"`
+	// OrganizationID is the Liveblocks organization of the user's tokens;
+	// empty is the project's default organization.
+	OrganizationID string `json:"organization_id,omitempty"`
 	// Problem is why Liveblocks would refuse the identity.
 	Problem string `json:"problem,omitempty"`
 }
@@ -192,7 +195,7 @@ func (x *explainer) session(id *session.Identity, err error) {
 		if exp := id.Expires(); !exp.IsZero() {
 			s.Expires = &exp
 		}
-		x.out.Identity = &ExplainedIdentity{UserID: id.UserID, GroupIDs: id.GroupIDs, UserInfo: id.UserInfo, Problem: id.Problem}
+		x.out.Identity = &ExplainedIdentity{UserID: id.UserID, GroupIDs: id.GroupIDs, UserInfo: id.UserInfo, OrganizationID: id.OrganizationID, Problem: id.Problem}
 		if x.out.Identity.GroupIDs == nil {
 			x.out.Identity.GroupIDs = []string{}
 		}

@@ -77,6 +77,16 @@ func Validate(cfg *configv1.Config) error {
 		checkPath(add, "identity.user_info."+k, p)
 	}
 	validateGroupRules(add, id.Groups)
+	if id.OrganizationId != "" {
+		checkPath(add, "identity.organization_id", id.OrganizationId)
+	}
+	if id.OrganizationTemplate != "" {
+		if id.OrganizationId == "" {
+			add("identity.organization_template", "needs identity.organization_id, the path of the value it is made of")
+		} else if !strings.Contains(id.OrganizationTemplate, "{value}") {
+			add("identity.organization_template", "%q does not hold \"{value}\"", id.OrganizationTemplate)
+		}
+	}
 
 	h := cfg.UpstreamHeaders
 	names := map[string]string{}

@@ -313,9 +313,18 @@ type Identity struct {
 	// userInfo key -> path, e.g. {name: "name", avatar: "picture"}.
 	UserInfo map[string]string `protobuf:"bytes,3,rep,name=user_info,json=userInfo,proto3" json:"user_info,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// How the session's group ids become Liveblocks group ids.
-	Groups        *GroupRules `protobuf:"bytes,4,opt,name=groups,proto3" json:"groups,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Groups *GroupRules `protobuf:"bytes,4,opt,name=groups,proto3" json:"groups,omitempty"`
+	// Path of the user's Liveblocks organization (the app's active workspace
+	// or tenant), e.g. "workspace_id". It is sent as organizationId on every
+	// token call, and rooms.provision creates rooms in it; a room of another
+	// organization is refused (403). Empty, or no value at the path: the
+	// project's default organization, as when no organization is configured.
+	OrganizationId string `protobuf:"bytes,5,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	// The organization id made of the value at organization_id, with
+	// "{value}" where it goes, e.g. "ws-{value}". Default "{value}".
+	OrganizationTemplate string `protobuf:"bytes,6,opt,name=organization_template,json=organizationTemplate,proto3" json:"organization_template,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Identity) Reset() {
@@ -374,6 +383,20 @@ func (x *Identity) GetGroups() *GroupRules {
 		return x.Groups
 	}
 	return nil
+}
+
+func (x *Identity) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *Identity) GetOrganizationTemplate() string {
+	if x != nil {
+		return x.OrganizationTemplate
+	}
+	return ""
 }
 
 // GroupRules turn the session's group ids into Liveblocks group ids. Each id
@@ -609,12 +632,14 @@ const file_lbauthz_config_v1_config_proto_rawDesc = "" +
 	"\x0fsecret_key_file\x18\x02 \x01(\tR\rsecretKeyFile\x12\x1b\n" +
 	"\tauth_path\x18\x03 \x01(\tR\bauthPath\x123\n" +
 	"\atimeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12\x12\n" +
-	"\x04mode\x18\x05 \x01(\tR\x04mode\"\xfc\x01\n" +
+	"\x04mode\x18\x05 \x01(\tR\x04mode\"\xda\x02\n" +
 	"\bIdentity\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x1b\n" +
 	"\tgroup_ids\x18\x02 \x01(\tR\bgroupIds\x12F\n" +
 	"\tuser_info\x18\x03 \x03(\v2).lbauthz.config.v1.Identity.UserInfoEntryR\buserInfo\x125\n" +
-	"\x06groups\x18\x04 \x01(\v2\x1d.lbauthz.config.v1.GroupRulesR\x06groups\x1a;\n" +
+	"\x06groups\x18\x04 \x01(\v2\x1d.lbauthz.config.v1.GroupRulesR\x06groups\x12'\n" +
+	"\x0forganization_id\x18\x05 \x01(\tR\x0eorganizationId\x123\n" +
+	"\x15organization_template\x18\x06 \x01(\tR\x14organizationTemplate\x1a;\n" +
 	"\rUserInfoEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xba\x01\n" +
