@@ -129,7 +129,9 @@ func Validate(cfg *configv1.Config) error {
 	if !slices.Contains([]string{"json", "console"}, cfg.Log.Format) {
 		add("log.format", "%q is not one of json, console", cfg.Log.Format)
 	}
-	validateLimits(add, cfg) // limits.go
+	validateLimits(add, cfg)        // limits.go
+	validateDirectory(add, cfg)     // directory.go
+	validateAccessSources(add, cfg) // directory.go
 	errs = append(errs, validateRooms(cfg)...)
 	return errors.Join(errs...)
 }

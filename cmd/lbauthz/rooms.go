@@ -27,10 +27,16 @@ Usage:
   lbauthz rooms delete ROOM_ID
   lbauthz rooms list   [--user ID] [--group ID]... [--query QUERY] [--limit N]
                        [--organization ID]
+  lbauthz rooms sync   (ROOM_ID | --all) --config FILE [--organization ID]
 
 PERMS is a comma-separated permission set, for example "room:read,room:presence:write"
 or "*:write"; "none" (or "") means no access. A room created without --default
 gives no access by default.
+
+sync brings rooms' accesses in step with the access_source of the config's
+rooms.provision rules (the app's sharing tables or endpoint), writing only
+what differs; it prints each room with what it did (updated, in_step,
+created, unknown, no_source). A room it creates goes in --organization.
 
 Every command takes:
   --config FILE   read the Liveblocks base URL and secret key from a config file
@@ -74,6 +80,8 @@ func cmdRooms(args []string, stdout, stderr io.Writer) int {
 		cmd = (*roomsCmd).delete
 	case "list":
 		cmd = (*roomsCmd).list
+	case "sync":
+		cmd = (*roomsCmd).sync
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, roomsUsage)
 		return exitOK

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,8 +18,8 @@ type SQLOptions struct {
 	// DSN is the connection string without the password.
 	DSN      string
 	Password string
-	// Query reads a room's accesses from the app's sharing tables; its one
-	// parameter ($1) is the room id. Each row is (kind, id, permissions):
+	// Query reads a room's accesses from the app's sharing tables; its
+	// parameter $1 is the room id, and $2, $3, ... are what Args gives. Each row is (kind, id, permissions):
 	// kind is "default", "group" or "user"; id is the group or user id
 	// (ignored for "default"); permissions is a text[] or a comma-separated
 	// text ("*:write" or "room:read,room:presence:write"), empty for no
@@ -32,6 +33,10 @@ type SQLOptions struct {
 	//	UNION ALL SELECT 'user', s.user_id, CASE s.role WHEN 'editor' THEN '*:write' ELSE '*:read' END
 	//	  FROM shares s WHERE s.document_id = $1
 	Query string
+	// Args, if not nil, gives the parameters after the room id, e.g. the
+	// captures of the room pattern ("doc-{id}" gives $2 = the id). Only as
+	// many are sent as the query uses.
+	Args func(roomID string) []any
 	// ConnectTimeout bounds opening one connection (2s when zero).
 	ConnectTimeout time.Duration
 	// MaxConns bounds the pool (5 when zero).
@@ -40,8 +45,10 @@ type SQLOptions struct {
 
 // SQLSource reads rooms' accesses from the app's PostgreSQL tables.
 type SQLSource struct {
-	pool  *pgxpool.Pool
-	query string
+	pool    *pgxpool.Pool
+	query   string
+	args    func(string) []any
+	nParams int // the highest $N the query uses
 }
 
 var _ Source = (*SQLSource)(nil)
@@ -70,7 +77,13 @@ func NewSQLSource(opts SQLOptions) (*SQLSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("access source sql: %w", err)
 	}
-	return &SQLSource{pool: pool, query: opts.Query}, nil
+	query := opts.Query
+	if !usesParam(query, 1) {
+		// PostgreSQL cannot type a parameter the query never uses: a query
+		// of the captures alone gets $1 typed around it.
+		query = "SELECT * FROM (" + query + ") AS accesses WHERE $1::text IS NOT NULL"
+	}
+	return &SQLSource{pool: pool, query: query, args: opts.Args, nParams: highestParam(query)}, nil
 }
 
 // Close closes the connections.
@@ -78,7 +91,14 @@ func (s *SQLSource) Close() { s.pool.Close() }
 
 // Accesses runs the query for roomID.
 func (s *SQLSource) Accesses(ctx context.Context, roomID string) (Accesses, bool, error) {
-	rows, err := s.pool.Query(ctx, s.query, roomID)
+	args := []any{roomID}
+	if s.args != nil {
+		args = append(args, s.args(roomID)...)
+	}
+	if len(args) > s.nParams {
+		args = args[:max(s.nParams, 1)]
+	}
+	rows, err := s.pool.Query(ctx, s.query, args...)
 	if err != nil {
 		return Accesses{}, false, fmt.Errorf("access source sql: %w", err)
 	}
@@ -102,6 +122,41 @@ func (s *SQLSource) Accesses(ctx context.Context, roomID string) (Accesses, bool
 		return Accesses{}, false, fmt.Errorf("access source sql: %w", err)
 	}
 	return b.result()
+}
+
+// usesParam reports whether query holds the placeholder $n (not $n0 ...).
+func usesParam(query string, n int) bool {
+	ph := "$" + strconv.Itoa(n)
+	for i := strings.Index(query, ph); i >= 0; {
+		end := i + len(ph)
+		if end == len(query) || query[end] < '0' || query[end] > '9' {
+			return true
+		}
+		j := strings.Index(query[end:], ph)
+		if j < 0 {
+			break
+		}
+		i = end + j
+	}
+	return false
+}
+
+// highestParam returns the highest $N placeholder in query.
+func highestParam(query string) int {
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] != '$' {
+			continue
+		}
+		j := i + 1
+		for j < len(query) && query[j] >= '0' && query[j] <= '9' {
+			j++
+		}
+		if v, err := strconv.Atoi(query[i+1 : j]); err == nil && v > n {
+			n = v
+		}
+	}
+	return n
 }
 
 // permStrings reads a permissions column: a text[] or a comma-separated

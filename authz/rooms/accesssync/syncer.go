@@ -45,6 +45,8 @@ type Options struct {
 	// MaxAge is how long a synced room is taken as in step by Fresh.
 	// Default 1 minute.
 	MaxAge time.Duration
+	// MaxAgeFor, if not nil, gives a room's own MaxAge (0: MaxAge).
+	MaxAgeFor func(roomID string) time.Duration
 	// MaxRemembered bounds how many synced rooms Fresh remembers. Default
 	// 100000.
 	MaxRemembered int
@@ -74,11 +76,19 @@ func New(opts Options) (*Syncer, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 5 * time.Second
 	}
+	maxAge := func(e otter.Entry[string, struct{}]) time.Duration {
+		if opts.MaxAgeFor != nil {
+			if d := opts.MaxAgeFor(e.Key); d > 0 {
+				return d
+			}
+		}
+		return opts.MaxAge
+	}
 	return &Syncer{
 		opts: opts,
 		synced: otter.Must(&otter.Options[string, struct{}]{
 			MaximumSize:      opts.MaxRemembered,
-			ExpiryCalculator: otter.ExpiryWriting[string, struct{}](opts.MaxAge),
+			ExpiryCalculator: otter.ExpiryWritingFunc(maxAge),
 		}),
 	}, nil
 }
