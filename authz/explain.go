@@ -271,6 +271,9 @@ func (x *explainer) call(endpoint string, req any) {
 		if len(r.UserInfo) > 0 {
 			body["userInfo"] = r.UserInfo
 		}
+		if r.OrganizationID != "" {
+			body["organizationId"] = r.OrganizationID
+		}
 	case liveblocks.AuthorizeUserRequest:
 		body["userId"] = r.UserID
 		perms := map[string][]string{}
@@ -280,6 +283,9 @@ func (x *explainer) call(endpoint string, req any) {
 		body["permissions"] = perms
 		if len(r.UserInfo) > 0 {
 			body["userInfo"] = r.UserInfo
+		}
+		if r.OrganizationID != "" {
+			body["organizationId"] = r.OrganizationID
 		}
 	}
 	x.out.Liveblocks = &ExplainedCall{Endpoint: endpoint, Body: body, Sent: x.opts.CallLiveblocks}

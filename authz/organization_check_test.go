@@ -3,6 +3,7 @@ package authz_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/lbauthz/lbauthz/authz"
 	. "github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 	"github.com/lbauthz/lbauthz/liveblocks"
@@ -160,5 +162,21 @@ func TestCheck_AccessTokenModeSendsTheOrganization(t *testing.T) {
 	}
 	if got := rec.last(t, "/v2/authorize-user"); !strings.Contains(got, `"organizationId":"acme"`) {
 		t.Errorf("authorize-user body %s, want organizationId acme", got)
+	}
+}
+
+func TestExplain_ShowsTheOrganizationAndTheCallThatCarriesIt(t *testing.T) {
+	_, lb := DevServer(t)
+	e := Engine(t, organizationConfig, lb.URL, testenv.DevSecretKey)
+	claims := Alice()
+	claims["workspace"] = "acme"
+	x := e.Explain(context.Background(), &authz.Request{Method: "POST", Path: AuthPath,
+		Cookie: "session=" + Session(claims), Body: []byte(`{}`), HasBody: true}, authz.ExplainOptions{})
+	if x.Identity == nil || x.Identity.OrganizationID != "ws-acme" {
+		t.Fatalf("identity %+v, want organization ws-acme", x.Identity)
+	}
+	body, _ := json.Marshal(x.Liveblocks.Body)
+	if !strings.Contains(string(body), `"organizationId":"ws-acme"`) {
+		t.Fatalf("the identify-user call explained is %s, without the organization", body)
 	}
 }
