@@ -33,6 +33,8 @@ GOLANGCI_LINT_VERSION := v2.15.0
 # (golang/go#75804, fixed in Go 1.27), a failure with no input behind it.
 FUZZTIME ?= 30000x
 
+.PHONY: all build run test test-unit test-go test-e2e test-fuzz soak vet lint deps-lint bench bench-go deps-bench proto deps deps-npm deps-apt deps-go deps-k8s image check-deps test-fresh test-fresh-guard clean
+
 # The version a build reports (`lbauthz version`, lbauthz_build_info).
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 VERSION_LDFLAGS := -X github.com/lbauthz/lbauthz/internal/buildinfo.version=$(VERSION)
@@ -87,7 +89,7 @@ run: deps-npm build
 	deploy/demo/run.sh
 
 ## test: vet, every test against the real parts (a missing part fails the run), then a short fuzz of every parser.
-test: deps check-deps vet lint test-go test-e2e test-fuzz
+test: deps check-deps vet test-go test-e2e test-fuzz
 
 ## test-unit: the inner loop: every test that starts no real part (testenv.Start skips under -short).
 test-unit:

@@ -73,18 +73,24 @@ func (e *Engine) warnNoBody(door string) {
 
 // provision makes sure the room exists before an ID token is issued for
 // it. It reports false, with the answer to give, when it could not.
-func (e *Engine) provision(ctx context.Context, room string, x *explainer) (Decision, bool) {
+func (e *Engine) provision(ctx context.Context, room, org string, x *explainer) (Decision, bool) {
 	if x.dryRun() {
 		x.provisionPlan(e.opts.Provisioner.Rules().Match(room))
 		return Decision{}, true
 	}
-	outcome, err := e.opts.Provisioner.Ensure(ctx, room)
+	outcome, err := e.opts.Provisioner.EnsureIn(ctx, room, org)
 	x.provisioned(outcome, err)
 	if err == nil {
 		if outcome == rooms.Provisioned {
 			e.log.Info("room provisioned", zap.String("room", room))
 		}
 		return Decision{}, true
+	}
+	var oerr *rooms.OrganizationError
+	if errors.As(err, &oerr) {
+		e.log.Info("room of another organization refused", zap.String("room", room),
+			zap.String("room_organization", oerr.Got), zap.String("token_organization", oerr.Want))
+		return deny(Forbidden, http.StatusForbidden, "forbidden", "room belongs to another organization"), false
 	}
 	e.log.Warn("room provisioning failed", zap.String("room", room), zap.Error(err))
 	var lerr *liveblocks.Error
@@ -116,7 +122,7 @@ func (e *Engine) accessToken(ctx context.Context, id *session.Identity, room str
 		}
 		return deny(Forbidden, http.StatusForbidden, "forbidden", reason)
 	}
-	req := liveblocks.AuthorizeUserRequest{UserID: id.UserID, Permissions: perms, UserInfo: id.UserInfo}
+	req := liveblocks.AuthorizeUserRequest{UserID: id.UserID, Permissions: perms, UserInfo: id.UserInfo, OrganizationID: id.OrganizationID}
 	x.call("POST /v2/authorize-user", req)
 	if x.dryRun() {
 		return x.notSent()

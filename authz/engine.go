@@ -329,11 +329,11 @@ func (e *Engine) token(ctx context.Context, r *Request, id *session.Identity, x 
 		e.warnNoBody(r.Door)
 	}
 	if room != "" && e.opts.Provisioner != nil {
-		if d, ok := e.provision(lctx, room, x); !ok {
+		if d, ok := e.provision(lctx, room, id.OrganizationID, x); !ok {
 			return d
 		}
 	}
-	req := liveblocks.IdentifyUserRequest{UserID: id.UserID, GroupIDs: id.GroupIDs, UserInfo: id.UserInfo}
+	req := liveblocks.IdentifyUserRequest{UserID: id.UserID, GroupIDs: id.GroupIDs, UserInfo: id.UserInfo, OrganizationID: id.OrganizationID}
 	x.call("POST /v2/identify-user", req)
 	if x.dryRun() {
 		return x.notSent()

@@ -75,6 +75,9 @@ type ExplainedIdentity struct {
 	UserID   string         `json:"user_id"`
 	GroupIDs []string       `json:"group_ids"`
 	UserInfo map[string]any `json:"user_info,omitempty"`
+	// OrganizationID is the Liveblocks organization of the user's tokens;
+	// empty is the project's default organization.
+	OrganizationID string `json:"organization_id,omitempty"`
 	// Problem is why Liveblocks would refuse the identity.
 	Problem string `json:"problem,omitempty"`
 }
@@ -197,7 +200,7 @@ func (x *explainer) session(id *session.Identity, err error) {
 		if exp := id.Expires(); !exp.IsZero() {
 			s.Expires = &exp
 		}
-		x.out.Identity = &ExplainedIdentity{UserID: id.UserID, GroupIDs: id.GroupIDs, UserInfo: id.UserInfo, Problem: id.Problem}
+		x.out.Identity = &ExplainedIdentity{UserID: id.UserID, GroupIDs: id.GroupIDs, UserInfo: id.UserInfo, OrganizationID: id.OrganizationID, Problem: id.Problem}
 		if x.out.Identity.GroupIDs == nil {
 			x.out.Identity.GroupIDs = []string{}
 		}
@@ -277,6 +280,9 @@ func (x *explainer) call(endpoint string, req any) {
 		if len(r.UserInfo) > 0 {
 			body["userInfo"] = r.UserInfo
 		}
+		if r.OrganizationID != "" {
+			body["organizationId"] = r.OrganizationID
+		}
 	case liveblocks.AuthorizeUserRequest:
 		body["userId"] = r.UserID
 		perms := map[string][]string{}
@@ -286,6 +292,9 @@ func (x *explainer) call(endpoint string, req any) {
 		body["permissions"] = perms
 		if len(r.UserInfo) > 0 {
 			body["userInfo"] = r.UserInfo
+		}
+		if r.OrganizationID != "" {
+			body["organizationId"] = r.OrganizationID
 		}
 	}
 	x.out.Liveblocks = &ExplainedCall{Endpoint: endpoint, Body: body, Sent: x.opts.CallLiveblocks}

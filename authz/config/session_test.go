@@ -95,6 +95,9 @@ func TestParse_SessionStoreErrorsNameTheField(t *testing.T) {
 		{"jwks not a URL", "session:\n  cookie: s\n  jwt: {algorithms: [RS256], jwks_url: \"idp/jwks\"}", `session.jwt.jwks_url: "idp/jwks" is not an http(s) URL`},
 		{"groups keep", "session:\n  cookie: s\n  redis: {address: \"h:1\"}\nidentity: {groups: {keep: \"(\"}}", `identity.groups.keep: "(" is not a regular expression`},
 		{"groups template", "session:\n  cookie: s\n  redis: {address: \"h:1\"}\nidentity: {groups: {template: \"org:\"}}", `identity.groups.template: "org:" does not hold "{value}"`},
+		{"organization path", "session:\n  cookie: s\n  redis: {address: \"h:1\"}\nidentity: {organization_id: \"ws..id\"}", `identity.organization_id: "ws..id" is not a dotted path`},
+		{"organization template without path", "session:\n  cookie: s\n  redis: {address: \"h:1\"}\nidentity: {organization_template: \"ws-{value}\"}", "identity.organization_template: needs identity.organization_id"},
+		{"organization template without value", "session:\n  cookie: s\n  redis: {address: \"h:1\"}\nidentity: {organization_id: ws, organization_template: \"ws-\"}", `identity.organization_template: "ws-" does not hold "{value}"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

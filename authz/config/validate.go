@@ -75,6 +75,16 @@ func Validate(cfg *configv1.Config) error {
 		checkPath(add, "identity.user_info."+k, p)
 	}
 	validateGroupRules(add, id.Groups)
+	if id.OrganizationId != "" {
+		checkPath(add, "identity.organization_id", id.OrganizationId)
+	}
+	if id.OrganizationTemplate != "" {
+		if id.OrganizationId == "" {
+			add("identity.organization_template", "needs identity.organization_id, the path of the value it is made of")
+		} else if !strings.Contains(id.OrganizationTemplate, "{value}") {
+			add("identity.organization_template", "%q does not hold \"{value}\"", id.OrganizationTemplate)
+		}
+	}
 
 	h := cfg.UpstreamHeaders
 	names := map[string]string{}
@@ -117,8 +127,10 @@ func Validate(cfg *configv1.Config) error {
 	if !slices.Contains([]string{"json", "console"}, cfg.Log.Format) {
 		add("log.format", "%q is not one of json, console", cfg.Log.Format)
 	}
-	validateLimits(add, cfg)   // limits.go
-	validateReplicas(add, cfg) // replicas.go
+	validateLimits(add, cfg)        // limits.go
+	validateReplicas(add, cfg)      // replicas.go
+	validateDirectory(add, cfg)     // directory.go
+	validateAccessSources(add, cfg) // directory.go
 	errs = append(errs, validateRooms(cfg)...)
 	return errors.Join(errs...)
 }

@@ -2,6 +2,7 @@ package rooms
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/maypok86/otter/v2"
@@ -28,7 +29,7 @@ type Provisioner struct {
 	rules   *Rules
 	lb      *liveblocks.Client
 	timeout time.Duration
-	done    *otter.Cache[string, struct{}]
+	done    *otter.Cache[string, string] // room id -> its organization
 	flight  singleflight.Group
 }
 
@@ -45,7 +46,7 @@ func NewProvisioner(rules *Rules, lb *liveblocks.Client, opts ProvisionerOptions
 		rules:   rules,
 		lb:      lb,
 		timeout: opts.Timeout,
-		done:    otter.Must(&otter.Options[string, struct{}]{MaximumSize: opts.MaxRemembered}),
+		done:    otter.Must(&otter.Options[string, string]{MaximumSize: opts.MaxRemembered}),
 	}
 }
 
@@ -82,37 +83,76 @@ func (o Outcome) String() string {
 // calls Liveblocks' get-or-create (POST /v2/rooms?idempotent) with the rule's
 // accesses the first time, and remembers the room afterwards. Concurrent
 // calls for the same room share one call to Liveblocks. The room id must
-// have passed liveblocks.ValidateRoomID.
+// have passed liveblocks.ValidateRoomID. It is EnsureIn with the project's
+// default organization.
+func (p *Provisioner) Ensure(ctx context.Context, roomID string) (Outcome, error) {
+	return p.EnsureIn(ctx, roomID, "")
+}
+
+// EnsureIn is Ensure for a token of the organization org ("" is the
+// project's default one): a room it creates is created in org, and a room
+// that exists in another organization, which that token could never enter,
+// gives an *OrganizationError.
 //
-// The error is the one of liveblocks.Client.GetOrCreateRoom (an
+// The error is otherwise the one of liveblocks.Client.GetOrCreateRoom (an
 // *liveblocks.Error for an answer that is not 2xx, another error when
 // Liveblocks could not be reached), or ctx's error when ctx ends first.
-func (p *Provisioner) Ensure(ctx context.Context, roomID string) (Outcome, error) {
-	if _, ok := p.done.GetIfPresent(roomID); ok {
-		return Remembered, nil
+func (p *Provisioner) EnsureIn(ctx context.Context, roomID, org string) (Outcome, error) {
+	if org == "" {
+		org = liveblocks.DefaultOrganization
+	}
+	if got, ok := p.done.GetIfPresent(roomID); ok {
+		return Remembered, checkOrganization(roomID, org, got)
 	}
 	req, ok := p.rules.Match(roomID)
 	if !ok {
 		return NoRule, nil
 	}
+	if org != liveblocks.DefaultOrganization {
+		req.OrganizationID = org
+	}
 	// The shared call is not cut short by the first caller leaving; each
-	// caller waits only as long as its own context allows.
-	ch := p.flight.DoChan(roomID, func() (any, error) {
+	// caller waits only as long as its own context allows. Callers of
+	// different organizations do not share a call: the room is created in
+	// the first one's.
+	ch := p.flight.DoChan(org+"\x00"+roomID, func() (any, error) {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.timeout)
 		defer cancel()
-		if _, err := p.lb.GetOrCreateRoom(cctx, req); err != nil {
+		room, err := p.lb.GetOrCreateRoom(cctx, req)
+		if err != nil {
 			return nil, err
 		}
-		p.done.Set(roomID, struct{}{})
-		return nil, nil
+		p.done.Set(roomID, room.Organization())
+		return room.Organization(), nil
 	})
 	select {
 	case res := <-ch:
 		if res.Err != nil {
 			return 0, res.Err
 		}
-		return Provisioned, nil
+		return Provisioned, checkOrganization(roomID, org, res.Val.(string))
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	}
+}
+
+// OrganizationError reports a room that belongs to another organization
+// than the token asked for: Liveblocks would refuse the connection (4001)
+// without saying why.
+type OrganizationError struct {
+	RoomID string
+	// Want is the token's organization, Got the room's.
+	Want, Got string
+}
+
+func (e *OrganizationError) Error() string {
+	return "room " + strconv.Quote(e.RoomID) + " belongs to organization " + strconv.Quote(e.Got) +
+		", not " + strconv.Quote(e.Want)
+}
+
+func checkOrganization(roomID, want, got string) error {
+	if want == got {
+		return nil
+	}
+	return &OrganizationError{RoomID: roomID, Want: want, Got: got}
 }

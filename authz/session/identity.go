@@ -16,6 +16,9 @@ type Identity struct {
 	UserID   string
 	GroupIDs []string
 	UserInfo map[string]any
+	// OrganizationID is the user's Liveblocks organization, sent as
+	// organizationId on token calls; "" is the project's default one.
+	OrganizationID string
 
 	// GroupsHeader is GroupIDs joined by ",", ready for a header.
 	GroupsHeader string

@@ -14,6 +14,8 @@ type Mapping struct {
 	GroupIDs string            // optional
 	UserInfo map[string]string // userInfo key -> path
 	Groups   *GroupRules       // optional: rename, prefix, filter
+	// Organization, when not nil, picks the user's Liveblocks organization.
+	Organization *OrganizationRule
 }
 
 // Identity builds the identity a document describes. It returns an
@@ -59,7 +61,9 @@ func (m *Mapping) Identity(doc map[string]any) (*Identity, error) {
 			}
 		}
 	}
-	return newIdentity(uid, groups, info), nil
+	id := newIdentity(uid, groups, info)
+	id.OrganizationID = m.Organization.Of(doc)
+	return id, nil
 }
 
 // lookup follows a dotted path through nested objects.

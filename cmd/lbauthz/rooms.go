@@ -19,17 +19,24 @@ const roomsUsage = `lbauthz rooms: create, inspect and change Liveblocks rooms a
 
 Usage:
   lbauthz rooms create ROOM_ID [--default PERMS] [--group ID=PERMS]... [--user ID=PERMS]...
-                               [--metadata KEY=VALUE]...
+                               [--metadata KEY=VALUE]... [--organization ID]
   lbauthz rooms get    ROOM_ID
   lbauthz rooms update ROOM_ID [--default PERMS] [--group ID=PERMS]... [--remove-group ID]...
                                [--user ID=PERMS]... [--remove-user ID]...
                                [--metadata KEY=VALUE]... [--remove-metadata KEY]...
   lbauthz rooms delete ROOM_ID
   lbauthz rooms list   [--user ID] [--group ID]... [--query QUERY] [--limit N]
+                       [--organization ID]
+  lbauthz rooms sync   (ROOM_ID | --all) --config FILE [--organization ID]
 
 PERMS is a comma-separated permission set, for example "room:read,room:presence:write"
 or "*:write"; "none" (or "") means no access. A room created without --default
 gives no access by default.
+
+sync brings rooms' accesses in step with the access_source of the config's
+rooms.provision rules (the app's sharing tables or endpoint), writing only
+what differs; it prints each room with what it did (updated, in_step,
+created, unknown, no_source). A room it creates goes in --organization.
 
 Every command takes:
   --config FILE   read the Liveblocks base URL and secret key from a config file
@@ -37,6 +44,12 @@ Every command takes:
                   LIVEBLOCKS_BASE_URL (default https://api.liveblocks.io) are used
   --json          print the room (or the list of rooms) as Liveblocks' JSON
   --timeout D     how long to wait for Liveblocks (default 30s)
+  --organization ID
+                  the Liveblocks organization: create puts the room in it, list
+                  shows only its rooms, get, update and delete act only on a room
+                  of it (exit 3 for a room of another organization). Without it,
+                  create uses the project's default organization and the others
+                  act on any room
 
 Example:
   lbauthz rooms create my-room-id --default room:read,room:presence:write \
@@ -67,6 +80,8 @@ func cmdRooms(args []string, stdout, stderr io.Writer) int {
 		cmd = (*roomsCmd).delete
 	case "list":
 		cmd = (*roomsCmd).list
+	case "sync":
+		cmd = (*roomsCmd).sync
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, roomsUsage)
 		return exitOK
@@ -88,6 +103,7 @@ type roomsCmd struct {
 	configPath string
 	asJSON     bool
 	timeout    time.Duration
+	org        string
 }
 
 // flags returns the subcommand's flag set with the common flags.
@@ -99,6 +115,7 @@ func (c *roomsCmd) flags() *flag.FlagSet {
 	c.fs.StringVar(&c.configPath, "config", "", "config file whose liveblocks section to use")
 	c.fs.BoolVar(&c.asJSON, "json", false, "print JSON")
 	c.fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "how long to wait for Liveblocks")
+	c.fs.StringVar(&c.org, "organization", "", "the Liveblocks organization of the room(s)")
 	return c.fs
 }
 
@@ -234,6 +251,22 @@ func (c *roomsCmd) call(fn func(ctx context.Context, lb *liveblocks.Client) int)
 	return fn(ctx, lb)
 }
 
+// roomOfOrganization gets the room id and, with --organization, checks that
+// it belongs to that organization: a room of another one is reported as not
+// found there, so that a script scoped to one customer never changes
+// another's room. A code of 0 or more means the command ends with it.
+func (c *roomsCmd) roomOfOrganization(ctx context.Context, lb *liveblocks.Client, id string) (*liveblocks.Room, int) {
+	room, err := lb.GetRoom(ctx, id)
+	if err != nil {
+		return nil, c.apiError(id, err)
+	}
+	if c.org != "" && room.Organization() != c.org {
+		c.fail("room %q is not in organization %q (it is in %q)", id, c.org, room.Organization())
+		return nil, exitNotFound
+	}
+	return room, -1
+}
+
 func checkRoomID(c *roomsCmd, id string) bool {
 	if err := liveblocks.ValidateRoomID(id); err != nil {
 		var verr *liveblocks.ValidationError
@@ -264,6 +297,7 @@ func (c *roomsCmd) create(args []string) int {
 		room, err := lb.CreateRoom(ctx, liveblocks.CreateRoomRequest{
 			ID: id, DefaultAccesses: def.perms,
 			GroupsAccesses: groups.m, UsersAccesses: users.m, Metadata: meta.anyMap(),
+			OrganizationID: c.org,
 		})
 		if err != nil {
 			return c.apiError(id, err)
@@ -279,9 +313,9 @@ func (c *roomsCmd) get(args []string) int {
 		return code
 	}
 	return c.call(func(ctx context.Context, lb *liveblocks.Client) int {
-		room, err := lb.GetRoom(ctx, id)
-		if err != nil {
-			return c.apiError(id, err)
+		room, code := c.roomOfOrganization(ctx, lb, id)
+		if code >= 0 {
+			return code
 		}
 		return c.printRoom(room)
 	})
@@ -329,6 +363,11 @@ func (c *roomsCmd) update(args []string) int {
 		}
 	}
 	return c.call(func(ctx context.Context, lb *liveblocks.Client) int {
+		if c.org != "" {
+			if _, code := c.roomOfOrganization(ctx, lb, id); code >= 0 {
+				return code
+			}
+		}
 		room, err := lb.UpdateRoom(ctx, id, req)
 		if err != nil {
 			return c.apiError(id, err)
@@ -346,8 +385,8 @@ func (c *roomsCmd) delete(args []string) int {
 	return c.call(func(ctx context.Context, lb *liveblocks.Client) int {
 		// Liveblocks may answer a DELETE of a missing room with 204 (the dev
 		// server does): look first, so that a script learns of a wrong id.
-		if _, err := lb.GetRoom(ctx, id); err != nil {
-			return c.apiError(id, err)
+		if _, code := c.roomOfOrganization(ctx, lb, id); code >= 0 {
+			return code
 		}
 		if err := lb.DeleteRoom(ctx, id); err != nil {
 			return c.apiError(id, err)
@@ -370,7 +409,7 @@ func (c *roomsCmd) list(args []string) int {
 		c.fail("--limit %d: must be 0 (all) or more", *limit)
 		return exitUsage
 	}
-	req := liveblocks.ListRoomsRequest{Limit: liveblocks.MaxListLimit, UserID: *userID, GroupIDs: groups, Query: *query}
+	req := liveblocks.ListRoomsRequest{Limit: liveblocks.MaxListLimit, UserID: *userID, GroupIDs: groups, Query: *query, OrganizationID: c.org}
 	return c.call(func(ctx context.Context, lb *liveblocks.Client) int {
 		rooms := []liveblocks.Room{} // [] in JSON when there is none
 		for room, err := range lb.AllRooms(ctx, req) {

@@ -31,6 +31,9 @@ func (c *roomsCmd) printRoom(r *liveblocks.Room) int {
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "room\t%s\n", r.ID)
+	if r.OrganizationID != "" {
+		fmt.Fprintf(tw, "organization\t%s\n", r.OrganizationID)
+	}
 	if !r.CreatedAt.IsZero() {
 		fmt.Fprintf(tw, "created\t%s\n", r.CreatedAt.UTC().Format(time.RFC3339))
 	}

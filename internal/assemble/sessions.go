@@ -77,6 +77,13 @@ func mappingFromConfig(id *configv1.Identity) (*session.Mapping, error) {
 		}
 		m.Groups = rules
 	}
+	if id.OrganizationId != "" {
+		org, err := session.NewOrganizationRule(id.OrganizationId, id.OrganizationTemplate)
+		if err != nil {
+			return nil, fmt.Errorf("identity.organization_id: %w", err)
+		}
+		m.Organization = org
+	}
 	return m, nil
 }
 

@@ -49,7 +49,10 @@ type Config struct {
 	// State shared by the replicas through Redis.
 	Shared *Shared `protobuf:"bytes,10,opt,name=shared,proto3" json:"shared,omitempty"`
 	// The audit trail of the auth path.
-	Audit         *Audit `protobuf:"bytes,11,opt,name=audit,proto3" json:"audit,omitempty"`
+	Audit *Audit `protobuf:"bytes,11,opt,name=audit,proto3" json:"audit,omitempty"`
+	// The users, groups and rooms the Liveblocks client's resolvers ask for
+	// (names, avatars, mention suggestions), served to signed-in users.
+	Directory     *Directory `protobuf:"bytes,12,opt,name=directory,proto3" json:"directory,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -161,6 +164,315 @@ func (x *Config) GetAudit() *Audit {
 	return nil
 }
 
+func (x *Config) GetDirectory() *Directory {
+	if x != nil {
+		return x.Directory
+	}
+	return nil
+}
+
+// Directory answers the client's resolveUsers, resolveMentionSuggestions,
+// resolveGroupsInfo and resolveRoomsInfo with one fetch each, from exactly
+// one of sql, http and file. Mention suggestions only name users and groups
+// who can enter the room, read from the room's accesses in Liveblocks.
+type Directory struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Sql   *DirectorySQL          `protobuf:"bytes,1,opt,name=sql,proto3" json:"sql,omitempty"`
+	Http  *DirectoryHTTP         `protobuf:"bytes,2,opt,name=http,proto3" json:"http,omitempty"`
+	// A JSON file: {"users": {id: {name, avatar, groups: [...]}}, "groups":
+	// {id: {name, avatar, description}}, "rooms": {id: {name, url}}}.
+	File string `protobuf:"bytes,3,opt,name=file,proto3" json:"file,omitempty"`
+	// Paths of the endpoints. Defaults "/api/liveblocks-users",
+	// "/api/liveblocks-mentions", "/api/liveblocks-groups",
+	// "/api/liveblocks-rooms".
+	UsersPath    string `protobuf:"bytes,4,opt,name=users_path,json=usersPath,proto3" json:"users_path,omitempty"`
+	MentionsPath string `protobuf:"bytes,5,opt,name=mentions_path,json=mentionsPath,proto3" json:"mentions_path,omitempty"`
+	GroupsPath   string `protobuf:"bytes,6,opt,name=groups_path,json=groupsPath,proto3" json:"groups_path,omitempty"`
+	RoomsPath    string `protobuf:"bytes,7,opt,name=rooms_path,json=roomsPath,proto3" json:"rooms_path,omitempty"`
+	// How long answers are cached. Default "1m".
+	Ttl *durationpb.Duration `protobuf:"bytes,8,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	// The most mention suggestions per answer. Default 10.
+	MaxSuggestions int32 `protobuf:"varint,9,opt,name=max_suggestions,json=maxSuggestions,proto3" json:"max_suggestions,omitempty"`
+	// A room's name and URL when the source has no rooms, with "{room}" for
+	// the room id, e.g. "https://app.example.com/docs/{room}".
+	RoomName      string `protobuf:"bytes,10,opt,name=room_name,json=roomName,proto3" json:"room_name,omitempty"`
+	RoomUrl       string `protobuf:"bytes,11,opt,name=room_url,json=roomUrl,proto3" json:"room_url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Directory) Reset() {
+	*x = Directory{}
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Directory) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Directory) ProtoMessage() {}
+
+func (x *Directory) ProtoReflect() protoreflect.Message {
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Directory.ProtoReflect.Descriptor instead.
+func (*Directory) Descriptor() ([]byte, []int) {
+	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Directory) GetSql() *DirectorySQL {
+	if x != nil {
+		return x.Sql
+	}
+	return nil
+}
+
+func (x *Directory) GetHttp() *DirectoryHTTP {
+	if x != nil {
+		return x.Http
+	}
+	return nil
+}
+
+func (x *Directory) GetFile() string {
+	if x != nil {
+		return x.File
+	}
+	return ""
+}
+
+func (x *Directory) GetUsersPath() string {
+	if x != nil {
+		return x.UsersPath
+	}
+	return ""
+}
+
+func (x *Directory) GetMentionsPath() string {
+	if x != nil {
+		return x.MentionsPath
+	}
+	return ""
+}
+
+func (x *Directory) GetGroupsPath() string {
+	if x != nil {
+		return x.GroupsPath
+	}
+	return ""
+}
+
+func (x *Directory) GetRoomsPath() string {
+	if x != nil {
+		return x.RoomsPath
+	}
+	return ""
+}
+
+func (x *Directory) GetTtl() *durationpb.Duration {
+	if x != nil {
+		return x.Ttl
+	}
+	return nil
+}
+
+func (x *Directory) GetMaxSuggestions() int32 {
+	if x != nil {
+		return x.MaxSuggestions
+	}
+	return 0
+}
+
+func (x *Directory) GetRoomName() string {
+	if x != nil {
+		return x.RoomName
+	}
+	return ""
+}
+
+func (x *Directory) GetRoomUrl() string {
+	if x != nil {
+		return x.RoomUrl
+	}
+	return ""
+}
+
+// DirectorySQL reads the directory from the app's PostgreSQL tables.
+type DirectorySQL struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Connection string without the password. Required.
+	Dsn string `protobuf:"bytes,1,opt,name=dsn,proto3" json:"dsn,omitempty"`
+	// File holding the password.
+	PasswordFile string `protobuf:"bytes,2,opt,name=password_file,json=passwordFile,proto3" json:"password_file,omitempty"`
+	// $1 is a text[] of ids; the first column is the id, every other
+	// non-null column a field of the info. Required.
+	UsersQuery  string `protobuf:"bytes,3,opt,name=users_query,json=usersQuery,proto3" json:"users_query,omitempty"`
+	GroupsQuery string `protobuf:"bytes,4,opt,name=groups_query,json=groupsQuery,proto3" json:"groups_query,omitempty"`
+	// Optional: rooms' name and url.
+	RoomsQuery string `protobuf:"bytes,5,opt,name=rooms_query,json=roomsQuery,proto3" json:"rooms_query,omitempty"`
+	// $1 is an escaped LIKE prefix pattern (lower-case), $2 the row limit;
+	// columns: the user id and optionally "groups" (text[]). Required.
+	SearchQuery   string `protobuf:"bytes,6,opt,name=search_query,json=searchQuery,proto3" json:"search_query,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DirectorySQL) Reset() {
+	*x = DirectorySQL{}
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DirectorySQL) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DirectorySQL) ProtoMessage() {}
+
+func (x *DirectorySQL) ProtoReflect() protoreflect.Message {
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DirectorySQL.ProtoReflect.Descriptor instead.
+func (*DirectorySQL) Descriptor() ([]byte, []int) {
+	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *DirectorySQL) GetDsn() string {
+	if x != nil {
+		return x.Dsn
+	}
+	return ""
+}
+
+func (x *DirectorySQL) GetPasswordFile() string {
+	if x != nil {
+		return x.PasswordFile
+	}
+	return ""
+}
+
+func (x *DirectorySQL) GetUsersQuery() string {
+	if x != nil {
+		return x.UsersQuery
+	}
+	return ""
+}
+
+func (x *DirectorySQL) GetGroupsQuery() string {
+	if x != nil {
+		return x.GroupsQuery
+	}
+	return ""
+}
+
+func (x *DirectorySQL) GetRoomsQuery() string {
+	if x != nil {
+		return x.RoomsQuery
+	}
+	return ""
+}
+
+func (x *DirectorySQL) GetSearchQuery() string {
+	if x != nil {
+		return x.SearchQuery
+	}
+	return ""
+}
+
+// DirectoryHTTP reads the directory from endpoints of the app.
+type DirectoryHTTP struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ?userIds=… -> {id: info}. Required.
+	UsersUrl string `protobuf:"bytes,1,opt,name=users_url,json=usersUrl,proto3" json:"users_url,omitempty"`
+	// ?groupIds=… -> {id: info}. Required.
+	GroupsUrl string `protobuf:"bytes,2,opt,name=groups_url,json=groupsUrl,proto3" json:"groups_url,omitempty"`
+	// ?roomIds=… -> {id: {name, url}}. Optional.
+	RoomsUrl string `protobuf:"bytes,3,opt,name=rooms_url,json=roomsUrl,proto3" json:"rooms_url,omitempty"`
+	// ?text=…&limit=N -> [{"id", "groups"}]. Required.
+	SearchUrl     string `protobuf:"bytes,4,opt,name=search_url,json=searchUrl,proto3" json:"search_url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DirectoryHTTP) Reset() {
+	*x = DirectoryHTTP{}
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DirectoryHTTP) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DirectoryHTTP) ProtoMessage() {}
+
+func (x *DirectoryHTTP) ProtoReflect() protoreflect.Message {
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DirectoryHTTP.ProtoReflect.Descriptor instead.
+func (*DirectoryHTTP) Descriptor() ([]byte, []int) {
+	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *DirectoryHTTP) GetUsersUrl() string {
+	if x != nil {
+		return x.UsersUrl
+	}
+	return ""
+}
+
+func (x *DirectoryHTTP) GetGroupsUrl() string {
+	if x != nil {
+		return x.GroupsUrl
+	}
+	return ""
+}
+
+func (x *DirectoryHTTP) GetRoomsUrl() string {
+	if x != nil {
+		return x.RoomsUrl
+	}
+	return ""
+}
+
+func (x *DirectoryHTTP) GetSearchUrl() string {
+	if x != nil {
+		return x.SearchUrl
+	}
+	return ""
+}
+
 // Listen says where the sidecar serves.
 type Listen struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -185,7 +497,7 @@ type Listen struct {
 
 func (x *Listen) Reset() {
 	*x = Listen{}
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[1]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -197,7 +509,7 @@ func (x *Listen) String() string {
 func (*Listen) ProtoMessage() {}
 
 func (x *Listen) ProtoReflect() protoreflect.Message {
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[1]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -210,7 +522,7 @@ func (x *Listen) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Listen.ProtoReflect.Descriptor instead.
 func (*Listen) Descriptor() ([]byte, []int) {
-	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{1}
+	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Listen) GetGrpc() string {
@@ -279,7 +591,7 @@ type Liveblocks struct {
 
 func (x *Liveblocks) Reset() {
 	*x = Liveblocks{}
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[2]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -291,7 +603,7 @@ func (x *Liveblocks) String() string {
 func (*Liveblocks) ProtoMessage() {}
 
 func (x *Liveblocks) ProtoReflect() protoreflect.Message {
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[2]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -304,7 +616,7 @@ func (x *Liveblocks) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Liveblocks.ProtoReflect.Descriptor instead.
 func (*Liveblocks) Descriptor() ([]byte, []int) {
-	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{2}
+	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Liveblocks) GetBaseUrl() string {
@@ -360,14 +672,23 @@ type Identity struct {
 	// userInfo key -> path, e.g. {name: "name", avatar: "picture"}.
 	UserInfo map[string]string `protobuf:"bytes,3,rep,name=user_info,json=userInfo,proto3" json:"user_info,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// How the session's group ids become Liveblocks group ids.
-	Groups        *GroupRules `protobuf:"bytes,4,opt,name=groups,proto3" json:"groups,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Groups *GroupRules `protobuf:"bytes,4,opt,name=groups,proto3" json:"groups,omitempty"`
+	// Path of the user's Liveblocks organization (the app's active workspace
+	// or tenant), e.g. "workspace_id". It is sent as organizationId on every
+	// token call, and rooms.provision creates rooms in it; a room of another
+	// organization is refused (403). Empty, or no value at the path: the
+	// project's default organization, as when no organization is configured.
+	OrganizationId string `protobuf:"bytes,5,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	// The organization id made of the value at organization_id, with
+	// "{value}" where it goes, e.g. "ws-{value}". Default "{value}".
+	OrganizationTemplate string `protobuf:"bytes,6,opt,name=organization_template,json=organizationTemplate,proto3" json:"organization_template,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Identity) Reset() {
 	*x = Identity{}
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[3]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -379,7 +700,7 @@ func (x *Identity) String() string {
 func (*Identity) ProtoMessage() {}
 
 func (x *Identity) ProtoReflect() protoreflect.Message {
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[3]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -392,7 +713,7 @@ func (x *Identity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Identity.ProtoReflect.Descriptor instead.
 func (*Identity) Descriptor() ([]byte, []int) {
-	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{3}
+	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Identity) GetUserId() string {
@@ -423,6 +744,20 @@ func (x *Identity) GetGroups() *GroupRules {
 	return nil
 }
 
+func (x *Identity) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *Identity) GetOrganizationTemplate() string {
+	if x != nil {
+		return x.OrganizationTemplate
+	}
+	return ""
+}
+
 // GroupRules turn the session's group ids into Liveblocks group ids. Each id
 // goes through keep, then rename, then template; duplicates and empty ids
 // are dropped.
@@ -443,7 +778,7 @@ type GroupRules struct {
 
 func (x *GroupRules) Reset() {
 	*x = GroupRules{}
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[4]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -455,7 +790,7 @@ func (x *GroupRules) String() string {
 func (*GroupRules) ProtoMessage() {}
 
 func (x *GroupRules) ProtoReflect() protoreflect.Message {
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[4]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -468,7 +803,7 @@ func (x *GroupRules) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupRules.ProtoReflect.Descriptor instead.
 func (*GroupRules) Descriptor() ([]byte, []int) {
-	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{4}
+	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GroupRules) GetKeep() string {
@@ -509,7 +844,7 @@ type UpstreamHeaders struct {
 
 func (x *UpstreamHeaders) Reset() {
 	*x = UpstreamHeaders{}
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[5]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -521,7 +856,7 @@ func (x *UpstreamHeaders) String() string {
 func (*UpstreamHeaders) ProtoMessage() {}
 
 func (x *UpstreamHeaders) ProtoReflect() protoreflect.Message {
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[5]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -534,7 +869,7 @@ func (x *UpstreamHeaders) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpstreamHeaders.ProtoReflect.Descriptor instead.
 func (*UpstreamHeaders) Descriptor() ([]byte, []int) {
-	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{5}
+	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UpstreamHeaders) GetUserId() string {
@@ -578,7 +913,7 @@ type Log struct {
 
 func (x *Log) Reset() {
 	*x = Log{}
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[6]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -590,7 +925,7 @@ func (x *Log) String() string {
 func (*Log) ProtoMessage() {}
 
 func (x *Log) ProtoReflect() protoreflect.Message {
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[6]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -603,7 +938,7 @@ func (x *Log) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Log.ProtoReflect.Descriptor instead.
 func (*Log) Descriptor() ([]byte, []int) {
-	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{6}
+	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Log) GetLevel() string {
@@ -631,7 +966,7 @@ var File_lbauthz_config_v1_config_proto protoreflect.FileDescriptor
 
 const file_lbauthz_config_v1_config_proto_rawDesc = "" +
 	"\n" +
-	"\x1elbauthz/config/v1/config.proto\x12\x11lbauthz.config.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1dlbauthz/config/v1/doors.proto\x1a\x1elbauthz/config/v1/limits.proto\x1a lbauthz/config/v1/replicas.proto\x1a\x1dlbauthz/config/v1/rooms.proto\x1a\x1flbauthz/config/v1/session.proto\"\xf2\x04\n" +
+	"\x1elbauthz/config/v1/config.proto\x12\x11lbauthz.config.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1dlbauthz/config/v1/doors.proto\x1a\x1elbauthz/config/v1/limits.proto\x1a lbauthz/config/v1/replicas.proto\x1a\x1dlbauthz/config/v1/rooms.proto\x1a\x1flbauthz/config/v1/session.proto\"\xae\x05\n" +
 	"\x06Config\x121\n" +
 	"\x06listen\x18\x01 \x01(\v2\x19.lbauthz.config.v1.ListenR\x06listen\x12=\n" +
 	"\n" +
@@ -648,7 +983,40 @@ const file_lbauthz_config_v1_config_proto_rawDesc = "" +
 	"authLimits\x121\n" +
 	"\x06shared\x18\n" +
 	" \x01(\v2\x19.lbauthz.config.v1.SharedR\x06shared\x12.\n" +
-	"\x05audit\x18\v \x01(\v2\x18.lbauthz.config.v1.AuditR\x05audit\"\xd8\x01\n" +
+	"\x05audit\x18\v \x01(\v2\x18.lbauthz.config.v1.AuditR\x05audit\x12:\n" +
+	"\tdirectory\x18\f \x01(\v2\x1c.lbauthz.config.v1.DirectoryR\tdirectory\"\x9a\x03\n" +
+	"\tDirectory\x121\n" +
+	"\x03sql\x18\x01 \x01(\v2\x1f.lbauthz.config.v1.DirectorySQLR\x03sql\x124\n" +
+	"\x04http\x18\x02 \x01(\v2 .lbauthz.config.v1.DirectoryHTTPR\x04http\x12\x12\n" +
+	"\x04file\x18\x03 \x01(\tR\x04file\x12\x1d\n" +
+	"\n" +
+	"users_path\x18\x04 \x01(\tR\tusersPath\x12#\n" +
+	"\rmentions_path\x18\x05 \x01(\tR\fmentionsPath\x12\x1f\n" +
+	"\vgroups_path\x18\x06 \x01(\tR\n" +
+	"groupsPath\x12\x1d\n" +
+	"\n" +
+	"rooms_path\x18\a \x01(\tR\troomsPath\x12+\n" +
+	"\x03ttl\x18\b \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x12'\n" +
+	"\x0fmax_suggestions\x18\t \x01(\x05R\x0emaxSuggestions\x12\x1b\n" +
+	"\troom_name\x18\n" +
+	" \x01(\tR\broomName\x12\x19\n" +
+	"\broom_url\x18\v \x01(\tR\aroomUrl\"\xcd\x01\n" +
+	"\fDirectorySQL\x12\x10\n" +
+	"\x03dsn\x18\x01 \x01(\tR\x03dsn\x12#\n" +
+	"\rpassword_file\x18\x02 \x01(\tR\fpasswordFile\x12\x1f\n" +
+	"\vusers_query\x18\x03 \x01(\tR\n" +
+	"usersQuery\x12!\n" +
+	"\fgroups_query\x18\x04 \x01(\tR\vgroupsQuery\x12\x1f\n" +
+	"\vrooms_query\x18\x05 \x01(\tR\n" +
+	"roomsQuery\x12!\n" +
+	"\fsearch_query\x18\x06 \x01(\tR\vsearchQuery\"\x87\x01\n" +
+	"\rDirectoryHTTP\x12\x1b\n" +
+	"\tusers_url\x18\x01 \x01(\tR\busersUrl\x12\x1d\n" +
+	"\n" +
+	"groups_url\x18\x02 \x01(\tR\tgroupsUrl\x12\x1b\n" +
+	"\trooms_url\x18\x03 \x01(\tR\broomsUrl\x12\x1d\n" +
+	"\n" +
+	"search_url\x18\x04 \x01(\tR\tsearchUrl\"\xd8\x01\n" +
 	"\x06Listen\x12\x12\n" +
 	"\x04grpc\x18\x01 \x01(\tR\x04grpc\x12\x12\n" +
 	"\x04http\x18\x02 \x01(\tR\x04http\x12@\n" +
@@ -662,12 +1030,14 @@ const file_lbauthz_config_v1_config_proto_rawDesc = "" +
 	"\tauth_path\x18\x03 \x01(\tR\bauthPath\x123\n" +
 	"\atimeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12\x12\n" +
 	"\x04mode\x18\x05 \x01(\tR\x04mode\x12.\n" +
-	"\x13allow_insecure_http\x18\x06 \x01(\bR\x11allowInsecureHttp\"\xfc\x01\n" +
+	"\x13allow_insecure_http\x18\x06 \x01(\bR\x11allowInsecureHttp\"\xda\x02\n" +
 	"\bIdentity\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x1b\n" +
 	"\tgroup_ids\x18\x02 \x01(\tR\bgroupIds\x12F\n" +
 	"\tuser_info\x18\x03 \x03(\v2).lbauthz.config.v1.Identity.UserInfoEntryR\buserInfo\x125\n" +
-	"\x06groups\x18\x04 \x01(\v2\x1d.lbauthz.config.v1.GroupRulesR\x06groups\x1a;\n" +
+	"\x06groups\x18\x04 \x01(\v2\x1d.lbauthz.config.v1.GroupRulesR\x06groups\x12'\n" +
+	"\x0forganization_id\x18\x05 \x01(\tR\x0eorganizationId\x123\n" +
+	"\x15organization_template\x18\x06 \x01(\tR\x14organizationTemplate\x1a;\n" +
 	"\rUserInfoEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xba\x01\n" +
@@ -700,50 +1070,57 @@ func file_lbauthz_config_v1_config_proto_rawDescGZIP() []byte {
 	return file_lbauthz_config_v1_config_proto_rawDescData
 }
 
-var file_lbauthz_config_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_lbauthz_config_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_lbauthz_config_v1_config_proto_goTypes = []any{
 	(*Config)(nil),              // 0: lbauthz.config.v1.Config
-	(*Listen)(nil),              // 1: lbauthz.config.v1.Listen
-	(*Liveblocks)(nil),          // 2: lbauthz.config.v1.Liveblocks
-	(*Identity)(nil),            // 3: lbauthz.config.v1.Identity
-	(*GroupRules)(nil),          // 4: lbauthz.config.v1.GroupRules
-	(*UpstreamHeaders)(nil),     // 5: lbauthz.config.v1.UpstreamHeaders
-	(*Log)(nil),                 // 6: lbauthz.config.v1.Log
-	nil,                         // 7: lbauthz.config.v1.Identity.UserInfoEntry
-	nil,                         // 8: lbauthz.config.v1.GroupRules.RenameEntry
-	(*Session)(nil),             // 9: lbauthz.config.v1.Session
-	(*HTTPDoors)(nil),           // 10: lbauthz.config.v1.HTTPDoors
-	(*Rooms)(nil),               // 11: lbauthz.config.v1.Rooms
-	(*AuthLimits)(nil),          // 12: lbauthz.config.v1.AuthLimits
-	(*Shared)(nil),              // 13: lbauthz.config.v1.Shared
-	(*Audit)(nil),               // 14: lbauthz.config.v1.Audit
-	(*durationpb.Duration)(nil), // 15: google.protobuf.Duration
-	(*TLS)(nil),                 // 16: lbauthz.config.v1.TLS
+	(*Directory)(nil),           // 1: lbauthz.config.v1.Directory
+	(*DirectorySQL)(nil),        // 2: lbauthz.config.v1.DirectorySQL
+	(*DirectoryHTTP)(nil),       // 3: lbauthz.config.v1.DirectoryHTTP
+	(*Listen)(nil),              // 4: lbauthz.config.v1.Listen
+	(*Liveblocks)(nil),          // 5: lbauthz.config.v1.Liveblocks
+	(*Identity)(nil),            // 6: lbauthz.config.v1.Identity
+	(*GroupRules)(nil),          // 7: lbauthz.config.v1.GroupRules
+	(*UpstreamHeaders)(nil),     // 8: lbauthz.config.v1.UpstreamHeaders
+	(*Log)(nil),                 // 9: lbauthz.config.v1.Log
+	nil,                         // 10: lbauthz.config.v1.Identity.UserInfoEntry
+	nil,                         // 11: lbauthz.config.v1.GroupRules.RenameEntry
+	(*Session)(nil),             // 12: lbauthz.config.v1.Session
+	(*HTTPDoors)(nil),           // 13: lbauthz.config.v1.HTTPDoors
+	(*Rooms)(nil),               // 14: lbauthz.config.v1.Rooms
+	(*AuthLimits)(nil),          // 15: lbauthz.config.v1.AuthLimits
+	(*Shared)(nil),              // 16: lbauthz.config.v1.Shared
+	(*Audit)(nil),               // 17: lbauthz.config.v1.Audit
+	(*durationpb.Duration)(nil), // 18: google.protobuf.Duration
+	(*TLS)(nil),                 // 19: lbauthz.config.v1.TLS
 }
 var file_lbauthz_config_v1_config_proto_depIdxs = []int32{
-	1,  // 0: lbauthz.config.v1.Config.listen:type_name -> lbauthz.config.v1.Listen
-	2,  // 1: lbauthz.config.v1.Config.liveblocks:type_name -> lbauthz.config.v1.Liveblocks
-	9,  // 2: lbauthz.config.v1.Config.session:type_name -> lbauthz.config.v1.Session
-	3,  // 3: lbauthz.config.v1.Config.identity:type_name -> lbauthz.config.v1.Identity
-	5,  // 4: lbauthz.config.v1.Config.upstream_headers:type_name -> lbauthz.config.v1.UpstreamHeaders
-	6,  // 5: lbauthz.config.v1.Config.log:type_name -> lbauthz.config.v1.Log
-	10, // 6: lbauthz.config.v1.Config.http_doors:type_name -> lbauthz.config.v1.HTTPDoors
-	11, // 7: lbauthz.config.v1.Config.rooms:type_name -> lbauthz.config.v1.Rooms
-	12, // 8: lbauthz.config.v1.Config.auth_limits:type_name -> lbauthz.config.v1.AuthLimits
-	13, // 9: lbauthz.config.v1.Config.shared:type_name -> lbauthz.config.v1.Shared
-	14, // 10: lbauthz.config.v1.Config.audit:type_name -> lbauthz.config.v1.Audit
-	15, // 11: lbauthz.config.v1.Listen.shutdown_grace:type_name -> google.protobuf.Duration
-	16, // 12: lbauthz.config.v1.Listen.grpc_tls:type_name -> lbauthz.config.v1.TLS
-	16, // 13: lbauthz.config.v1.Listen.http_tls:type_name -> lbauthz.config.v1.TLS
-	15, // 14: lbauthz.config.v1.Liveblocks.timeout:type_name -> google.protobuf.Duration
-	7,  // 15: lbauthz.config.v1.Identity.user_info:type_name -> lbauthz.config.v1.Identity.UserInfoEntry
-	4,  // 16: lbauthz.config.v1.Identity.groups:type_name -> lbauthz.config.v1.GroupRules
-	8,  // 17: lbauthz.config.v1.GroupRules.rename:type_name -> lbauthz.config.v1.GroupRules.RenameEntry
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	4,  // 0: lbauthz.config.v1.Config.listen:type_name -> lbauthz.config.v1.Listen
+	5,  // 1: lbauthz.config.v1.Config.liveblocks:type_name -> lbauthz.config.v1.Liveblocks
+	12, // 2: lbauthz.config.v1.Config.session:type_name -> lbauthz.config.v1.Session
+	6,  // 3: lbauthz.config.v1.Config.identity:type_name -> lbauthz.config.v1.Identity
+	8,  // 4: lbauthz.config.v1.Config.upstream_headers:type_name -> lbauthz.config.v1.UpstreamHeaders
+	9,  // 5: lbauthz.config.v1.Config.log:type_name -> lbauthz.config.v1.Log
+	13, // 6: lbauthz.config.v1.Config.http_doors:type_name -> lbauthz.config.v1.HTTPDoors
+	14, // 7: lbauthz.config.v1.Config.rooms:type_name -> lbauthz.config.v1.Rooms
+	15, // 8: lbauthz.config.v1.Config.auth_limits:type_name -> lbauthz.config.v1.AuthLimits
+	16, // 9: lbauthz.config.v1.Config.shared:type_name -> lbauthz.config.v1.Shared
+	17, // 10: lbauthz.config.v1.Config.audit:type_name -> lbauthz.config.v1.Audit
+	1,  // 11: lbauthz.config.v1.Config.directory:type_name -> lbauthz.config.v1.Directory
+	2,  // 12: lbauthz.config.v1.Directory.sql:type_name -> lbauthz.config.v1.DirectorySQL
+	3,  // 13: lbauthz.config.v1.Directory.http:type_name -> lbauthz.config.v1.DirectoryHTTP
+	18, // 14: lbauthz.config.v1.Directory.ttl:type_name -> google.protobuf.Duration
+	18, // 15: lbauthz.config.v1.Listen.shutdown_grace:type_name -> google.protobuf.Duration
+	19, // 16: lbauthz.config.v1.Listen.grpc_tls:type_name -> lbauthz.config.v1.TLS
+	19, // 17: lbauthz.config.v1.Listen.http_tls:type_name -> lbauthz.config.v1.TLS
+	18, // 18: lbauthz.config.v1.Liveblocks.timeout:type_name -> google.protobuf.Duration
+	10, // 19: lbauthz.config.v1.Identity.user_info:type_name -> lbauthz.config.v1.Identity.UserInfoEntry
+	7,  // 20: lbauthz.config.v1.Identity.groups:type_name -> lbauthz.config.v1.GroupRules
+	11, // 21: lbauthz.config.v1.GroupRules.rename:type_name -> lbauthz.config.v1.GroupRules.RenameEntry
+	22, // [22:22] is the sub-list for method output_type
+	22, // [22:22] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_lbauthz_config_v1_config_proto_init() }
@@ -762,7 +1139,7 @@ func file_lbauthz_config_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lbauthz_config_v1_config_proto_rawDesc), len(file_lbauthz_config_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

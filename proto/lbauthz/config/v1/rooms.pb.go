@@ -11,6 +11,7 @@ package configv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	structpb "google.golang.org/protobuf/types/known/structpb"
 	reflect "reflect"
 	sync "sync"
@@ -127,6 +128,11 @@ type ProvisionRule struct {
 	// User id -> accesses, as groups_accesses. A user's entry overrides the
 	// entries of their groups.
 	UsersAccesses map[string]*structpb.ListValue `protobuf:"bytes,4,rep,name=users_accesses,json=usersAccesses,proto3" json:"users_accesses,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Where the app keeps the accesses of these rooms, when they follow the
+	// app's own sharing data. The room is then kept in step with it: on first
+	// use, when the copy is older than max_age, and with `lbauthz rooms sync`.
+	// The accesses above are used only when the app does not know the room.
+	AccessSource  *AccessSource `protobuf:"bytes,5,opt,name=access_source,json=accessSource,proto3" json:"access_source,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -189,6 +195,195 @@ func (x *ProvisionRule) GetUsersAccesses() map[string]*structpb.ListValue {
 	return nil
 }
 
+func (x *ProvisionRule) GetAccessSource() *AccessSource {
+	if x != nil {
+		return x.AccessSource
+	}
+	return nil
+}
+
+// AccessSource reads a room's defaultAccesses, groupsAccesses and
+// usersAccesses from the app. Exactly one of sql and http.
+type AccessSource struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A query of the app's PostgreSQL sharing tables.
+	Sql *SQLAccessSource `protobuf:"bytes,1,opt,name=sql,proto3" json:"sql,omitempty"`
+	// An endpoint of the app: GET url?roomId=R answers 200 with
+	// {"defaultAccesses": [...], "groupsAccesses": {...}, "usersAccesses":
+	// {...}}, or 404 for a room the app does not know.
+	Http *HTTPAccessSource `protobuf:"bytes,2,opt,name=http,proto3" json:"http,omitempty"`
+	// How long a synced room is taken as in step. Default "1m".
+	MaxAge        *durationpb.Duration `protobuf:"bytes,3,opt,name=max_age,json=maxAge,proto3" json:"max_age,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccessSource) Reset() {
+	*x = AccessSource{}
+	mi := &file_lbauthz_config_v1_rooms_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccessSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccessSource) ProtoMessage() {}
+
+func (x *AccessSource) ProtoReflect() protoreflect.Message {
+	mi := &file_lbauthz_config_v1_rooms_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccessSource.ProtoReflect.Descriptor instead.
+func (*AccessSource) Descriptor() ([]byte, []int) {
+	return file_lbauthz_config_v1_rooms_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *AccessSource) GetSql() *SQLAccessSource {
+	if x != nil {
+		return x.Sql
+	}
+	return nil
+}
+
+func (x *AccessSource) GetHttp() *HTTPAccessSource {
+	if x != nil {
+		return x.Http
+	}
+	return nil
+}
+
+func (x *AccessSource) GetMaxAge() *durationpb.Duration {
+	if x != nil {
+		return x.MaxAge
+	}
+	return nil
+}
+
+// SQLAccessSource is a PostgreSQL query of a room's accesses.
+type SQLAccessSource struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Connection string without the password, e.g.
+	// "postgres://app@db:5432/app?sslmode=require". Required.
+	Dsn string `protobuf:"bytes,1,opt,name=dsn,proto3" json:"dsn,omitempty"`
+	// File holding the password.
+	PasswordFile string `protobuf:"bytes,2,opt,name=password_file,json=passwordFile,proto3" json:"password_file,omitempty"`
+	// $1 is the room id, and $2, $3, ... the captures of the rule's room
+	// pattern in order ("doc-{id}" gives $2 = the id); each row is (kind, id,
+	// permissions) with kind "default", "group" or "user" and permissions a
+	// text[] or comma-separated text. A room the app knows always gives a
+	// "default" row; no row at all means an unknown room. Required.
+	Query         string `protobuf:"bytes,3,opt,name=query,proto3" json:"query,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SQLAccessSource) Reset() {
+	*x = SQLAccessSource{}
+	mi := &file_lbauthz_config_v1_rooms_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SQLAccessSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SQLAccessSource) ProtoMessage() {}
+
+func (x *SQLAccessSource) ProtoReflect() protoreflect.Message {
+	mi := &file_lbauthz_config_v1_rooms_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SQLAccessSource.ProtoReflect.Descriptor instead.
+func (*SQLAccessSource) Descriptor() ([]byte, []int) {
+	return file_lbauthz_config_v1_rooms_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *SQLAccessSource) GetDsn() string {
+	if x != nil {
+		return x.Dsn
+	}
+	return ""
+}
+
+func (x *SQLAccessSource) GetPasswordFile() string {
+	if x != nil {
+		return x.PasswordFile
+	}
+	return ""
+}
+
+func (x *SQLAccessSource) GetQuery() string {
+	if x != nil {
+		return x.Query
+	}
+	return ""
+}
+
+// HTTPAccessSource is an endpoint of the app.
+type HTTPAccessSource struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// An http(s) URL. Required.
+	Url           string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HTTPAccessSource) Reset() {
+	*x = HTTPAccessSource{}
+	mi := &file_lbauthz_config_v1_rooms_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HTTPAccessSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HTTPAccessSource) ProtoMessage() {}
+
+func (x *HTTPAccessSource) ProtoReflect() protoreflect.Message {
+	mi := &file_lbauthz_config_v1_rooms_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HTTPAccessSource.ProtoReflect.Descriptor instead.
+func (*HTTPAccessSource) Descriptor() ([]byte, []int) {
+	return file_lbauthz_config_v1_rooms_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *HTTPAccessSource) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
 // AccessTokenPolicy turns an identity into the room patterns of an access
 // token. Each grant that applies adds one entry (one per group for
 // `{group}`); when two entries have the same pattern, the earlier grant
@@ -214,7 +409,7 @@ type AccessTokenPolicy struct {
 
 func (x *AccessTokenPolicy) Reset() {
 	*x = AccessTokenPolicy{}
-	mi := &file_lbauthz_config_v1_rooms_proto_msgTypes[2]
+	mi := &file_lbauthz_config_v1_rooms_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -226,7 +421,7 @@ func (x *AccessTokenPolicy) String() string {
 func (*AccessTokenPolicy) ProtoMessage() {}
 
 func (x *AccessTokenPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_lbauthz_config_v1_rooms_proto_msgTypes[2]
+	mi := &file_lbauthz_config_v1_rooms_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -239,7 +434,7 @@ func (x *AccessTokenPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessTokenPolicy.ProtoReflect.Descriptor instead.
 func (*AccessTokenPolicy) Descriptor() ([]byte, []int) {
-	return file_lbauthz_config_v1_rooms_proto_rawDescGZIP(), []int{2}
+	return file_lbauthz_config_v1_rooms_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *AccessTokenPolicy) GetGrants() []*AccessGrant {
@@ -282,7 +477,7 @@ type AccessGrant struct {
 
 func (x *AccessGrant) Reset() {
 	*x = AccessGrant{}
-	mi := &file_lbauthz_config_v1_rooms_proto_msgTypes[3]
+	mi := &file_lbauthz_config_v1_rooms_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -294,7 +489,7 @@ func (x *AccessGrant) String() string {
 func (*AccessGrant) ProtoMessage() {}
 
 func (x *AccessGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_lbauthz_config_v1_rooms_proto_msgTypes[3]
+	mi := &file_lbauthz_config_v1_rooms_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -307,7 +502,7 @@ func (x *AccessGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessGrant.ProtoReflect.Descriptor instead.
 func (*AccessGrant) Descriptor() ([]byte, []int) {
-	return file_lbauthz_config_v1_rooms_proto_rawDescGZIP(), []int{3}
+	return file_lbauthz_config_v1_rooms_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AccessGrant) GetPattern() string {
@@ -342,21 +537,32 @@ var File_lbauthz_config_v1_rooms_proto protoreflect.FileDescriptor
 
 const file_lbauthz_config_v1_rooms_proto_rawDesc = "" +
 	"\n" +
-	"\x1dlbauthz/config/v1/rooms.proto\x12\x11lbauthz.config.v1\x1a\x1cgoogle/protobuf/struct.proto\"\x90\x01\n" +
+	"\x1dlbauthz/config/v1/rooms.proto\x12\x11lbauthz.config.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\"\x90\x01\n" +
 	"\x05Rooms\x12>\n" +
 	"\tprovision\x18\x01 \x03(\v2 .lbauthz.config.v1.ProvisionRuleR\tprovision\x12G\n" +
-	"\faccess_token\x18\x02 \x01(\v2$.lbauthz.config.v1.AccessTokenPolicyR\vaccessToken\"\xc6\x03\n" +
+	"\faccess_token\x18\x02 \x01(\v2$.lbauthz.config.v1.AccessTokenPolicyR\vaccessToken\"\x8c\x04\n" +
 	"\rProvisionRule\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12)\n" +
 	"\x10default_accesses\x18\x02 \x03(\tR\x0fdefaultAccesses\x12]\n" +
 	"\x0fgroups_accesses\x18\x03 \x03(\v24.lbauthz.config.v1.ProvisionRule.GroupsAccessesEntryR\x0egroupsAccesses\x12Z\n" +
-	"\x0eusers_accesses\x18\x04 \x03(\v23.lbauthz.config.v1.ProvisionRule.UsersAccessesEntryR\rusersAccesses\x1a]\n" +
+	"\x0eusers_accesses\x18\x04 \x03(\v23.lbauthz.config.v1.ProvisionRule.UsersAccessesEntryR\rusersAccesses\x12D\n" +
+	"\raccess_source\x18\x05 \x01(\v2\x1f.lbauthz.config.v1.AccessSourceR\faccessSource\x1a]\n" +
 	"\x13GroupsAccessesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x120\n" +
 	"\x05value\x18\x02 \x01(\v2\x1a.google.protobuf.ListValueR\x05value:\x028\x01\x1a\\\n" +
 	"\x12UsersAccessesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x120\n" +
-	"\x05value\x18\x02 \x01(\v2\x1a.google.protobuf.ListValueR\x05value:\x028\x01\"K\n" +
+	"\x05value\x18\x02 \x01(\v2\x1a.google.protobuf.ListValueR\x05value:\x028\x01\"\xb1\x01\n" +
+	"\fAccessSource\x124\n" +
+	"\x03sql\x18\x01 \x01(\v2\".lbauthz.config.v1.SQLAccessSourceR\x03sql\x127\n" +
+	"\x04http\x18\x02 \x01(\v2#.lbauthz.config.v1.HTTPAccessSourceR\x04http\x122\n" +
+	"\amax_age\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x06maxAge\"^\n" +
+	"\x0fSQLAccessSource\x12\x10\n" +
+	"\x03dsn\x18\x01 \x01(\tR\x03dsn\x12#\n" +
+	"\rpassword_file\x18\x02 \x01(\tR\fpasswordFile\x12\x14\n" +
+	"\x05query\x18\x03 \x01(\tR\x05query\"$\n" +
+	"\x10HTTPAccessSource\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\"K\n" +
 	"\x11AccessTokenPolicy\x126\n" +
 	"\x06grants\x18\x01 \x03(\v2\x1e.lbauthz.config.v1.AccessGrantR\x06grants\"s\n" +
 	"\vAccessGrant\x12\x18\n" +
@@ -377,29 +583,37 @@ func file_lbauthz_config_v1_rooms_proto_rawDescGZIP() []byte {
 	return file_lbauthz_config_v1_rooms_proto_rawDescData
 }
 
-var file_lbauthz_config_v1_rooms_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_lbauthz_config_v1_rooms_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_lbauthz_config_v1_rooms_proto_goTypes = []any{
-	(*Rooms)(nil),              // 0: lbauthz.config.v1.Rooms
-	(*ProvisionRule)(nil),      // 1: lbauthz.config.v1.ProvisionRule
-	(*AccessTokenPolicy)(nil),  // 2: lbauthz.config.v1.AccessTokenPolicy
-	(*AccessGrant)(nil),        // 3: lbauthz.config.v1.AccessGrant
-	nil,                        // 4: lbauthz.config.v1.ProvisionRule.GroupsAccessesEntry
-	nil,                        // 5: lbauthz.config.v1.ProvisionRule.UsersAccessesEntry
-	(*structpb.ListValue)(nil), // 6: google.protobuf.ListValue
+	(*Rooms)(nil),               // 0: lbauthz.config.v1.Rooms
+	(*ProvisionRule)(nil),       // 1: lbauthz.config.v1.ProvisionRule
+	(*AccessSource)(nil),        // 2: lbauthz.config.v1.AccessSource
+	(*SQLAccessSource)(nil),     // 3: lbauthz.config.v1.SQLAccessSource
+	(*HTTPAccessSource)(nil),    // 4: lbauthz.config.v1.HTTPAccessSource
+	(*AccessTokenPolicy)(nil),   // 5: lbauthz.config.v1.AccessTokenPolicy
+	(*AccessGrant)(nil),         // 6: lbauthz.config.v1.AccessGrant
+	nil,                         // 7: lbauthz.config.v1.ProvisionRule.GroupsAccessesEntry
+	nil,                         // 8: lbauthz.config.v1.ProvisionRule.UsersAccessesEntry
+	(*durationpb.Duration)(nil), // 9: google.protobuf.Duration
+	(*structpb.ListValue)(nil),  // 10: google.protobuf.ListValue
 }
 var file_lbauthz_config_v1_rooms_proto_depIdxs = []int32{
-	1, // 0: lbauthz.config.v1.Rooms.provision:type_name -> lbauthz.config.v1.ProvisionRule
-	2, // 1: lbauthz.config.v1.Rooms.access_token:type_name -> lbauthz.config.v1.AccessTokenPolicy
-	4, // 2: lbauthz.config.v1.ProvisionRule.groups_accesses:type_name -> lbauthz.config.v1.ProvisionRule.GroupsAccessesEntry
-	5, // 3: lbauthz.config.v1.ProvisionRule.users_accesses:type_name -> lbauthz.config.v1.ProvisionRule.UsersAccessesEntry
-	3, // 4: lbauthz.config.v1.AccessTokenPolicy.grants:type_name -> lbauthz.config.v1.AccessGrant
-	6, // 5: lbauthz.config.v1.ProvisionRule.GroupsAccessesEntry.value:type_name -> google.protobuf.ListValue
-	6, // 6: lbauthz.config.v1.ProvisionRule.UsersAccessesEntry.value:type_name -> google.protobuf.ListValue
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	1,  // 0: lbauthz.config.v1.Rooms.provision:type_name -> lbauthz.config.v1.ProvisionRule
+	5,  // 1: lbauthz.config.v1.Rooms.access_token:type_name -> lbauthz.config.v1.AccessTokenPolicy
+	7,  // 2: lbauthz.config.v1.ProvisionRule.groups_accesses:type_name -> lbauthz.config.v1.ProvisionRule.GroupsAccessesEntry
+	8,  // 3: lbauthz.config.v1.ProvisionRule.users_accesses:type_name -> lbauthz.config.v1.ProvisionRule.UsersAccessesEntry
+	2,  // 4: lbauthz.config.v1.ProvisionRule.access_source:type_name -> lbauthz.config.v1.AccessSource
+	3,  // 5: lbauthz.config.v1.AccessSource.sql:type_name -> lbauthz.config.v1.SQLAccessSource
+	4,  // 6: lbauthz.config.v1.AccessSource.http:type_name -> lbauthz.config.v1.HTTPAccessSource
+	9,  // 7: lbauthz.config.v1.AccessSource.max_age:type_name -> google.protobuf.Duration
+	6,  // 8: lbauthz.config.v1.AccessTokenPolicy.grants:type_name -> lbauthz.config.v1.AccessGrant
+	10, // 9: lbauthz.config.v1.ProvisionRule.GroupsAccessesEntry.value:type_name -> google.protobuf.ListValue
+	10, // 10: lbauthz.config.v1.ProvisionRule.UsersAccessesEntry.value:type_name -> google.protobuf.ListValue
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_lbauthz_config_v1_rooms_proto_init() }
@@ -413,7 +627,7 @@ func file_lbauthz_config_v1_rooms_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lbauthz_config_v1_rooms_proto_rawDesc), len(file_lbauthz_config_v1_rooms_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,102 @@
+package config
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+
+	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
+)
+
+// validateDirectory checks the directory section: one source, with what it
+// needs, and endpoint paths that do not collide with the auth path.
+func validateDirectory(add func(string, string, ...any), cfg *configv1.Config) {
+	d := cfg.GetDirectory()
+	if d == nil {
+		return
+	}
+	n := 0
+	if q := d.GetSql(); q != nil {
+		n++
+		if q.Dsn == "" {
+			add("directory.sql.dsn", "required")
+		} else if u, err := url.Parse(q.Dsn); err == nil && u.User != nil {
+			if _, has := u.User.Password(); has {
+				add("directory.sql.dsn", "holds a password: put it in directory.sql.password_file")
+			}
+		}
+		for field, query := range map[string]string{"users_query": q.UsersQuery, "groups_query": q.GroupsQuery, "search_query": q.SearchQuery} {
+			if query == "" {
+				add("directory.sql."+field, "required")
+			} else if !strings.Contains(query, "$1") {
+				add("directory.sql."+field, "the query must take its parameters as $1 (and $2 for search_query)")
+			}
+		}
+		if q.RoomsQuery != "" && !strings.Contains(q.RoomsQuery, "$1") {
+			add("directory.sql.rooms_query", "the query must take the room ids as $1")
+		}
+	}
+	if h := d.GetHttp(); h != nil {
+		n++
+		for field, u := range map[string]string{"users_url": h.UsersUrl, "groups_url": h.GroupsUrl, "search_url": h.SearchUrl, "rooms_url": h.RoomsUrl} {
+			if u == "" && field == "rooms_url" {
+				continue
+			}
+			if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+				add("directory.http."+field, "%q is not an http(s) URL", u)
+			}
+		}
+	}
+	if d.File != "" {
+		n++
+	}
+	if n != 1 {
+		add("directory", "give exactly one source: sql, http or file (got %d)", n)
+	}
+	seen := map[string]string{cfg.GetLiveblocks().GetAuthPath(): "liveblocks.auth_path"}
+	for field, p := range map[string]string{"users_path": d.UsersPath, "mentions_path": d.MentionsPath, "groups_path": d.GroupsPath, "rooms_path": d.RoomsPath} {
+		if p == "" {
+			continue
+		}
+		if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?# \t%") {
+			add("directory."+field, "%q must be a path starting with / (no query, fragment, space or escapes)", p)
+		}
+		if other, dup := seen[p]; dup {
+			add("directory."+field, "%q is also %s", p, other)
+		}
+		seen[p] = "directory." + field
+	}
+	checkPositive(add, "directory.ttl", d.Ttl, true)
+	if d.MaxSuggestions < 0 || d.MaxSuggestions > 100 {
+		add("directory.max_suggestions", "%d: must be between 1 and 100 (0 for the default, 10)", d.MaxSuggestions)
+	}
+}
+
+// validateAccessSources checks the access source of each provisioning
+// rule.
+func validateAccessSources(add func(string, string, ...any), cfg *configv1.Config) {
+	for i, r := range cfg.GetRooms().GetProvision() {
+		a := r.GetAccessSource()
+		if a == nil {
+			continue
+		}
+		field := "rooms.provision[" + strconv.Itoa(i) + "].access_source"
+		if (a.Sql == nil) == (a.Http == nil) {
+			add(field, "give exactly one of sql and http")
+		}
+		if q := a.Sql; q != nil {
+			if q.Dsn == "" {
+				add(field+".sql.dsn", "required")
+			}
+			if !strings.Contains(q.Query, "$") {
+				add(field+".sql.query", "required, with the room id as $1 or the room pattern's captures as $2, $3, ...")
+			}
+		}
+		if h := a.Http; h != nil {
+			if p, err := url.Parse(h.Url); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+				add(field+".http.url", "%q is not an http(s) URL", h.Url)
+			}
+		}
+		checkPositive(add, field+".max_age", a.MaxAge, true)
+	}
+}
