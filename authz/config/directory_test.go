@@ -8,7 +8,7 @@ import (
 )
 
 func TestParse_DirectoryAndAccessSourceErrorsNameTheField(t *testing.T) {
-	base := "session:\n  cookie: s\n  redis: {address: \"h:1\"}\n"
+	base := "session:\n  cookie: s\n  redis: {address: \"h:1\", key_template: \"sess:{id}\"}\n"
 	cases := []struct{ name, yaml, want string }{
 		{"no source", base + "directory: {ttl: 1m}", "directory: give exactly one source: sql, http or file (got 0)"},
 		{"two sources", base + "directory: {file: /d.json, http: {users_url: \"http://a/u\", groups_url: \"http://a/g\", search_url: \"http://a/s\"}}", "got 2"},
