@@ -9,6 +9,7 @@
 //	lbauthz validate --config FILE
 //	lbauthz explain --config FILE --cookie COOKIE [--path P] [--room R]
 //	lbauthz rooms create|get|update|delete|list ...
+//	lbauthz sessions revoke --config FILE --user ID | --session-cookie-hash H
 //	lbauthz webhook --listen ADDR --tls-cert FILE --tls-key FILE
 //	lbauthz version
 package main
@@ -32,6 +33,8 @@ Usage:
   lbauthz explain  --config FILE --cookie C [--path P] [--room R]
                                    what the sidecar decides for a request, and why
   lbauthz rooms create|get|update|delete|list ...  manage rooms and their permissions
+  lbauthz sessions revoke --config FILE --user ID | --session-cookie-hash H [--for D]
+                                   refuse a user or a session on every replica (shared Redis)
   lbauthz webhook  --tls-cert F --tls-key F  the Kubernetes sidecar injector
   lbauthz version                  print the version
 
@@ -70,6 +73,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdExplain(args[1:], os.Stdin, stdout, stderr)
 	case "rooms":
 		return cmdRooms(args[1:], stdout, stderr)
+	case "sessions":
+		return cmdSessions(args[1:], stdout, stderr)
 	case "webhook":
 		return cmdWebhook(args[1:], stdout, stderr)
 	case "version", "--version":
