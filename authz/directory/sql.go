@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/lbauthz/lbauthz/internal/pgpool"
 )
 
 // SQLOptions configures a SQLSource (PostgreSQL).
@@ -69,17 +71,8 @@ func NewSQLSource(opts SQLOptions) (*SQLSource, error) {
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = 5
 	}
-	cfg, err := pgxpool.ParseConfig(opts.DSN)
-	if err != nil {
-		// pgx leaves passwords out of its parse errors.
-		return nil, fmt.Errorf("directory sql: dsn: %w", err)
-	}
-	if opts.Password != "" {
-		cfg.ConnConfig.Password = opts.Password
-	}
-	cfg.ConnConfig.ConnectTimeout = opts.ConnectTimeout
-	cfg.MaxConns = opts.MaxConns
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	pool, err := pgpool.Open(pgpool.Options{DSN: opts.DSN, Password: opts.Password,
+		ConnectTimeout: opts.ConnectTimeout, MaxConns: opts.MaxConns})
 	if err != nil {
 		return nil, fmt.Errorf("directory sql: %w", err)
 	}

@@ -16,6 +16,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/lbauthz/lbauthz/internal/pgpool"
 )
 
 // SQLOptions configures a SQLStore.
@@ -110,19 +112,12 @@ func NewSQLStore(opts SQLOptions) (*SQLStore, error) {
 	default:
 		return nil, fmt.Errorf("sql: driver %q is not one of postgres, mysql", opts.Driver)
 	}
-	cfg, err := pgxpool.ParseConfig(opts.DSN)
-	if err != nil {
-		// pgx leaves passwords out of its parse errors.
-		return nil, fmt.Errorf("sql: dsn: %w", err)
-	}
-	if opts.Password != "" {
-		cfg.ConnConfig.Password = opts.Password
-	}
-	cfg.ConnConfig.ConnectTimeout = opts.ConnectTimeout
-	cfg.MaxConns = opts.MaxConns
-	cfg.MaxConnIdleTime = 5 * time.Minute
-	cfg.HealthCheckPeriod = 15 * time.Second
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	pool, err := pgpool.Open(pgpool.Options{DSN: opts.DSN, Password: opts.Password,
+		ConnectTimeout: opts.ConnectTimeout, MaxConns: opts.MaxConns,
+		Tune: func(cfg *pgxpool.Config) {
+			cfg.MaxConnIdleTime = 5 * time.Minute
+			cfg.HealthCheckPeriod = 15 * time.Second
+		}})
 	if err != nil {
 		return nil, fmt.Errorf("sql: %w", err)
 	}

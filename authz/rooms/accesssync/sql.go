@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/lbauthz/lbauthz/internal/pgpool"
 	"github.com/lbauthz/lbauthz/liveblocks"
 )
 
@@ -64,16 +65,8 @@ func NewSQLSource(opts SQLOptions) (*SQLSource, error) {
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = 5
 	}
-	cfg, err := pgxpool.ParseConfig(opts.DSN)
-	if err != nil {
-		return nil, fmt.Errorf("access source sql: dsn: %w", err)
-	}
-	if opts.Password != "" {
-		cfg.ConnConfig.Password = opts.Password
-	}
-	cfg.ConnConfig.ConnectTimeout = opts.ConnectTimeout
-	cfg.MaxConns = opts.MaxConns
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	pool, err := pgpool.Open(pgpool.Options{DSN: opts.DSN, Password: opts.Password,
+		ConnectTimeout: opts.ConnectTimeout, MaxConns: opts.MaxConns})
 	if err != nil {
 		return nil, fmt.Errorf("access source sql: %w", err)
 	}
