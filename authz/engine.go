@@ -49,6 +49,9 @@ type Request struct {
 	// and Host (:authority) headers, for the auth path's origin check
 	// (origin.go).
 	Origin, SecFetchSite, Host string
+	// Scheme is the scheme the client used ("http" or "https"), when the
+	// door knows it; "" when it does not (origin.go).
+	Scheme string
 	// ClientAddr is the client's address as far as the door can tell (see
 	// auth_limits.per_address); the zero Addr when it cannot.
 	ClientAddr netip.Addr

@@ -35,6 +35,10 @@ type Settings struct {
 	// MaxBodyBytes caps the body the direct auth endpoint reads
 	// (http_doors.max_body_bytes); 0: config.DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// TrustedHops is how many X-Forwarded-For entries, counted from the
+	// end, the trusted proxies wrote (http_doors.trusted_hops); the client
+	// is the earliest of them. 0: config.DefaultTrustedHops.
+	TrustedHops int
 }
 
 // Options configures the HTTP doors.
@@ -95,13 +99,17 @@ func (h *Handler) SetSettings(s Settings) {
 	if s.MaxBodyBytes <= 0 {
 		s.MaxBodyBytes = config.DefaultMaxBodyBytes
 	}
-	h.settings.Store(&settings{trustedPeers: s.TrustedPeers, maxBodyBytes: s.MaxBodyBytes})
+	if s.TrustedHops <= 0 {
+		s.TrustedHops = config.DefaultTrustedHops
+	}
+	h.settings.Store(&settings{trustedPeers: s.TrustedPeers, maxBodyBytes: s.MaxBodyBytes, trustedHops: s.TrustedHops})
 }
 
 // settings are Settings with the defaults applied.
 type settings struct {
 	trustedPeers []netip.Prefix
 	maxBodyBytes int64
+	trustedHops  int
 }
 
 // defaultTrustedPeers are trusted when the settings do not say which peers
@@ -174,11 +182,12 @@ func (st *settings) trusted(r *http.Request) (netip.Addr, bool) {
 }
 
 // describe fills in what the engine's checks read from the request's
-// headers: the client's address and the request's host (from a trusted
-// proxy's forwarded headers), Origin and Sec-Fetch-Site.
+// headers: the client's address, the request's host and scheme (from a
+// trusted proxy's forwarded headers), Origin and Sec-Fetch-Site.
 func (st *settings) describe(req *authz.Request, r *http.Request) {
 	peer, trusted := st.trusted(r)
-	req.ClientAddr, req.Host = forwardedClient(r, peer, trusted, st.trustedPeers)
+	f := forwardedClient(r, peer, trusted, st.trustedHops)
+	req.ClientAddr, req.Host, req.Scheme = f.addr, f.host, f.scheme
 	req.Origin = r.Header.Get("Origin")
 	req.SecFetchSite = r.Header.Get("Sec-Fetch-Site")
 }
