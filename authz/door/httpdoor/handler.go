@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -55,6 +56,10 @@ type Options struct {
 	// (an untrusted peer, the auth path sent to a check); nil logs nothing.
 	// Decisions are logged by the engine.
 	Logger *zap.Logger
+	// ReadTimeout is the listener's own (http.Server.ReadTimeout; 0: none).
+	// The direct endpoint reads its body within bodyReadTimeout, or this
+	// when shorter, and then puts this deadline back.
+	ReadTimeout time.Duration
 }
 
 // Handler is the HTTP doors over the engine in use. It is safe for
@@ -136,6 +141,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rawPath := authz.StripQuery(target)
+	if r.ContentLength != 0 && (rawPath != e.AuthPath() || r.Method != http.MethodPost) {
+		// Only the direct endpoint reads a body. Any other is left unread,
+		// and net/http would read on to the end of it after the answer, to
+		// keep the connection: a client trickling a declared body would hold
+		// the connection for as long as it likes.
+		w.Header()["Connection"] = connectionClose
+		defer stopReading(w)
+	}
 	switch {
 	case rawPath == pathCheckNginx:
 		h.check(w, r, e, st, nginxDoor, target)
@@ -195,7 +208,7 @@ func (st *settings) describe(req *authz.Request, r *http.Request) {
 // writeDecision writes a decision the sidecar answers itself (a refusal, or
 // the token), with the headers the gRPC door sets on its denied_response:
 // content-type, cache-control: no-store, and the decision's own (allow: POST
-// on a 405).
+// on a 405). A refusal (4xx, 5xx) closes the connection.
 func writeDecision(w http.ResponseWriter, d *authz.Decision) {
 	hdr := w.Header()
 	if d.ContentType != "" {
@@ -205,11 +218,30 @@ func writeDecision(w http.ResponseWriter, d *authz.Decision) {
 	for _, kv := range d.Header {
 		hdr.Set(kv[0], kv[1])
 	}
-	w.WriteHeader(answerStatus(d.Status))
+	status := answerStatus(d.Status)
+	if status >= 400 {
+		// A refused client gets no kept-alive connection to try again on:
+		// whatever it left unread is not drained, and a flood of refused
+		// requests costs it a connection each.
+		hdr["Connection"] = connectionClose
+	}
+	w.WriteHeader(status)
 	_, _ = w.Write(d.Body)
 }
 
-var noStore = []string{"no-store"}
+// stopReading ends the reading of a request whose answer closes the
+// connection: net/http reads what is left of an unread body before it
+// closes, and a deadline already past ends that at once. Called once the
+// answer is written, so that the request's context (which a failed read
+// cancels) has served its purpose.
+func stopReading(w http.ResponseWriter) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+}
+
+var (
+	noStore         = []string{"no-store"}
+	connectionClose = []string{"close"}
+)
 
 // answerStatus keeps an HTTP door's answer out of the 1xx and 3xx ranges: a
 // proxy would follow or relay a redirect (nginx's auth_request makes it a
