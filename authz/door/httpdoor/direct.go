@@ -32,7 +32,7 @@ func (h *Handler) direct(w http.ResponseWriter, r *http.Request, e *authz.Engine
 		body, d := readBody(w, r, st.maxBodyBytes, h.opts.ReadTimeout)
 		if d != nil {
 			e.CountRefusal(req.Door, d)
-			writeDecision(w, d) // closes the connection
+			writeDecision(w, r, d) // closes the connection
 			stopReading(w)
 			return
 		}
@@ -42,7 +42,7 @@ func (h *Handler) direct(w http.ResponseWriter, r *http.Request, e *authz.Engine
 	// The engine answers its auth path itself: a decision on it never
 	// allows (there is no upstream here to let the request through to).
 	d := e.Decide(r.Context(), &req)
-	writeDecision(w, &d)
+	writeDecision(w, r, &d)
 }
 
 // readBody reads the request body up to the limit, within bodyReadTimeout

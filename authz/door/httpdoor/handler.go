@@ -137,11 +137,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	target := r.RequestURI
 	if !strings.HasPrefix(target, "/") {
 		d := authz.Deny(authz.BadRequest, http.StatusBadRequest, "bad_request", "the request target must be a path")
-		writeDecision(w, &d)
+		writeDecision(w, r, &d)
 		return
 	}
 	rawPath := authz.StripQuery(target)
-	if r.ContentLength != 0 && (rawPath != e.AuthPath() || r.Method != http.MethodPost) {
+	if r.ContentLength != 0 && r.ProtoMajor == 1 && (rawPath != e.AuthPath() || r.Method != http.MethodPost) {
 		// Only the direct endpoint reads a body. Any other is left unread,
 		// and net/http would read on to the end of it after the answer, to
 		// keep the connection: a client trickling a declared body would hold
@@ -161,12 +161,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case !isCleanPath(rawPath):
 		d := authz.Deny(authz.BadRequest, http.StatusNotFound, "not_found",
 			"no such path (paths are matched exactly, without cleaning)")
-		writeDecision(w, &d)
+		writeDecision(w, r, &d)
 	case h.opts.Next != nil:
 		h.opts.Next.ServeHTTP(w, r)
 	default:
 		d := authz.Deny(authz.BadRequest, http.StatusNotFound, "not_found", "no such path")
-		writeDecision(w, &d)
+		writeDecision(w, r, &d)
 	}
 }
 
@@ -208,8 +208,8 @@ func (st *settings) describe(req *authz.Request, r *http.Request) {
 // writeDecision writes a decision the sidecar answers itself (a refusal, or
 // the token), with the headers the gRPC door sets on its denied_response:
 // content-type, cache-control: no-store, and the decision's own (allow: POST
-// on a 405). A refusal (4xx, 5xx) closes the connection.
-func writeDecision(w http.ResponseWriter, d *authz.Decision) {
+// on a 405). A refusal (4xx, 5xx) closes an HTTP/1 connection.
+func writeDecision(w http.ResponseWriter, r *http.Request, d *authz.Decision) {
 	hdr := w.Header()
 	if d.ContentType != "" {
 		hdr["Content-Type"] = []string{d.ContentType}
@@ -219,10 +219,11 @@ func writeDecision(w http.ResponseWriter, d *authz.Decision) {
 		hdr.Set(kv[0], kv[1])
 	}
 	status := answerStatus(d.Status)
-	if status >= 400 {
+	if status >= 400 && r.ProtoMajor == 1 {
 		// A refused client gets no kept-alive connection to try again on:
 		// whatever it left unread is not drained, and a flood of refused
-		// requests costs it a connection each.
+		// requests costs it a connection each. (HTTP/2 refuses a stream,
+		// not the connection other streams share.)
 		hdr["Connection"] = connectionClose
 	}
 	w.WriteHeader(status)
