@@ -71,7 +71,7 @@ func TestServe_SlowClientsAreDroppedInTimeAndOthersServed(t *testing.T) {
 	}
 
 	// Others are served while the slow connections are open.
-	client := &http.Client{Timeout: time.Second}
+	client := &http.Client{Timeout: 2 * time.Second}
 	for i := range 5 {
 		start := time.Now()
 		resp, err := client.Get("http://" + httpAddr + "/healthz")
@@ -79,7 +79,7 @@ func TestServe_SlowClientsAreDroppedInTimeAndOthersServed(t *testing.T) {
 			t.Fatalf("healthz %d during the attack: %v", i, err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode != 200 || time.Since(start) > 500*time.Millisecond {
+		if resp.StatusCode != 200 || time.Since(start) > time.Second {
 			t.Fatalf("healthz %d during the attack: %d after %s", i, resp.StatusCode, time.Since(start))
 		}
 		time.Sleep(100 * time.Millisecond)
