@@ -44,11 +44,18 @@ type Request struct {
 	// {"room": ...}); HasBody says whether it does.
 	Body    []byte
 	HasBody bool
+	// PartialBody says the proxy sent only the start of the body (Envoy's
+	// x-envoy-auth-partial-body: true, with allow_partial_message): a token
+	// request with such a body is refused, never parsed.
+	PartialBody bool
 
 	// Origin, SecFetchSite and Host are the request's Origin, Sec-Fetch-Site
 	// and Host (:authority) headers, for the auth path's origin check
 	// (origin.go).
 	Origin, SecFetchSite, Host string
+	// Scheme is the scheme the client used ("http" or "https"), when the
+	// door knows it; "" when it does not (origin.go).
+	Scheme string
 	// ClientAddr is the client's address as far as the door can tell (see
 	// auth_limits.per_address); the zero Addr when it cannot.
 	ClientAddr netip.Addr
@@ -253,6 +260,13 @@ func (e *Engine) decideAuth(ctx context.Context, r *Request, x *explainer) Decis
 		d.Header = [][2]string{{"allow", "POST"}}
 		return d
 	}
+	if r.PartialBody {
+		// Envoy held only the first max_request_bytes of the body: the room
+		// it names cannot be read, so neither the store nor Liveblocks is
+		// asked. 413, as the direct endpoint answers a body over its limit.
+		return deny(BadRequest, http.StatusRequestEntityTooLarge, "payload_too_large",
+			"the request body is over the proxy's limit and arrived partial")
+	}
 	cors, d, refused := e.checkOrigin(r) // origin.go
 	if refused {
 		return d
@@ -296,7 +310,11 @@ func (e *Engine) issue(ctx context.Context, r *Request, x *explainer) Decision {
 		if x == nil {
 			e.spendAddress(ctx, r, now)
 		}
-		return deny(Unauthorized, http.StatusUnauthorized, "unauthorized", reasonOf(err))
+		// The client gets a short reason from a fixed set; the store's own
+		// (which may name a config path or a database error) is for logs.
+		d := deny(Unauthorized, http.StatusUnauthorized, "unauthorized", publicReason(err))
+		d.Reason = reasonOf(err)
+		return d
 	}
 	if id.Problem != "" {
 		return deny(Forbidden, http.StatusForbidden, "forbidden", id.Problem)
@@ -404,6 +422,21 @@ func (e *Engine) identify(ctx context.Context, r *Request, x *explainer) (*sessi
 	}
 	x.session(id, err)
 	return id, err
+}
+
+// publicReason is the reason a 401 gives the client: one of a few fixed
+// sentences that say what the client can change (send one cookie, sign in
+// again) and nothing of the config or the session store.
+func publicReason(err error) string {
+	switch err {
+	case errNoCookie:
+		return "no session cookie"
+	case errAmbiguousCookie:
+		return "more than one session cookie"
+	case errCookieTooLong, errCookieMalformed:
+		return "malformed session cookie"
+	}
+	return "invalid or expired session"
 }
 
 func reasonOf(err error) string {

@@ -57,23 +57,33 @@ func TestEndpointOf_NamesNeverHoldTheRoomID(t *testing.T) {
 	}
 }
 
-func TestSameOrigin(t *testing.T) {
+func TestSameOrigin_ComparesSchemeHostAndPort(t *testing.T) {
 	for _, tc := range []struct {
-		origin, host string
-		want         bool
+		origin, host, scheme string
+		want                 bool
 	}{
-		{"https://app.test", "app.test", true},
-		{"https://app.test", "APP.test:443", true},
-		{"http://app.test", "app.test:80", true},
-		{"http://localhost:3000", "localhost:3000", true},
-		{"http://localhost:3000", "localhost:3001", false},
-		{"https://app.test", "app.test:8443", false},
-		{"https://app.test.evil", "app.test", false},
-		{"null", "app.test", false},
-		{"https://app.test", "", false},
+		{"https://app.test", "app.test", "", true},
+		{"https://app.test", "APP.test:443", "https", true},
+		{"http://app.test", "app.test:80", "", true},
+		{"http://localhost:3000", "localhost:3000", "http", true},
+		{"http://localhost:3000", "localhost:3001", "", false},
+		{"https://app.test", "app.test:8443", "", false},
+		{"https://app.test.evil", "app.test", "", false},
+		{"null", "app.test", "", false},
+		{"https://app.test", "", "", false},
+		// Only a web page's schemes, compared with the request's when the
+		// door knows it.
+		{"ftp://localhost:3000", "localhost:3000", "", false},
+		{"FTP://localhost:3000", "localhost:3000", "http", false},
+		{"file://app.test", "app.test", "", false},
+		{"chrome-extension://app.test", "app.test", "", false},
+		{"http://app.test", "app.test", "https", false},
+		{"HTTPS://app.test", "app.test", "HTTPS", true},
+		// TLS ended at a proxy before the door: the page is https.
+		{"https://app.test", "app.test", "http", true},
 	} {
-		if got := sameOrigin(tc.origin, tc.host); got != tc.want {
-			t.Errorf("sameOrigin(%q, %q) = %v", tc.origin, tc.host, got)
+		if got := sameOrigin(tc.origin, tc.host, tc.scheme); got != tc.want {
+			t.Errorf("sameOrigin(%q, %q, %q) = %v", tc.origin, tc.host, tc.scheme, got)
 		}
 	}
 }

@@ -131,6 +131,41 @@ auth_limits:
 	}
 }
 
+// The client address is the X-Forwarded-For entry http_doors.trusted_hops
+// places from the end, whatever it holds: entries before it, which the
+// client wrote, never choose the address whose budget is spent. Here the
+// entry in place is a node's address inside a wide trusted_peers range,
+// which a walk that skips trusted addresses would pass over to the
+// client's claim: a flood naming a victim's address would then lock the
+// victim out, and rotating the claim would escape the limit.
+func TestAuthLimits_ForgedForwardedForEntriesDoNotChooseTheAddress(t *testing.T) {
+	dev := testenv.StartLiveblocks(t)
+	e := Engine(t, Config+`
+auth_limits:
+  per_address: { per_minute: 1, burst: 2 }
+`, dev.URL, testenv.DevSecretKey)
+	srv := httptest.NewServer(httpdoor.New(authz.NewHolder(e), httpdoor.Options{}))
+	t.Cleanup(srv.Close)
+	post := func(xff string) int {
+		status, _, _ := Send(t, "POST", srv.URL+AuthPath, http.Header{"Cookie": {"session=made-up"}, "X-Forwarded-For": {xff}}, "{}")
+		return status
+	}
+	const victim, node = "203.0.113.5", "127.0.0.9"
+	for i := range 5 {
+		if got := post(victim + ", " + node); got != 401 {
+			t.Fatalf("flood %d naming the victim before the node's entry: %d, want 401 (the node's address, a trusted proxy's, is never limited)", i, got)
+		}
+	}
+	if got := post(victim); got != 401 {
+		t.Fatalf("the victim after the flood: %d, want 401: its budget was spent by requests that only named it", got)
+	}
+	for i, want := range []int{401, 401, 429} {
+		if got := post("198.51.100." + strconv.Itoa(i) + ", 203.0.113.6"); got != want {
+			t.Fatalf("rotated claim %d before the same client entry: %d, want %d", i, got, want)
+		}
+	}
+}
+
 func TestAuthLimits_DisabledLimitsLimitNothing(t *testing.T) {
 	dev := testenv.StartLiveblocks(t)
 	c := GRPC(t, Engine(t, Config+`

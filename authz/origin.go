@@ -50,7 +50,7 @@ func (p *originPolicy) check(r *Request) (listed bool, reason string) {
 	case "same-origin", "none":
 		return listed, ""
 	case "":
-		if sameOrigin(r.Origin, r.Host) {
+		if sameOrigin(r.Origin, r.Host, r.Scheme) {
 			return listed, ""
 		}
 	}
@@ -67,12 +67,25 @@ func (p *originPolicy) check(r *Request) (listed bool, reason string) {
 	return false, "token requests from " + from + " are not allowed (auth_limits.origins.allowed)"
 }
 
-// sameOrigin reports whether an Origin header names the host (and port) a
-// request was sent to. The scheme is not compared: TLS often ends at the
-// proxy, so the sidecar does not know the request's own.
-func sameOrigin(origin, host string) bool {
+// sameOrigin reports whether an Origin header names the scheme and host
+// (and port) a request was sent to. The Origin's scheme must be http or
+// https (a page of ftp://, file:// or an extension is never the app's), and
+// an http:// page is never the origin of a request that arrived over https.
+// An https:// page may be the origin of a request the door saw as http:
+// TLS often ends at a proxy or load balancer before the door. requestScheme
+// is "" when the door does not know it.
+func sameOrigin(origin, host, requestScheme string) bool {
 	scheme, hostport, ok := strings.Cut(origin, "://")
 	if !ok || host == "" {
+		return false
+	}
+	switch {
+	case strings.EqualFold(scheme, "https"):
+	case strings.EqualFold(scheme, "http"):
+		if strings.EqualFold(requestScheme, "https") {
+			return false
+		}
+	default:
 		return false
 	}
 	return strings.EqualFold(withoutDefaultPort(scheme, hostport), withoutDefaultPort(scheme, host))

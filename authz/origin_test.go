@@ -99,6 +99,10 @@ func TestOrigin_TokenRequestsFromOtherSitesAreRefusedOnEveryDoor(t *testing.T) {
 			{"WithoutOriginOrFetchSiteIsAProgramAndIsServed", "POST", nil, 200, false},
 			{"SameOriginFetchIsServed", "POST", map[string]string{"Origin": "https://SAME_HOST", "Sec-Fetch-Site": "same-origin"}, 200, false},
 			{"OriginOfTheSameHostWithoutFetchSiteIsServed", "POST", map[string]string{"Origin": "https://SAME_HOST"}, 200, false},
+			// The Origin fallback compares the scheme too: another scheme on
+			// the same host and port is another origin.
+			{"FtpOriginOfTheSameHostWithoutFetchSiteIsRefused", "POST", map[string]string{"Origin": "ftp://SAME_HOST"}, 403, false},
+			{"ExtensionOriginOfTheSameHostWithoutFetchSiteIsRefused", "POST", map[string]string{"Origin": "chrome-extension://SAME_HOST"}, 403, false},
 			{"CrossSiteFetchIsRefused", "POST", map[string]string{"Origin": "https://evil.test", "Sec-Fetch-Site": "cross-site"}, 403, false},
 			{"SameSiteSubdomainIsRefused", "POST", map[string]string{"Origin": "https://other.example.test", "Sec-Fetch-Site": "same-site"}, 403, false},
 			{"OtherOriginWithoutFetchSiteIsRefused", "POST", map[string]string{"Origin": "https://evil.test"}, 403, false},

@@ -243,3 +243,62 @@ func contains(list []string, s string) bool {
 }
 
 const authPath = "/api/liveblocks-auth"
+
+// A 401 tells the client one of a few fixed reasons; what the store said
+// (a database error code, the config path of the user id, the signature
+// check) stays in the decision's log line. Here a real PostgreSQL refuses
+// a cookie that is not a UUID with SQLSTATE 22P02.
+func TestAuthPath_401GivesAStableReasonAndLogsTheStoresOwn(t *testing.T) {
+	_, lb := DevServer(t)
+	pg := testenv.StartPostgres(t)
+	pwFile := filepath.Join(t.TempDir(), "pg-password")
+	if err := os.WriteFile(pwFile, []byte(testenv.PostgresPassword), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e, logs := storeEngine(t, `
+liveblocks: { timeout: "2s" }
+log: { access_level: debug }
+session:
+  cookie: "sid"
+  sql:
+    dsn: "DSN"
+    password_file: "PW_FILE"
+    query: "SELECT json_build_object('account', json_build_object('id', 'alice')) AS doc WHERE $1::uuid = '6f1c9a53-4d0e-4d8e-9a51-2f3b7c1e0d42'"
+    json_column: "doc"
+identity: { user_id: "account.id" }
+`, lb.URL, "DSN", pg.DSN(), "PW_FILE", pwFile)
+	c := GRPC(t, e)
+	for _, tc := range []struct {
+		name, cookie, body, logged string
+	}{
+		{"NoCookie", "", "no session cookie", "no session cookie"},
+		{"TwoCookies", "sid=6f1c9a53-4d0e-4d8e-9a51-2f3b7c1e0d42; sid=6f1c9a53-4d0e-4d8e-9a51-2f3b7c1e0d43", "more than one session cookie", "more than one session cookie"},
+		{"NotAUUIDForTheQuery", "sid=not-a-uuid", "invalid or expired session", "SQLSTATE 22P02"},
+		{"UnknownSession", "sid=00000000-0000-0000-0000-000000000000", "invalid or expired session", "unknown session"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := map[string]string{}
+			if tc.cookie != "" {
+				h["cookie"] = tc.cookie
+			}
+			logs.TakeAll()
+			r := Check(t, c, CheckRequest("POST", authPath, h, `{}`), 2*time.Second)
+			want := `{"error":"unauthorized","reason":"` + tc.body + `"}`
+			if r.Status != 401 || r.Body != want {
+				t.Fatalf("status %d body %s, want 401 %s", r.Status, r.Body, want)
+			}
+			var reasons []string
+			for _, entry := range logs.All() {
+				if s, ok := entry.ContextMap()["reason"].(string); ok {
+					reasons = append(reasons, s)
+				}
+			}
+			if !strings.Contains(strings.Join(reasons, "|"), tc.logged) {
+				t.Fatalf("logged reasons %q, want one holding %q", reasons, tc.logged)
+			}
+		})
+	}
+	if r := Check(t, c, CheckRequest("POST", authPath, map[string]string{"cookie": "sid=6f1c9a53-4d0e-4d8e-9a51-2f3b7c1e0d42"}, `{}`), 2*time.Second); r.Status != 200 {
+		t.Fatalf("the query's one session: status %d %s, want its token", r.Status, r.Body)
+	}
+}

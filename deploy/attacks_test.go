@@ -78,7 +78,7 @@ func attackDoor(base string) authztest.Door {
 		if strings.Contains(a.ForwardedFor, "10.6.6.6") {
 			t.Fatalf("the app saw the client's X-Forwarded-For %q", a.ForwardedFor)
 		}
-		return authztest.Outcome{Allowed: true, Status: resp.StatusCode, UserID: user}
+		return authztest.Outcome{Allowed: true, Status: resp.StatusCode, UserID: user, Groups: strings.Join(a.UserGroups, "")}
 	}
 }
 

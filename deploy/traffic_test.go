@@ -237,7 +237,7 @@ func proxyDoor(base string) authztest.Door {
 			if len(a.UserID) > 1 {
 				t.Fatalf("the app saw %d x-user-id headers", len(a.UserID))
 			}
-			return authztest.Outcome{Allowed: true, Status: resp.StatusCode, UserID: strings.Join(a.UserID, "")}
+			return authztest.Outcome{Allowed: true, Status: resp.StatusCode, UserID: strings.Join(a.UserID, ""), Groups: strings.Join(a.UserGroups, "")}
 		}
 		return authztest.AnswerOutcome(t, resp.StatusCode, []byte(body))
 	}

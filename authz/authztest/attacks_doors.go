@@ -38,5 +38,18 @@ func (a *Attacks) doorCases() []Case {
 		Case{Name: "PageWithUnderscoredIdentityHeadersPassesAnonymous", Method: "GET", Path: "/docs", Header: underscored, Want: anonymous},
 		Case{Name: "PageWithUnderscoredIdentityHeadersAndASessionPassesAsAlice", Method: "GET", Path: "/docs", Cookie: valid, Header: underscored, Want: alice},
 	)
+	// A group id holding the "," that joins the groups header would reach
+	// the app as several groups (eng, admin) while Liveblocks gets one: it
+	// is dropped, and the app sees the other groups only.
+	commaGroup := "session=" + a.Session(nil, with(AliceClaims(), "groups", []any{"eng,admin", "x"}))
+	spacedGroup := "session=" + a.Session(nil, with(AliceClaims(), "groups", []any{" admin", "x"}))
+	cases = append(cases,
+		Case{Name: "PageWithACommaInsideAGroupIDShowsTheOtherGroupsOnly", Method: "GET", Path: "/docs", Cookie: commaGroup,
+			Header: SpoofedIdentity, Want: Outcome{Allowed: true, Status: 200, UserID: "alice", Groups: "x"}},
+		Case{Name: "PageWithSpacesAroundAGroupIDShowsTheOtherGroupsOnly", Method: "GET", Path: "/docs", Cookie: spacedGroup,
+			Header: SpoofedIdentity, Want: Outcome{Allowed: true, Status: 200, UserID: "alice", Groups: "x"}},
+		Case{Name: "PageWithOrdinaryGroupsShowsThemAll", Method: "GET", Path: "/docs", Cookie: valid,
+			Header: SpoofedIdentity, Want: Outcome{Allowed: true, Status: 200, UserID: "alice", Groups: "team,eng"}},
+	)
 	return cases
 }

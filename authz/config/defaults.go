@@ -25,6 +25,16 @@ const (
 	DefaultGroupsHeader   = "x-user-groups"
 	DefaultMaxBodyBytes   = 4096
 	MaxBodyBytesLimit     = 1 << 20
+	DefaultTrustedHops    = 1
+	MaxTrustedHops        = 10
+)
+
+// Defaults of listen.http_timeouts.
+const (
+	DefaultHTTPReadHeaderTimeout = 5 * time.Second
+	DefaultHTTPReadTimeout       = 15 * time.Second
+	DefaultHTTPWriteTimeout      = 20 * time.Second
+	DefaultHTTPIdleTimeout       = 120 * time.Second
 )
 
 // DefaultTrustedPeers are the peers whose check requests the HTTP doors
@@ -48,6 +58,14 @@ func applyDefaults(cfg *configv1.Config) {
 		cfg.Listen.Grpc, cfg.Listen.Http = DefaultGRPCAddr, DefaultHTTPAddr
 	}
 	setDuration(&cfg.Listen.ShutdownGrace, DefaultShutdownGrace)
+	if cfg.Listen.HttpTimeouts == nil {
+		cfg.Listen.HttpTimeouts = &configv1.HTTPTimeouts{}
+	}
+	t := cfg.Listen.HttpTimeouts
+	setNonZeroDuration(&t.ReadHeader, DefaultHTTPReadHeaderTimeout)
+	setNonZeroDuration(&t.Read, DefaultHTTPReadTimeout)
+	setNonZeroDuration(&t.Write, DefaultHTTPWriteTimeout)
+	setNonZeroDuration(&t.Idle, DefaultHTTPIdleTimeout)
 
 	lb := cfg.Liveblocks
 	if lb.BaseUrl == "" {
@@ -101,6 +119,9 @@ func applyDefaults(cfg *configv1.Config) {
 	if cfg.HttpDoors.MaxBodyBytes == 0 {
 		cfg.HttpDoors.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if cfg.HttpDoors.TrustedHops == 0 {
+		cfg.HttpDoors.TrustedHops = DefaultTrustedHops
+	}
 	if cfg.Log == nil {
 		cfg.Log = &configv1.Log{}
 	}
@@ -116,6 +137,13 @@ func applyDefaults(cfg *configv1.Config) {
 
 func setDuration(d **durationpb.Duration, def time.Duration) {
 	if *d == nil {
+		*d = durationpb.New(def)
+	}
+}
+
+// setNonZeroDuration sets a duration whose zero means the default.
+func setNonZeroDuration(d **durationpb.Duration, def time.Duration) {
+	if *d == nil || (*d).AsDuration() == 0 {
 		*d = durationpb.New(def)
 	}
 }

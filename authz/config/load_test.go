@@ -109,6 +109,11 @@ func TestParse_ValidationNamesFieldAndValue(t *testing.T) {
 		{"bad log level", base + "log:\n  level: loud\n", []string{"log.level", `"loud"`}},
 		{"zero timeout", base + "liveblocks:\n  timeout: 0s\n", []string{"liveblocks.timeout"}},
 		{"empty path segment", base + "identity:\n  user_id: user..id\n", []string{"identity.user_id"}},
+		{"group renamed with a comma", base + "identity:\n  groups: { rename: { admins: \"org,admin\" } }\n", []string{"identity.groups.rename", "org,admin"}},
+		{"group template with a comma", base + "identity:\n  groups: { template: \"org,{value}\" }\n", []string{"identity.groups.template"}},
+		{"too many trusted hops", base + "http_doors:\n  trusted_hops: 11\n", []string{"http_doors.trusted_hops", "11"}},
+		{"write timeout under liveblocks timeout", base + "liveblocks:\n  timeout: 8s\nlisten:\n  http_timeouts: { write: 5s }\n", []string{"listen.http_timeouts.write", "liveblocks.timeout"}},
+		{"negative read header timeout", base + "listen:\n  http_timeouts: { read_header: -1s }\n", []string{"listen.http_timeouts.read_header"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -168,6 +168,8 @@ func TestWarnings_EachRiskySettingIsNamed(t *testing.T) {
 		{"TrustedPeersEverywhere", jwt(private, "") + "http_doors: {trusted_peers: [\"0.0.0.0/0\"]}\n", []string{"http_doors.trusted_peers[0]"}},
 		{"TrustedPeersClusterWide", jwt(private, "") + "http_doors: {trusted_peers: [\"127.0.0.0/8\", \"10.0.0.0/8\", \"fd00::/8\"]}\n",
 			[]string{"http_doors.trusted_peers[1]", "http_doors.trusted_peers[2]"}},
+		{"GRPCReflectionOn", jwt(private, "") + "listen: {grpc: \"127.0.0.1:9191\", grpc_reflection: true}\n", []string{"listen.grpc_reflection"}},
+		{"GRPCReflectionWithoutAGRPCListener", jwt(private, "") + "listen: {grpc: \"\", http: \"127.0.0.1:8181\", grpc_reflection: true}\n", nil},
 		{"TrustedPeersOfAGateway", jwt(private, "") + "http_doors: {trusted_peers: [\"127.0.0.0/8\", \"::1/128\", \"10.20.30.0/28\", \"10.1.2.3\"]}\n", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

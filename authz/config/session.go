@@ -323,9 +323,17 @@ func validateGroupRules(add func(string, string, ...any), g *configv1.GroupRules
 	if g.Template != "" && !strings.Contains(g.Template, "{value}") {
 		add("identity.groups.template", "%q does not hold \"{value}\"", g.Template)
 	}
+	// The groups header joins the ids with ",": an id made with one would
+	// always be dropped (session.HeaderSafeGroupID).
+	if strings.Contains(g.Template, ",") {
+		add("identity.groups.template", "%q holds a \",\", which separates the ids in the groups header", g.Template)
+	}
 	for k, v := range g.Rename {
-		if k == "" || v == "" {
+		switch {
+		case k == "" || v == "":
 			add("identity.groups.rename", "%q -> %q: ids may not be empty", k, v)
+		case strings.Contains(v, ","):
+			add("identity.groups.rename", "%q -> %q: a \",\" separates the ids in the groups header", k, v)
 		}
 	}
 }

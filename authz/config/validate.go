@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
 
@@ -52,6 +53,7 @@ func Validate(cfg *configv1.Config) error {
 		add("liveblocks.auth_path", "%q must be a path starting with / (no query, fragment, space or escapes)", lb.AuthPath)
 	}
 	checkPositive(add, "liveblocks.timeout", lb.Timeout, false)
+	validateHTTPTimeouts(add, cfg.Listen.HttpTimeouts, lb.Timeout.AsDuration())
 
 	s := cfg.Session
 	if s.Cookie == "" {
@@ -119,6 +121,9 @@ func Validate(cfg *configv1.Config) error {
 	}
 	if n := cfg.HttpDoors.MaxBodyBytes; n > MaxBodyBytesLimit {
 		add("http_doors.max_body_bytes", "%d is over the limit of %d", n, MaxBodyBytesLimit)
+	}
+	if n := cfg.HttpDoors.TrustedHops; n > MaxTrustedHops {
+		add("http_doors.trusted_hops", "%d is over the limit of %d", n, MaxTrustedHops)
 	}
 
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, cfg.Log.Level) {
@@ -235,6 +240,30 @@ func InsecureURL(raw string) bool {
 	}
 	a, err := netip.ParseAddr(host)
 	return err != nil || !a.Unmap().IsLoopback()
+}
+
+// validateHTTPTimeouts checks listen.http_timeouts: positive, and the read
+// and write timeouts no shorter than a call to Liveblocks, which a token
+// request waits for.
+func validateHTTPTimeouts(add func(string, string, ...any), t *configv1.HTTPTimeouts, liveblocks time.Duration) {
+	for _, f := range []struct {
+		field string
+		d     *durationpb.Duration
+		min   time.Duration
+	}{
+		{"listen.http_timeouts.read_header", t.ReadHeader, 0},
+		{"listen.http_timeouts.read", t.Read, liveblocks},
+		{"listen.http_timeouts.write", t.Write, liveblocks},
+		{"listen.http_timeouts.idle", t.Idle, 0},
+	} {
+		v := f.d.AsDuration()
+		switch {
+		case v < 0:
+			add(f.field, "%s must be greater than zero", v)
+		case v < f.min:
+			add(f.field, "%s is shorter than liveblocks.timeout (%s): token requests would be cut before Liveblocks answers", v, f.min)
+		}
+	}
 }
 
 func checkPositive(add func(string, string, ...any), field string, d *durationpb.Duration, zeroOK bool) {

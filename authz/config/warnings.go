@@ -19,9 +19,9 @@ func (w Warning) String() string { return w.Field + ": " + w.Message }
 
 // Warnings returns the risky settings of a loaded config: a Redis key
 // template without a literal prefix, JWTs accepted without "exp", plain
-// http allowed off loopback, secret files that other users may read, and
-// trusted peers wider than a proxy's addresses. It reads the mode of the
-// secret files, not their content.
+// http allowed off loopback, secret files that other users may read,
+// trusted peers wider than a proxy's addresses, and gRPC reflection on. It
+// reads the mode of the secret files, not their content.
 func Warnings(cfg *configv1.Config) []Warning {
 	var ws []Warning
 	add := func(field, format string, args ...any) {
@@ -50,6 +50,9 @@ func Warnings(cfg *configv1.Config) []Warning {
 		if w := secretFileWarning(f.Path); w != "" {
 			add(f.Field, "%s %s", f.Path, w)
 		}
+	}
+	if cfg.GetListen().GetGrpcReflection() && cfg.GetListen().GetGrpc() != "" {
+		add("listen.grpc_reflection", "true: whoever can reach %s can list the gRPC services and read their schemas", cfg.GetListen().GetGrpc())
 	}
 	for i, p := range cfg.GetHttpDoors().GetTrustedPeers() {
 		if WideTrustedPeer(p) {

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -56,6 +57,36 @@ func TestMapping_AppliesGroupRules(t *testing.T) {
 	wantUser(t, id, err, "alice", "org:team:eng", "org:admin")
 	if id.GroupsHeader != "org:team:eng,org:admin" {
 		t.Fatalf("GroupsHeader = %q", id.GroupsHeader)
+	}
+}
+
+// The groups header joins the ids with ",": an id it cannot carry as
+// itself is dropped, for the app and Liveblocks alike.
+func TestMapping_DropsGroupIDsTheHeaderCannotCarry(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		groups any
+		want   []string
+	}{
+		{"CommaInsideAnID", []any{"eng,admin", "x"}, []string{"x"}},
+		{"CommaInTheOnlyID", "eng,admin", []string{}},
+		{"SpacesAtTheEnds", []any{" admin", "admin ", "design team"}, []string{"design team"}},
+		{"ControlCharacters", []any{"eng\r\nx-user-id: mallory", "a\x00b", "ops"}, []string{"ops"}},
+		{"OrdinaryIDsAreKept", []any{"org:eng", "team-é", "a;b"}, []string{"org:eng", "team-é", "a;b"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &Mapping{UserID: "sub", GroupIDs: "groups"}
+			id, err := m.Identity(map[string]any{"sub": "alice", "groups": tc.groups})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(id.GroupIDs) != len(tc.want) || !slices.Equal(id.GroupIDs, tc.want) && len(tc.want) > 0 {
+				t.Fatalf("GroupIDs = %q, want %q", id.GroupIDs, tc.want)
+			}
+			if h := strings.Join(tc.want, ","); id.GroupsHeader != h {
+				t.Fatalf("GroupsHeader = %q, want %q", id.GroupsHeader, h)
+			}
+		})
 	}
 }
 

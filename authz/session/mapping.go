@@ -44,7 +44,7 @@ func (m *Mapping) Identity(doc map[string]any) (*Identity, error) {
 			}
 		}
 	}
-	groups = m.Groups.Apply(groups)
+	groups = headerSafeGroups(m.Groups.Apply(groups))
 	var info map[string]any
 	if len(m.UserInfo) > 0 {
 		keys := make([]string, 0, len(m.UserInfo))
@@ -64,6 +64,37 @@ func (m *Mapping) Identity(doc map[string]any) (*Identity, error) {
 	id := newIdentity(uid, groups, info)
 	id.OrganizationID = m.Organization.Of(doc)
 	return id, nil
+}
+
+// headerSafeGroups drops the group ids that the identity header, which
+// joins the ids with ",", cannot carry as one id: an id holding a ",", a
+// control character, or spaces at either end (which an app's parser trims)
+// would reach the app as other groups than Liveblocks gets. The ids are
+// dropped for Liveblocks too, so that both see the same groups. ids is
+// filtered in place: it must be the caller's own slice.
+func headerSafeGroups(ids []string) []string {
+	out := ids[:0]
+	for _, id := range ids {
+		if HeaderSafeGroupID(id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// HeaderSafeGroupID reports whether a group id reaches the app as itself
+// in the comma-joined groups header: it holds no ",", no control character
+// and no space or tab at either end.
+func HeaderSafeGroupID(id string) bool {
+	if id == "" || id[0] == ' ' || id[0] == '\t' || id[len(id)-1] == ' ' || id[len(id)-1] == '\t' {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c == ',' || c < 0x20 && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // lookup follows a dotted path through nested objects.

@@ -17,9 +17,11 @@ import (
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	"google.golang.org/grpc/status"
 
 	"github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
@@ -137,12 +139,9 @@ func filterEnv(env []string, prefix string) []string {
 	return out
 }
 
-func TestServe_HealthReadinessAndReflection(t *testing.T) {
+func TestServe_HealthAndReadiness(t *testing.T) {
 	cfgPath, grpcAddr, httpAddr := writeConfig(t, "")
-	cmd := exec.Command(binary, "serve", "--config", cfgPath)
-	cmd.Env = append(filterEnv(os.Environ(), "LIVEBLOCKS_"), "LIVEBLOCKS_SECRET_KEY=sk_localdev", "LIVEBLOCKS_BASE_URL=http://127.0.0.1:9")
-	p := testenv.Start(t, "lbauthz serve", cmd)
-	testenv.WaitHTTP(t, p, "http://"+httpAddr+"/readyz", 10*time.Second)
+	startServe(t, cfgPath, httpAddr)
 	for _, path := range []string{"/healthz", "/readyz"} {
 		resp, err := http.Get("http://" + httpAddr + path)
 		if err != nil || resp.StatusCode != 200 {
@@ -159,24 +158,72 @@ func TestServe_HealthReadinessAndReflection(t *testing.T) {
 			t.Fatalf("gRPC health of %q: %v %v", svc, h, err)
 		}
 	}
+}
+
+// gRPC reflection lists the services and their schemas to whoever reaches
+// the port: it is served only when listen.grpc_reflection asks for it.
+func TestServe_GRPCReflectionOnlyWhenAskedFor(t *testing.T) {
+	for _, tc := range []struct {
+		name, extra string
+		served      bool
+	}{
+		{"OffByDefault", "", false},
+		{"OnWhenAskedFor", "  grpc_reflection: true\n", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfgPath, grpcAddr, httpAddr := writeConfig(t, "")
+			if tc.extra != "" {
+				b, err := os.ReadFile(cfgPath)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b = []byte(strings.Replace(string(b), "  shutdown_grace: 5s\n", "  shutdown_grace: 5s\n"+tc.extra, 1))
+				if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			startServe(t, cfgPath, httpAddr)
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			names, err := reflectedServices(ctx, grpcConn(t, grpcAddr))
+			switch {
+			case tc.served && (err != nil || !strings.Contains(strings.Join(names, " "), "envoy.service.auth.v3.Authorization")):
+				t.Fatalf("reflection lists %v (%v), want the Authorization service", names, err)
+			case !tc.served && status.Code(err) != codes.Unimplemented:
+				t.Fatalf("reflection answered %v (%v), want Unimplemented", names, err)
+			}
+		})
+	}
+}
+
+// startServe runs lbauthz serve with the config until it is ready.
+func startServe(t *testing.T, cfgPath, httpAddr string) *testenv.Process {
+	t.Helper()
+	cmd := exec.Command(binary, "serve", "--config", cfgPath)
+	cmd.Env = append(filterEnv(os.Environ(), "LIVEBLOCKS_"), "LIVEBLOCKS_SECRET_KEY=sk_localdev", "LIVEBLOCKS_BASE_URL=http://127.0.0.1:9")
+	p := testenv.Start(t, "lbauthz serve", cmd)
+	testenv.WaitHTTP(t, p, "http://"+httpAddr+"/readyz", 10*time.Second)
+	return p
+}
+
+// reflectedServices asks the server's reflection service for its services.
+func reflectedServices(ctx context.Context, conn *grpc.ClientConn) ([]string, error) {
 	stream, err := reflectionpb.NewServerReflectionClient(conn).ServerReflectionInfo(ctx)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := stream.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	r, err := stream.Recv()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	var names []string
 	for _, s := range r.GetListServicesResponse().GetService() {
 		names = append(names, s.GetName())
 	}
-	if !strings.Contains(strings.Join(names, " "), "envoy.service.auth.v3.Authorization") {
-		t.Fatalf("reflection lists %v", names)
-	}
+	return names, nil
 }
 
 // The dev server answers at once; draining needs a request still in flight

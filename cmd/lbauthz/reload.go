@@ -11,6 +11,7 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/config"
@@ -65,7 +66,7 @@ func (r *reloader) reload(reason string) bool {
 		return false
 	}
 	if !sameListen(r.current.Listen, cfg.Listen) {
-		r.log.Warn("listen addresses changed: they take effect at the next restart")
+		r.log.Warn("listen settings changed: they take effect at the next restart")
 	}
 	old := r.holder.Swap(engine)
 	if r.doors != nil {
@@ -73,6 +74,7 @@ func (r *reloader) reload(reason string) bool {
 	}
 	r.current = cfg
 	r.log.Info("config reloaded", zap.String("reason", reason))
+	logWarnings(r.log, cfg)
 	r.result(true)
 	// Requests that started on the old engine may still be running: release
 	// its resources only once they have had time to finish.
@@ -86,8 +88,11 @@ func (r *reloader) result(ok bool) {
 	}
 }
 
+// sameListen reports whether two configs' listeners are the same: a change
+// of address, reflection or timeouts takes a restart.
 func sameListen(a, b *configv1.Listen) bool {
-	return a.GetGrpc() == b.GetGrpc() && a.GetHttp() == b.GetHttp()
+	return a.GetGrpc() == b.GetGrpc() && a.GetHttp() == b.GetHttp() &&
+		a.GetGrpcReflection() == b.GetGrpcReflection() && proto.Equal(a.GetHttpTimeouts(), b.GetHttpTimeouts())
 }
 
 // onSIGHUP reloads on every SIGHUP until ctx ends.

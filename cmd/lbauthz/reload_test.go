@@ -159,3 +159,27 @@ func writeAtomically(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// A reload that weakens a setting is logged as such, as at start: the
+// warnings of the new config follow its "config reloaded" line.
+func TestServe_ReloadLogsTheNewConfigsRiskySettings(t *testing.T) {
+	cfgPath, _, httpAddr := writeConfig(t, "")
+	orig, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startServe(t, cfgPath, httpAddr)
+	if strings.Contains(p.Output(), "risky setting") {
+		t.Fatalf("the safe config was warned about:\n%s", p.Output())
+	}
+	risky := strings.Replace(string(orig), `    algorithms: ["HS256"]`+"\n", `    algorithms: ["HS256"]`+"\n    require_exp: false\n", 1)
+	if risky == string(orig) {
+		t.Fatal("the config did not change")
+	}
+	writeAtomically(t, cfgPath, risky)
+	waitFor(t, "the reload's warning", func() bool {
+		out := p.Output()
+		i := strings.Index(out, "config reloaded")
+		return i >= 0 && strings.Contains(out[i:], "risky setting") && strings.Contains(out[i:], "session.jwt.require_exp")
+	})
+}

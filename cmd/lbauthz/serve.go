@@ -60,9 +60,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	defer func() { _ = log.Sync() }()
-	for _, w := range config.Warnings(cfg) {
-		log.Warn("risky setting", zap.String("field", w.Field), zap.String("why", w.Message))
-	}
+	logWarnings(log, cfg)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
@@ -146,7 +144,9 @@ func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log 
 		authv3.RegisterAuthorizationServer(grpcSrv, envoygrpc.NewServer(holder))
 		healthSrv = health.NewServer()
 		healthpb.RegisterHealthServer(grpcSrv, healthSrv)
-		reflection.Register(grpcSrv)
+		if cfg.Listen.GrpcReflection {
+			reflection.Register(grpcSrv)
+		}
 	}
 	var httpSrv *http.Server
 	if cfg.Listen.Http != "" {
@@ -174,14 +174,20 @@ func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log 
 			_, _ = io.WriteString(w, "ready\n")
 		})
 		mux.Handle("GET /metrics", obs.metricsHandler())
+		t := cfg.Listen.HttpTimeouts
 		doors.Next, doors.Logger = mux, log.Named("http_doors")
+		doors.ReadTimeout = t.GetRead().AsDuration()
 		doorsHandler = httpdoor.New(holder, doors)
 		httpSrv = &http.Server{
 			// The doors (/check/*, the auth path) first, then /healthz and
 			// /readyz; see authz.NewHTTPHandler.
-			Handler:           obs.httpHandler(doorsHandler),
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       120 * time.Second,
+			Handler: obs.httpHandler(doorsHandler),
+			// A client slower than these is disconnected: without them a
+			// connection trickling its headers or body is held forever.
+			ReadHeaderTimeout: t.GetReadHeader().AsDuration(),
+			ReadTimeout:       t.GetRead().AsDuration(),
+			WriteTimeout:      t.GetWrite().AsDuration(),
+			IdleTimeout:       t.GetIdle().AsDuration(),
 			ErrorLog:          zap.NewStdLog(log.Named("http")),
 		}
 	}
@@ -241,6 +247,14 @@ func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log 
 	wg.Wait()
 	log.Info("stopped")
 	return serveErr
+}
+
+// logWarnings logs the config's risky settings (config.Warnings), at start
+// and after each reload, so that a setting weakened by a reload is seen too.
+func logWarnings(log *zap.Logger, cfg *configv1.Config) {
+	for _, w := range config.Warnings(cfg) {
+		log.Warn("risky setting", zap.String("field", w.Field), zap.String("why", w.Message))
+	}
 }
 
 func addrOf(l net.Listener) string {

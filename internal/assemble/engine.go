@@ -121,5 +121,6 @@ func HTTPDoors(c *configv1.HTTPDoors) (httpdoor.Settings, error) {
 		s.TrustedPeers = append(s.TrustedPeers, prefix)
 	}
 	s.MaxBodyBytes = int64(c.GetMaxBodyBytes())
+	s.TrustedHops = int(c.GetTrustedHops())
 	return s, nil
 }

@@ -13,6 +13,10 @@ import (
 // Door is the name of this door's decisions (authz.Request.Door).
 const Door = "envoy_grpc"
 
+// partialBodyHeader is the header Envoy adds to a check that carries the
+// request body: "true" when it holds only the first max_request_bytes.
+const partialBodyHeader = "x-envoy-auth-partial-body"
+
 // Server is the gRPC door: envoy.service.auth.v3.Authorization.
 //
 // Every decision is a CheckResponse, never a gRPC error: an error would make
@@ -45,7 +49,10 @@ func requestOf(req *authv3.CheckRequest, r *authz.Request) {
 	h := req.GetAttributes().GetRequest().GetHttp()
 	headers := h.GetHeaders()
 	*r = authz.Request{Door: Door, Method: h.GetMethod(), Path: h.GetPath(), Host: h.GetHost(), Headers: headers,
-		Origin: headers["origin"], SecFetchSite: headers["sec-fetch-site"]}
+		Origin: headers["origin"], SecFetchSite: headers["sec-fetch-site"], Scheme: h.GetScheme(),
+		// Envoy sets it itself (a client's copy is never passed on) when it
+		// sends a body: "true" when the body was cut at max_request_bytes.
+		PartialBody: headers[partialBodyHeader] == "true"}
 	if r.Path == "" {
 		r.Path = headers[":path"]
 	}
@@ -54,6 +61,9 @@ func requestOf(req *authv3.CheckRequest, r *authz.Request) {
 	}
 	if r.Host == "" {
 		r.Host = headers[":authority"]
+	}
+	if r.Scheme == "" {
+		r.Scheme = headers[":scheme"]
 	}
 	// The downstream address as Envoy sees it: the client's, when Envoy is
 	// the edge or trusts the hops before it (xff_num_trusted_hops).
@@ -80,6 +90,8 @@ func requestOf(req *authv3.CheckRequest, r *authz.Request) {
 				if r.Host == "" {
 					r.Host = headerValue(hv)
 				}
+			case partialBodyHeader:
+				r.PartialBody = r.PartialBody || headerValue(hv) == "true"
 			}
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/grpc/codes"
 
 	. "github.com/lbauthz/lbauthz/authz/authztest"
@@ -84,16 +86,16 @@ func TestCheck_Table(t *testing.T) {
 		wantStatus int
 		wantUser   string // x-user-id set on pass-through
 		wantCalls  int64  // Liveblocks calls caused
-		wantReason string // substring of the body
+		wantReason string // substring of the body: a 401 gives one of a few fixed reasons, never the store's
 	}{
 		{"auth path without cookie is 401", "POST", authPath, nil, false, 401, "", 0, "no session cookie"},
-		{"auth path with expired session is 401", "POST", authPath, cookie(with(func(m map[string]any) { m["exp"] = now.Add(-time.Minute).Unix() })), false, 401, "", 0, "expired"},
-		{"auth path with tampered session is 401", "POST", authPath, cookie(tampered), false, 401, "", 0, "bad signature"},
-		{"auth path with alg none is 401", "POST", authPath, cookie(none), false, 401, "", 0, "algorithm not accepted"},
-		{"auth path with algorithm not allowed is 401", "POST", authPath, cookie(hs384), false, 401, "", 0, "algorithm not accepted"},
-		{"auth path with a session signed by another key is 401", "POST", authPath, cookie(wrongKey), false, 401, "", 0, "bad signature"},
-		{"auth path with garbage is 401", "POST", authPath, cookie("not-a-jwt"), false, 401, "", 0, "malformed"},
-		{"auth path with session lacking user id is 401", "POST", authPath, cookie(with(func(m map[string]any) { delete(m, "sub") })), false, 401, "", 0, "no user id"},
+		{"auth path with expired session is 401", "POST", authPath, cookie(with(func(m map[string]any) { m["exp"] = now.Add(-time.Minute).Unix() })), false, 401, "", 0, "\"invalid or expired session\""},
+		{"auth path with tampered session is 401", "POST", authPath, cookie(tampered), false, 401, "", 0, "\"invalid or expired session\""},
+		{"auth path with alg none is 401", "POST", authPath, cookie(none), false, 401, "", 0, "\"invalid or expired session\""},
+		{"auth path with algorithm not allowed is 401", "POST", authPath, cookie(hs384), false, 401, "", 0, "\"invalid or expired session\""},
+		{"auth path with a session signed by another key is 401", "POST", authPath, cookie(wrongKey), false, 401, "", 0, "\"invalid or expired session\""},
+		{"auth path with garbage is 401", "POST", authPath, cookie("not-a-jwt"), false, 401, "", 0, "\"invalid or expired session\""},
+		{"auth path with session lacking user id is 401", "POST", authPath, cookie(with(func(m map[string]any) { delete(m, "sub") })), false, 401, "", 0, "\"invalid or expired session\""},
 		{"auth path with over-long user id is 403", "POST", authPath, cookie(with(func(m map[string]any) { m["sub"] = strings.Repeat("u", 129) })), false, 403, "", 0, "userId"},
 		{"auth path with non-string name is 403", "POST", authPath, cookie(with(func(m map[string]any) { m["name"] = 42 })), false, 403, "", 0, "name"},
 		{"auth path with huge userInfo is 403", "POST", authPath, cookie(with(func(m map[string]any) { m["picture"] = strings.Repeat("p", 1100) })), false, 403, "", 0, "userInfo"},
@@ -227,6 +229,57 @@ func TestCheck_LiveblocksFailuresBecome503(t *testing.T) {
 			}
 			if el := time.Since(start); el > tc.deadline {
 				t.Fatalf("answered after %s, past the %s deadline", el, tc.deadline)
+			}
+		})
+	}
+}
+
+// With allow_partial_message (the Istio recipe), Envoy sends the first
+// max_request_bytes of a larger body and marks the check with
+// x-envoy-auth-partial-body: true. A token request marked so is refused with
+// 413 before its body is read, and neither the store nor Liveblocks is
+// asked; other requests (uploads) are checked as ever.
+func TestCheck_PartialBodyOnTheAuthPathIs413WithoutAskingLiveblocks(t *testing.T) {
+	_, lb := DevServer(t)
+	c := GRPC(t, Engine(t, Config, lb.URL, testenv.DevSecretKey))
+	session := Session(Alice())
+	rawHeaderMap := func(req *authv3.CheckRequest, value string) *authv3.CheckRequest {
+		h := req.GetAttributes().GetRequest().GetHttp()
+		h.HeaderMap = &corev3.HeaderMap{Headers: []*corev3.HeaderValue{{Key: "x-envoy-auth-partial-body", RawValue: []byte(value)}}}
+		return req
+	}
+	withPartial := func(v string) map[string]string {
+		h := cookie(session)
+		h["x-envoy-auth-partial-body"] = v
+		return h
+	}
+	cut := `{"room":"r1","padding":"` + strings.Repeat("x", 40)
+	for _, tc := range []struct {
+		name    string
+		req     *authv3.CheckRequest
+		allowed bool
+		status  int
+		calls   int64
+	}{
+		{"AuthPathMarkedPartialIs413", CheckRequest("POST", authPath, withPartial("true"), cut), false, 413, 0},
+		{"AuthPathMarkedPartialInTheRawHeaderMapIs413", rawHeaderMap(CheckRequest("POST", authPath, cookie(session), cut), "true"), false, 413, 0},
+		{"AuthPathMarkedWholeGetsTheToken", CheckRequest("POST", authPath, withPartial("false"), `{"room":"r1"}`), false, 200, 1},
+		{"UploadMarkedPartialPassesWithIdentity", CheckRequest("POST", "/upload", withPartial("true"), cut), true, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := lb.Calls()
+			r := Check(t, c, tc.req, 3*time.Second)
+			if r.GRPCError != nil || r.Allowed != tc.allowed || !tc.allowed && r.Status != tc.status {
+				t.Fatalf("allowed=%v status=%d body=%s err=%v, want allowed=%v status %d", r.Allowed, r.Status, r.Body, r.GRPCError, tc.allowed, tc.status)
+			}
+			if tc.status == 413 && !strings.Contains(r.Body, `"payload_too_large"`) {
+				t.Fatalf("413 body %s does not say payload_too_large", r.Body)
+			}
+			if tc.allowed && r.Set["x-user-id"] != "alice" {
+				t.Fatalf("upload checked without its identity: %v", r.Set)
+			}
+			if n := lb.Calls() - before; n != tc.calls {
+				t.Fatalf("Liveblocks was called %d times, want %d", n, tc.calls)
 			}
 		})
 	}

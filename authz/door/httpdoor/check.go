@@ -69,14 +69,14 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, e *authz.Engine,
 		d := authz.Deny(authz.Forbidden, http.StatusForbidden, "untrusted_peer",
 			"peer "+peer.String()+" is not in http_doors.trusted_peers, so the original request it describes is not believed")
 		e.CountRefusal(door.name, &d)
-		writeDecision(w, &d)
+		writeDecision(w, r, &d)
 		return
 	}
 	method, uri, problem := door.original(r, target)
 	if problem != "" {
 		d := authz.Deny(authz.BadRequest, http.StatusBadRequest, "bad_request", problem+" ("+door.hint+")")
 		e.CountRefusal(door.name, &d)
-		writeDecision(w, &d)
+		writeDecision(w, r, &d)
 		return
 	}
 	if e.IsAuthPath(uri) {
@@ -99,14 +99,14 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, e *authz.Engine,
 			"route POST "+e.AuthPath()+" to the sidecar's HTTP listener: the sidecar answers it with the token, "+
 				"which the answer to a check cannot carry")
 		e.CountRefusal(door.name, &d)
-		writeDecision(w, &d)
+		writeDecision(w, r, &d)
 		return
 	}
 	req := authz.Request{Door: door.name, Method: method, Path: uri, Cookies: r.Header["Cookie"]}
 	st.describe(&req, r)
 	d := e.Decide(r.Context(), &req)
 	if !d.Allow {
-		writeDecision(w, &d)
+		writeDecision(w, r, &d)
 		return
 	}
 	h.writeAllow(w, e, door, d.Identity)

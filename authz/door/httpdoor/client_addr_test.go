@@ -1,44 +1,55 @@
 package httpdoor
 
 import (
+	"crypto/tls"
 	"net/http"
 	"net/netip"
 	"testing"
 )
 
-func TestForwardedClient_BelievesOnlyTrustedProxies(t *testing.T) {
-	peers := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("10.0.0.0/8")}
+func TestForwardedClient_TakesTheEntryTrustedHopsFromTheEnd(t *testing.T) {
 	proxy := netip.MustParseAddr("10.1.1.1")
 	for _, tc := range []struct {
 		name    string
 		trusted bool
+		hops    int
 		xff     []string
-		realIP  string
-		fwdHost string
+		header  map[string]string
+		tls     bool
 		want    string
 		host    string
+		scheme  string
 	}{
-		{name: "UntrustedPeerIsTheClient", trusted: false, xff: []string{"203.0.113.9"}, fwdHost: "evil.test", want: "10.1.1.1", host: "app.test"},
-		{name: "LastEntryOfATrustedProxy", trusted: true, xff: []string{"203.0.113.9"}, fwdHost: "app.example", want: "203.0.113.9", host: "app.example"},
-		{name: "EntriesBeforeTheProxysAreTheClientsClaim", trusted: true, xff: []string{"1.2.3.4, 203.0.113.9"}, want: "203.0.113.9", host: "app.test"},
-		{name: "ChainOfTrustedProxiesIsSkipped", trusted: true, xff: []string{"203.0.113.9, 10.2.2.2", "127.0.0.1"}, want: "203.0.113.9", host: "app.test"},
-		{name: "GarbageStopsTheWalk", trusted: true, xff: []string{"203.0.113.9, unknown"}, want: "10.1.1.1", host: "app.test"},
-		{name: "IPv6AndMappedForms", trusted: true, xff: []string{"::ffff:203.0.113.9"}, want: "203.0.113.9", host: "app.test"},
-		{name: "RealIPWhenNoForwardedFor", trusted: true, realIP: " 2001:db8::1 ", want: "2001:db8::1", host: "app.test"},
-		{name: "OnlyTrustedEntriesFallBackToThePeer", trusted: true, xff: []string{"127.0.0.1"}, want: "10.1.1.1", host: "app.test"},
+		{name: "UntrustedPeerIsTheClient", trusted: false, hops: 1, xff: []string{"203.0.113.9"},
+			header: map[string]string{"X-Forwarded-Host": "evil.test", "X-Forwarded-Proto": "https"}, want: "10.1.1.1", host: "app.test"},
+		{name: "LastEntryOfTheOneTrustedProxy", trusted: true, hops: 1, xff: []string{"203.0.113.9"},
+			header: map[string]string{"X-Forwarded-Host": "app.example", "X-Forwarded-Proto": "HTTPS"}, want: "203.0.113.9", host: "app.example", scheme: "https"},
+		{name: "EntriesBeforeTheTrustedHopsAreNeverRead", trusted: true, hops: 1, xff: []string{"1.2.3.4, 203.0.113.9"}, want: "203.0.113.9", host: "app.test"},
+		// The entry in place is taken whatever it holds: a client that
+		// sends a proxy's address first does not get to pick the next one.
+		{name: "AClientSuppliedTrustedLookingAddressIsNotSkipped", trusted: true, hops: 2, xff: []string{"6.6.6.6, 10.9.9.9, 203.0.113.9"}, want: "10.9.9.9", host: "app.test"},
+		{name: "TwoHopsTakeTheSecondFromTheEnd", trusted: true, hops: 2, xff: []string{"6.6.6.6, 198.51.100.7, 10.2.2.2"}, want: "198.51.100.7", host: "app.test"},
+		{name: "HopsCountAcrossRepeatedHeaderLines", trusted: true, hops: 2, xff: []string{"6.6.6.6, 198.51.100.7", "10.2.2.2"}, want: "198.51.100.7", host: "app.test"},
+		{name: "FewerEntriesThanHopsIsThePeer", trusted: true, hops: 3, xff: []string{"198.51.100.7, 10.2.2.2"}, want: "10.1.1.1", host: "app.test"},
+		{name: "NoAddressInPlaceIsThePeer", trusted: true, hops: 1, xff: []string{"203.0.113.9, unknown"}, want: "10.1.1.1", host: "app.test"},
+		{name: "IPv6AndMappedForms", trusted: true, hops: 1, xff: []string{"::ffff:203.0.113.9"}, want: "203.0.113.9", host: "app.test"},
+		{name: "XRealIPIsNeverRead", trusted: true, hops: 1, header: map[string]string{"X-Real-Ip": "203.0.113.66"}, want: "10.1.1.1", host: "app.test"},
+		{name: "TLSConnectionIsHTTPS", trusted: false, hops: 1, tls: true, want: "10.1.1.1", host: "app.test", scheme: "https"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &http.Request{Host: "app.test", Header: http.Header{}}
-			r.Header["X-Forwarded-For"] = tc.xff
-			if tc.realIP != "" {
-				r.Header.Set("X-Real-IP", tc.realIP)
+			if tc.xff != nil {
+				r.Header["X-Forwarded-For"] = tc.xff
 			}
-			if tc.fwdHost != "" {
-				r.Header.Set("X-Forwarded-Host", tc.fwdHost)
+			for k, v := range tc.header {
+				r.Header.Set(k, v)
 			}
-			a, host := forwardedClient(r, proxy, tc.trusted, peers)
-			if a.String() != tc.want || host != tc.host {
-				t.Fatalf("client %s host %s, want %s %s", a, host, tc.want, tc.host)
+			if tc.tls {
+				r.TLS = &tls.ConnectionState{}
+			}
+			f := forwardedClient(r, proxy, tc.trusted, tc.hops)
+			if f.addr.String() != tc.want || f.host != tc.host || f.scheme != tc.scheme {
+				t.Fatalf("client %s host %s scheme %q, want %s %s %q", f.addr, f.host, f.scheme, tc.want, tc.host, tc.scheme)
 			}
 		})
 	}

@@ -29,10 +29,11 @@ func (h *Handler) direct(w http.ResponseWriter, r *http.Request, e *authz.Engine
 	req := authz.Request{Door: "http_direct", Method: r.Method, Path: target, Cookies: r.Header["Cookie"]}
 	st.describe(&req, r)
 	if r.Method == http.MethodPost {
-		body, d := readBody(w, r, st.maxBodyBytes)
+		body, d := readBody(w, r, st.maxBodyBytes, h.opts.ReadTimeout)
 		if d != nil {
 			e.CountRefusal(req.Door, d)
-			writeDecision(w, d)
+			writeDecision(w, r, d) // closes the connection
+			stopReading(w)
 			return
 		}
 		// Like the gRPC door, which cannot tell an empty body from none.
@@ -41,32 +42,45 @@ func (h *Handler) direct(w http.ResponseWriter, r *http.Request, e *authz.Engine
 	// The engine answers its auth path itself: a decision on it never
 	// allows (there is no upstream here to let the request through to).
 	d := e.Decide(r.Context(), &req)
-	writeDecision(w, &d)
+	writeDecision(w, r, &d)
 }
 
-// readBody reads the request body up to the limit. It returns a decision
-// when the body cannot be read or is too large.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *authz.Decision) {
+// readBody reads the request body up to the limit, within bodyReadTimeout
+// (or readTimeout, the listener's, when shorter). It returns a decision
+// when the body cannot be read in time or is too large; the connection is
+// then closed, with its read deadline kept, so that nothing more is read
+// from it. A body read in full puts the listener's deadline back.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64, readTimeout time.Duration) ([]byte, *authz.Decision) {
 	tooLarge := func() *authz.Decision {
 		d := authz.Deny(authz.BadRequest, http.StatusRequestEntityTooLarge, "payload_too_large",
 			"the request body is over "+strconv.FormatInt(limit, 10)+" bytes")
-		// The rest of the body is not read: close the connection rather
-		// than let net/http drain it.
-		w.Header().Set("Connection", "close")
 		return &d
 	}
 	if r.ContentLength > limit {
 		return nil, tooLarge()
 	}
-	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
+	start := time.Now()
+	timeout := bodyReadTimeout
+	if readTimeout > 0 && readTimeout < timeout {
+		timeout = readTimeout
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(start.Add(timeout))
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 	switch {
 	case err != nil && !errors.Is(err, io.EOF):
-		d := authz.Deny(authz.BadRequest, http.StatusBadRequest, "bad_request", "the request body could not be read")
+		d := authz.Deny(authz.BadRequest, http.StatusBadRequest, "bad_request", "the request body could not be read in time")
 		return nil, &d
 	case int64(len(body)) > limit:
 		return nil, tooLarge()
 	}
+	// The body is read: the deadline now only bounds the answer (net/http
+	// cancels the request when a read fails meanwhile), as the listener's
+	// own would have.
+	var restore time.Time
+	if readTimeout > 0 {
+		restore = start.Add(readTimeout)
+	}
+	_ = rc.SetReadDeadline(restore)
 	return body, nil
 }

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -35,6 +36,10 @@ type Settings struct {
 	// MaxBodyBytes caps the body the direct auth endpoint reads
 	// (http_doors.max_body_bytes); 0: config.DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// TrustedHops is how many X-Forwarded-For entries, counted from the
+	// end, the trusted proxies wrote (http_doors.trusted_hops); the client
+	// is the earliest of them. 0: config.DefaultTrustedHops.
+	TrustedHops int
 }
 
 // Options configures the HTTP doors.
@@ -51,6 +56,10 @@ type Options struct {
 	// (an untrusted peer, the auth path sent to a check); nil logs nothing.
 	// Decisions are logged by the engine.
 	Logger *zap.Logger
+	// ReadTimeout is the listener's own (http.Server.ReadTimeout; 0: none).
+	// The direct endpoint reads its body within bodyReadTimeout, or this
+	// when shorter, and then puts this deadline back.
+	ReadTimeout time.Duration
 }
 
 // Handler is the HTTP doors over the engine in use. It is safe for
@@ -95,13 +104,17 @@ func (h *Handler) SetSettings(s Settings) {
 	if s.MaxBodyBytes <= 0 {
 		s.MaxBodyBytes = config.DefaultMaxBodyBytes
 	}
-	h.settings.Store(&settings{trustedPeers: s.TrustedPeers, maxBodyBytes: s.MaxBodyBytes})
+	if s.TrustedHops <= 0 {
+		s.TrustedHops = config.DefaultTrustedHops
+	}
+	h.settings.Store(&settings{trustedPeers: s.TrustedPeers, maxBodyBytes: s.MaxBodyBytes, trustedHops: s.TrustedHops})
 }
 
 // settings are Settings with the defaults applied.
 type settings struct {
 	trustedPeers []netip.Prefix
 	maxBodyBytes int64
+	trustedHops  int
 }
 
 // defaultTrustedPeers are trusted when the settings do not say which peers
@@ -124,10 +137,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	target := r.RequestURI
 	if !strings.HasPrefix(target, "/") {
 		d := authz.Deny(authz.BadRequest, http.StatusBadRequest, "bad_request", "the request target must be a path")
-		writeDecision(w, &d)
+		writeDecision(w, r, &d)
 		return
 	}
 	rawPath := authz.StripQuery(target)
+	if r.ContentLength != 0 && r.ProtoMajor == 1 && (rawPath != e.AuthPath() || r.Method != http.MethodPost) {
+		// Only the direct endpoint reads a body. Any other is left unread,
+		// and net/http would read on to the end of it after the answer, to
+		// keep the connection: a client trickling a declared body would hold
+		// the connection for as long as it likes.
+		w.Header()["Connection"] = connectionClose
+		defer stopReading(w)
+	}
 	switch {
 	case rawPath == pathCheckNginx:
 		h.check(w, r, e, st, nginxDoor, target)
@@ -140,12 +161,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case !isCleanPath(rawPath):
 		d := authz.Deny(authz.BadRequest, http.StatusNotFound, "not_found",
 			"no such path (paths are matched exactly, without cleaning)")
-		writeDecision(w, &d)
+		writeDecision(w, r, &d)
 	case h.opts.Next != nil:
 		h.opts.Next.ServeHTTP(w, r)
 	default:
 		d := authz.Deny(authz.BadRequest, http.StatusNotFound, "not_found", "no such path")
-		writeDecision(w, &d)
+		writeDecision(w, r, &d)
 	}
 }
 
@@ -174,11 +195,12 @@ func (st *settings) trusted(r *http.Request) (netip.Addr, bool) {
 }
 
 // describe fills in what the engine's checks read from the request's
-// headers: the client's address and the request's host (from a trusted
-// proxy's forwarded headers), Origin and Sec-Fetch-Site.
+// headers: the client's address, the request's host and scheme (from a
+// trusted proxy's forwarded headers), Origin and Sec-Fetch-Site.
 func (st *settings) describe(req *authz.Request, r *http.Request) {
 	peer, trusted := st.trusted(r)
-	req.ClientAddr, req.Host = forwardedClient(r, peer, trusted, st.trustedPeers)
+	f := forwardedClient(r, peer, trusted, st.trustedHops)
+	req.ClientAddr, req.Host, req.Scheme = f.addr, f.host, f.scheme
 	req.Origin = r.Header.Get("Origin")
 	req.SecFetchSite = r.Header.Get("Sec-Fetch-Site")
 }
@@ -186,8 +208,8 @@ func (st *settings) describe(req *authz.Request, r *http.Request) {
 // writeDecision writes a decision the sidecar answers itself (a refusal, or
 // the token), with the headers the gRPC door sets on its denied_response:
 // content-type, cache-control: no-store, and the decision's own (allow: POST
-// on a 405).
-func writeDecision(w http.ResponseWriter, d *authz.Decision) {
+// on a 405). A refusal (4xx, 5xx) closes an HTTP/1 connection.
+func writeDecision(w http.ResponseWriter, r *http.Request, d *authz.Decision) {
 	hdr := w.Header()
 	if d.ContentType != "" {
 		hdr["Content-Type"] = []string{d.ContentType}
@@ -196,11 +218,31 @@ func writeDecision(w http.ResponseWriter, d *authz.Decision) {
 	for _, kv := range d.Header {
 		hdr.Set(kv[0], kv[1])
 	}
-	w.WriteHeader(answerStatus(d.Status))
+	status := answerStatus(d.Status)
+	if status >= 400 && r.ProtoMajor == 1 {
+		// A refused client gets no kept-alive connection to try again on:
+		// whatever it left unread is not drained, and a flood of refused
+		// requests costs it a connection each. (HTTP/2 refuses a stream,
+		// not the connection other streams share.)
+		hdr["Connection"] = connectionClose
+	}
+	w.WriteHeader(status)
 	_, _ = w.Write(d.Body)
 }
 
-var noStore = []string{"no-store"}
+// stopReading ends the reading of a request whose answer closes the
+// connection: net/http reads what is left of an unread body before it
+// closes, and a deadline already past ends that at once. Called once the
+// answer is written, so that the request's context (which a failed read
+// cancels) has served its purpose.
+func stopReading(w http.ResponseWriter) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+}
+
+var (
+	noStore         = []string{"no-store"}
+	connectionClose = []string{"close"}
+)
 
 // answerStatus keeps an HTTP door's answer out of the 1xx and 3xx ranges: a
 // proxy would follow or relay a redirect (nginx's auth_request makes it a

@@ -98,7 +98,7 @@ func grpcDoor(c authv3.AuthorizationClient) Door {
 		if headers["x-user-id"] == "" && headers["x-user-groups"]+headers["x-user-info"] != "" {
 			t.Fatal("the answer left identity headers without a user on the request to the app")
 		}
-		return Outcome{Allowed: true, Status: 200, UserID: headers["x-user-id"]}
+		return Outcome{Allowed: true, Status: 200, UserID: headers["x-user-id"], Groups: headers["x-user-groups"]}
 	}
 }
 
@@ -134,7 +134,7 @@ func nginxDoor(base string) Door {
 		case status/100 == 2:
 			// proxy_set_header X-User-Id $lbauthz_user_id: lbauthz's value,
 			// or no header at all.
-			return Outcome{Allowed: true, Status: 200, UserID: hdr.Get("X-User-Id")}
+			return Outcome{Allowed: true, Status: 200, UserID: hdr.Get("X-User-Id"), Groups: hdr.Get("X-User-Groups")}
 		case status == 401 || status == 403:
 			return AnswerOutcome(t, status, body)
 		}
@@ -163,7 +163,7 @@ func forwardDoor(base string) Door {
 			if v := hdr.Get("X-User-Id"); v == "mallory" {
 				t.Fatalf("the check echoed the client's forged identity")
 			}
-			return Outcome{Allowed: true, Status: 200, UserID: hdr.Get("X-User-Id")}
+			return Outcome{Allowed: true, Status: 200, UserID: hdr.Get("X-User-Id"), Groups: hdr.Get("X-User-Groups")}
 		}
 		return AnswerOutcome(t, status, body)
 	}
@@ -196,7 +196,7 @@ func envoyHTTPDoor(base string) Door {
 					up.Set(name, v)
 				}
 			}
-			return Outcome{Allowed: true, Status: 200, UserID: up.Get("X-User-Id")}
+			return Outcome{Allowed: true, Status: 200, UserID: up.Get("X-User-Id"), Groups: up.Get("X-User-Groups")}
 		case status >= 500:
 			return Outcome{Status: 503} // status_on_error
 		}

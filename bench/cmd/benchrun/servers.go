@@ -76,6 +76,8 @@ const sidecarConfig = `
 listen:
   grpc: "{{GRPC}}"
   http: "{{HTTP}}"
+  # ghz reads the Check service's schema by reflection.
+  grpc_reflection: true
 liveblocks:
   base_url: "{{LIVEBLOCKS}}"
   auth_path: "/api/liveblocks-auth"

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os/signal"
 	"syscall"
-	"time"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"go.uber.org/zap"
@@ -77,9 +76,14 @@ func cmdServe(args []string, getenv func(string) string, stdout, stderr io.Write
 			_, _ = io.WriteString(w, "ok\n")
 		})
 	}
+	t := cfg.Listen.HttpTimeouts
 	httpSrv := &http.Server{
-		Handler:           httpdoor.New(holder, httpdoor.Options{Settings: settings, Next: mux, Logger: log.Named("http_doors")}),
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler: httpdoor.New(holder, httpdoor.Options{Settings: settings, Next: mux, Logger: log.Named("http_doors"),
+			ReadTimeout: t.GetRead().AsDuration()}),
+		ReadHeaderTimeout: t.GetReadHeader().AsDuration(),
+		ReadTimeout:       t.GetRead().AsDuration(),
+		WriteTimeout:      t.GetWrite().AsDuration(),
+		IdleTimeout:       t.GetIdle().AsDuration(),
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)

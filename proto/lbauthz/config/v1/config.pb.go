@@ -477,8 +477,8 @@ func (x *DirectoryHTTP) GetSearchUrl() string {
 type Listen struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Address of the gRPC server (envoy.service.auth.v3.Authorization, gRPC
-	// health, reflection). Default "127.0.0.1:9191". Empty string disables it
-	// only when http is set.
+	// health, and reflection when grpc_reflection is set). Default
+	// "127.0.0.1:9191". Empty string disables it only when http is set.
 	Grpc string `protobuf:"bytes,1,opt,name=grpc,proto3" json:"grpc,omitempty"`
 	// Address of the HTTP server: the HTTP doors (the direct auth endpoint,
 	// /check/nginx, /check/forward, /check/envoy), /healthz and /readyz.
@@ -490,7 +490,17 @@ type Listen struct {
 	// TLS (and mTLS) on the gRPC listener.
 	GrpcTls *TLS `protobuf:"bytes,4,opt,name=grpc_tls,json=grpcTls,proto3" json:"grpc_tls,omitempty"`
 	// TLS (and mTLS) on the HTTP listener.
-	HttpTls       *TLS `protobuf:"bytes,5,opt,name=http_tls,json=httpTls,proto3" json:"http_tls,omitempty"`
+	HttpTls *TLS `protobuf:"bytes,5,opt,name=http_tls,json=httpTls,proto3" json:"http_tls,omitempty"`
+	// Serves gRPC server reflection (grpc.reflection.v1) on the gRPC
+	// listener, for tools such as grpcurl and ghz. Off by default: it lists
+	// the services and their schemas to whoever can reach the port, which
+	// Envoy does not need. `lbauthz validate` warns when it is on.
+	GrpcReflection bool `protobuf:"varint,6,opt,name=grpc_reflection,json=grpcReflection,proto3" json:"grpc_reflection,omitempty"`
+	// How long the HTTP listener waits for each part of a connection. A
+	// client that sends its request slower than this is disconnected, so
+	// that slow clients cannot hold connections (and their memory) forever.
+	// A change takes a restart.
+	HttpTimeouts  *HTTPTimeouts `protobuf:"bytes,7,opt,name=http_timeouts,json=httpTimeouts,proto3" json:"http_timeouts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -560,6 +570,99 @@ func (x *Listen) GetHttpTls() *TLS {
 	return nil
 }
 
+func (x *Listen) GetGrpcReflection() bool {
+	if x != nil {
+		return x.GrpcReflection
+	}
+	return false
+}
+
+func (x *Listen) GetHttpTimeouts() *HTTPTimeouts {
+	if x != nil {
+		return x.HttpTimeouts
+	}
+	return nil
+}
+
+// HTTPTimeouts bound the HTTP listener's connections (Go's http.Server
+// timeouts). Each is a duration such as "5s"; 0 or unset means the default.
+type HTTPTimeouts struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Reading a request's headers. Default "5s".
+	ReadHeader *durationpb.Duration `protobuf:"bytes,1,opt,name=read_header,json=readHeader,proto3" json:"read_header,omitempty"`
+	// Reading a whole request, headers and body. It also bounds how long a
+	// request may be answered on HTTP/1.1: when it runs out the request is
+	// cancelled. The direct auth endpoint gives the body at most 5 s (or
+	// this, when shorter). Default "15s"; at least liveblocks.timeout.
+	Read *durationpb.Duration `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
+	// Writing the answer, counted from the end of the request's headers.
+	// Default "20s"; at least liveblocks.timeout.
+	Write *durationpb.Duration `protobuf:"bytes,3,opt,name=write,proto3" json:"write,omitempty"`
+	// Keeping an idle keep-alive connection open between requests. Default
+	// "120s".
+	Idle          *durationpb.Duration `protobuf:"bytes,4,opt,name=idle,proto3" json:"idle,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HTTPTimeouts) Reset() {
+	*x = HTTPTimeouts{}
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HTTPTimeouts) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HTTPTimeouts) ProtoMessage() {}
+
+func (x *HTTPTimeouts) ProtoReflect() protoreflect.Message {
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HTTPTimeouts.ProtoReflect.Descriptor instead.
+func (*HTTPTimeouts) Descriptor() ([]byte, []int) {
+	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *HTTPTimeouts) GetReadHeader() *durationpb.Duration {
+	if x != nil {
+		return x.ReadHeader
+	}
+	return nil
+}
+
+func (x *HTTPTimeouts) GetRead() *durationpb.Duration {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+func (x *HTTPTimeouts) GetWrite() *durationpb.Duration {
+	if x != nil {
+		return x.Write
+	}
+	return nil
+}
+
+func (x *HTTPTimeouts) GetIdle() *durationpb.Duration {
+	if x != nil {
+		return x.Idle
+	}
+	return nil
+}
+
 // Liveblocks is how the sidecar reaches Liveblocks.
 type Liveblocks struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -591,7 +694,7 @@ type Liveblocks struct {
 
 func (x *Liveblocks) Reset() {
 	*x = Liveblocks{}
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[5]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -603,7 +706,7 @@ func (x *Liveblocks) String() string {
 func (*Liveblocks) ProtoMessage() {}
 
 func (x *Liveblocks) ProtoReflect() protoreflect.Message {
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[5]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -616,7 +719,7 @@ func (x *Liveblocks) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Liveblocks.ProtoReflect.Descriptor instead.
 func (*Liveblocks) Descriptor() ([]byte, []int) {
-	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{5}
+	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Liveblocks) GetBaseUrl() string {
@@ -688,7 +791,7 @@ type Identity struct {
 
 func (x *Identity) Reset() {
 	*x = Identity{}
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[6]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -700,7 +803,7 @@ func (x *Identity) String() string {
 func (*Identity) ProtoMessage() {}
 
 func (x *Identity) ProtoReflect() protoreflect.Message {
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[6]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -713,7 +816,7 @@ func (x *Identity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Identity.ProtoReflect.Descriptor instead.
 func (*Identity) Descriptor() ([]byte, []int) {
-	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{6}
+	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Identity) GetUserId() string {
@@ -778,7 +881,7 @@ type GroupRules struct {
 
 func (x *GroupRules) Reset() {
 	*x = GroupRules{}
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[7]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -790,7 +893,7 @@ func (x *GroupRules) String() string {
 func (*GroupRules) ProtoMessage() {}
 
 func (x *GroupRules) ProtoReflect() protoreflect.Message {
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[7]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -803,7 +906,7 @@ func (x *GroupRules) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupRules.ProtoReflect.Descriptor instead.
 func (*GroupRules) Descriptor() ([]byte, []int) {
-	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{7}
+	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GroupRules) GetKeep() string {
@@ -844,7 +947,7 @@ type UpstreamHeaders struct {
 
 func (x *UpstreamHeaders) Reset() {
 	*x = UpstreamHeaders{}
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[8]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -856,7 +959,7 @@ func (x *UpstreamHeaders) String() string {
 func (*UpstreamHeaders) ProtoMessage() {}
 
 func (x *UpstreamHeaders) ProtoReflect() protoreflect.Message {
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[8]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -869,7 +972,7 @@ func (x *UpstreamHeaders) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpstreamHeaders.ProtoReflect.Descriptor instead.
 func (*UpstreamHeaders) Descriptor() ([]byte, []int) {
-	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{8}
+	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *UpstreamHeaders) GetUserId() string {
@@ -913,7 +1016,7 @@ type Log struct {
 
 func (x *Log) Reset() {
 	*x = Log{}
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[9]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -925,7 +1028,7 @@ func (x *Log) String() string {
 func (*Log) ProtoMessage() {}
 
 func (x *Log) ProtoReflect() protoreflect.Message {
-	mi := &file_lbauthz_config_v1_config_proto_msgTypes[9]
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -938,7 +1041,7 @@ func (x *Log) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Log.ProtoReflect.Descriptor instead.
 func (*Log) Descriptor() ([]byte, []int) {
-	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{9}
+	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Log) GetLevel() string {
@@ -1016,13 +1119,21 @@ const file_lbauthz_config_v1_config_proto_rawDesc = "" +
 	"groups_url\x18\x02 \x01(\tR\tgroupsUrl\x12\x1b\n" +
 	"\trooms_url\x18\x03 \x01(\tR\broomsUrl\x12\x1d\n" +
 	"\n" +
-	"search_url\x18\x04 \x01(\tR\tsearchUrl\"\xd8\x01\n" +
+	"search_url\x18\x04 \x01(\tR\tsearchUrl\"\xc7\x02\n" +
 	"\x06Listen\x12\x12\n" +
 	"\x04grpc\x18\x01 \x01(\tR\x04grpc\x12\x12\n" +
 	"\x04http\x18\x02 \x01(\tR\x04http\x12@\n" +
 	"\x0eshutdown_grace\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\rshutdownGrace\x121\n" +
 	"\bgrpc_tls\x18\x04 \x01(\v2\x16.lbauthz.config.v1.TLSR\agrpcTls\x121\n" +
-	"\bhttp_tls\x18\x05 \x01(\v2\x16.lbauthz.config.v1.TLSR\ahttpTls\"\xe5\x01\n" +
+	"\bhttp_tls\x18\x05 \x01(\v2\x16.lbauthz.config.v1.TLSR\ahttpTls\x12'\n" +
+	"\x0fgrpc_reflection\x18\x06 \x01(\bR\x0egrpcReflection\x12D\n" +
+	"\rhttp_timeouts\x18\a \x01(\v2\x1f.lbauthz.config.v1.HTTPTimeoutsR\fhttpTimeouts\"\xd9\x01\n" +
+	"\fHTTPTimeouts\x12:\n" +
+	"\vread_header\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\n" +
+	"readHeader\x12-\n" +
+	"\x04read\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x04read\x12/\n" +
+	"\x05write\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x05write\x12-\n" +
+	"\x04idle\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x04idle\"\xe5\x01\n" +
 	"\n" +
 	"Liveblocks\x12\x19\n" +
 	"\bbase_url\x18\x01 \x01(\tR\abaseUrl\x12&\n" +
@@ -1070,57 +1181,63 @@ func file_lbauthz_config_v1_config_proto_rawDescGZIP() []byte {
 	return file_lbauthz_config_v1_config_proto_rawDescData
 }
 
-var file_lbauthz_config_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_lbauthz_config_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_lbauthz_config_v1_config_proto_goTypes = []any{
 	(*Config)(nil),              // 0: lbauthz.config.v1.Config
 	(*Directory)(nil),           // 1: lbauthz.config.v1.Directory
 	(*DirectorySQL)(nil),        // 2: lbauthz.config.v1.DirectorySQL
 	(*DirectoryHTTP)(nil),       // 3: lbauthz.config.v1.DirectoryHTTP
 	(*Listen)(nil),              // 4: lbauthz.config.v1.Listen
-	(*Liveblocks)(nil),          // 5: lbauthz.config.v1.Liveblocks
-	(*Identity)(nil),            // 6: lbauthz.config.v1.Identity
-	(*GroupRules)(nil),          // 7: lbauthz.config.v1.GroupRules
-	(*UpstreamHeaders)(nil),     // 8: lbauthz.config.v1.UpstreamHeaders
-	(*Log)(nil),                 // 9: lbauthz.config.v1.Log
-	nil,                         // 10: lbauthz.config.v1.Identity.UserInfoEntry
-	nil,                         // 11: lbauthz.config.v1.GroupRules.RenameEntry
-	(*Session)(nil),             // 12: lbauthz.config.v1.Session
-	(*HTTPDoors)(nil),           // 13: lbauthz.config.v1.HTTPDoors
-	(*Rooms)(nil),               // 14: lbauthz.config.v1.Rooms
-	(*AuthLimits)(nil),          // 15: lbauthz.config.v1.AuthLimits
-	(*Shared)(nil),              // 16: lbauthz.config.v1.Shared
-	(*Audit)(nil),               // 17: lbauthz.config.v1.Audit
-	(*durationpb.Duration)(nil), // 18: google.protobuf.Duration
-	(*TLS)(nil),                 // 19: lbauthz.config.v1.TLS
+	(*HTTPTimeouts)(nil),        // 5: lbauthz.config.v1.HTTPTimeouts
+	(*Liveblocks)(nil),          // 6: lbauthz.config.v1.Liveblocks
+	(*Identity)(nil),            // 7: lbauthz.config.v1.Identity
+	(*GroupRules)(nil),          // 8: lbauthz.config.v1.GroupRules
+	(*UpstreamHeaders)(nil),     // 9: lbauthz.config.v1.UpstreamHeaders
+	(*Log)(nil),                 // 10: lbauthz.config.v1.Log
+	nil,                         // 11: lbauthz.config.v1.Identity.UserInfoEntry
+	nil,                         // 12: lbauthz.config.v1.GroupRules.RenameEntry
+	(*Session)(nil),             // 13: lbauthz.config.v1.Session
+	(*HTTPDoors)(nil),           // 14: lbauthz.config.v1.HTTPDoors
+	(*Rooms)(nil),               // 15: lbauthz.config.v1.Rooms
+	(*AuthLimits)(nil),          // 16: lbauthz.config.v1.AuthLimits
+	(*Shared)(nil),              // 17: lbauthz.config.v1.Shared
+	(*Audit)(nil),               // 18: lbauthz.config.v1.Audit
+	(*durationpb.Duration)(nil), // 19: google.protobuf.Duration
+	(*TLS)(nil),                 // 20: lbauthz.config.v1.TLS
 }
 var file_lbauthz_config_v1_config_proto_depIdxs = []int32{
 	4,  // 0: lbauthz.config.v1.Config.listen:type_name -> lbauthz.config.v1.Listen
-	5,  // 1: lbauthz.config.v1.Config.liveblocks:type_name -> lbauthz.config.v1.Liveblocks
-	12, // 2: lbauthz.config.v1.Config.session:type_name -> lbauthz.config.v1.Session
-	6,  // 3: lbauthz.config.v1.Config.identity:type_name -> lbauthz.config.v1.Identity
-	8,  // 4: lbauthz.config.v1.Config.upstream_headers:type_name -> lbauthz.config.v1.UpstreamHeaders
-	9,  // 5: lbauthz.config.v1.Config.log:type_name -> lbauthz.config.v1.Log
-	13, // 6: lbauthz.config.v1.Config.http_doors:type_name -> lbauthz.config.v1.HTTPDoors
-	14, // 7: lbauthz.config.v1.Config.rooms:type_name -> lbauthz.config.v1.Rooms
-	15, // 8: lbauthz.config.v1.Config.auth_limits:type_name -> lbauthz.config.v1.AuthLimits
-	16, // 9: lbauthz.config.v1.Config.shared:type_name -> lbauthz.config.v1.Shared
-	17, // 10: lbauthz.config.v1.Config.audit:type_name -> lbauthz.config.v1.Audit
+	6,  // 1: lbauthz.config.v1.Config.liveblocks:type_name -> lbauthz.config.v1.Liveblocks
+	13, // 2: lbauthz.config.v1.Config.session:type_name -> lbauthz.config.v1.Session
+	7,  // 3: lbauthz.config.v1.Config.identity:type_name -> lbauthz.config.v1.Identity
+	9,  // 4: lbauthz.config.v1.Config.upstream_headers:type_name -> lbauthz.config.v1.UpstreamHeaders
+	10, // 5: lbauthz.config.v1.Config.log:type_name -> lbauthz.config.v1.Log
+	14, // 6: lbauthz.config.v1.Config.http_doors:type_name -> lbauthz.config.v1.HTTPDoors
+	15, // 7: lbauthz.config.v1.Config.rooms:type_name -> lbauthz.config.v1.Rooms
+	16, // 8: lbauthz.config.v1.Config.auth_limits:type_name -> lbauthz.config.v1.AuthLimits
+	17, // 9: lbauthz.config.v1.Config.shared:type_name -> lbauthz.config.v1.Shared
+	18, // 10: lbauthz.config.v1.Config.audit:type_name -> lbauthz.config.v1.Audit
 	1,  // 11: lbauthz.config.v1.Config.directory:type_name -> lbauthz.config.v1.Directory
 	2,  // 12: lbauthz.config.v1.Directory.sql:type_name -> lbauthz.config.v1.DirectorySQL
 	3,  // 13: lbauthz.config.v1.Directory.http:type_name -> lbauthz.config.v1.DirectoryHTTP
-	18, // 14: lbauthz.config.v1.Directory.ttl:type_name -> google.protobuf.Duration
-	18, // 15: lbauthz.config.v1.Listen.shutdown_grace:type_name -> google.protobuf.Duration
-	19, // 16: lbauthz.config.v1.Listen.grpc_tls:type_name -> lbauthz.config.v1.TLS
-	19, // 17: lbauthz.config.v1.Listen.http_tls:type_name -> lbauthz.config.v1.TLS
-	18, // 18: lbauthz.config.v1.Liveblocks.timeout:type_name -> google.protobuf.Duration
-	10, // 19: lbauthz.config.v1.Identity.user_info:type_name -> lbauthz.config.v1.Identity.UserInfoEntry
-	7,  // 20: lbauthz.config.v1.Identity.groups:type_name -> lbauthz.config.v1.GroupRules
-	11, // 21: lbauthz.config.v1.GroupRules.rename:type_name -> lbauthz.config.v1.GroupRules.RenameEntry
-	22, // [22:22] is the sub-list for method output_type
-	22, // [22:22] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	19, // 14: lbauthz.config.v1.Directory.ttl:type_name -> google.protobuf.Duration
+	19, // 15: lbauthz.config.v1.Listen.shutdown_grace:type_name -> google.protobuf.Duration
+	20, // 16: lbauthz.config.v1.Listen.grpc_tls:type_name -> lbauthz.config.v1.TLS
+	20, // 17: lbauthz.config.v1.Listen.http_tls:type_name -> lbauthz.config.v1.TLS
+	5,  // 18: lbauthz.config.v1.Listen.http_timeouts:type_name -> lbauthz.config.v1.HTTPTimeouts
+	19, // 19: lbauthz.config.v1.HTTPTimeouts.read_header:type_name -> google.protobuf.Duration
+	19, // 20: lbauthz.config.v1.HTTPTimeouts.read:type_name -> google.protobuf.Duration
+	19, // 21: lbauthz.config.v1.HTTPTimeouts.write:type_name -> google.protobuf.Duration
+	19, // 22: lbauthz.config.v1.HTTPTimeouts.idle:type_name -> google.protobuf.Duration
+	19, // 23: lbauthz.config.v1.Liveblocks.timeout:type_name -> google.protobuf.Duration
+	11, // 24: lbauthz.config.v1.Identity.user_info:type_name -> lbauthz.config.v1.Identity.UserInfoEntry
+	8,  // 25: lbauthz.config.v1.Identity.groups:type_name -> lbauthz.config.v1.GroupRules
+	12, // 26: lbauthz.config.v1.GroupRules.rename:type_name -> lbauthz.config.v1.GroupRules.RenameEntry
+	27, // [27:27] is the sub-list for method output_type
+	27, // [27:27] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_lbauthz_config_v1_config_proto_init() }
@@ -1139,7 +1256,7 @@ func file_lbauthz_config_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lbauthz_config_v1_config_proto_rawDesc), len(file_lbauthz_config_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -47,14 +47,27 @@ type HTTPDoors struct {
 	// Default ["127.0.0.0/8", "::1/128"] (the proxy runs beside the sidecar).
 	// The direct auth endpoint takes requests from any peer: it reads the
 	// request itself. Of its forwarded headers it believes, from these peers
-	// only, X-Forwarded-For or X-Real-IP (the client's address, for
-	// auth_limits.per_address) and X-Forwarded-Host (the host the origin
-	// check compares the Origin with). A reload applies a change here.
+	// only, X-Forwarded-For (the client's address, for
+	// auth_limits.per_address, see trusted_hops), X-Forwarded-Host (the host
+	// the origin check compares the Origin with) and X-Forwarded-Proto.
+	// X-Real-IP is never read. A reload applies a change here.
 	TrustedPeers []string `protobuf:"bytes,1,rep,name=trusted_peers,json=trustedPeers,proto3" json:"trusted_peers,omitempty"`
 	// The largest request body the direct auth endpoint reads. The Liveblocks
 	// client sends {"room": "..."}, about a hundred bytes; a longer body is
 	// answered 413 without being read. Default 4096; at most 1048576.
-	MaxBodyBytes  uint32 `protobuf:"varint,2,opt,name=max_body_bytes,json=maxBodyBytes,proto3" json:"max_body_bytes,omitempty"`
+	MaxBodyBytes uint32 `protobuf:"varint,2,opt,name=max_body_bytes,json=maxBodyBytes,proto3" json:"max_body_bytes,omitempty"`
+	// How many proxies that you run stand in front of lbauthz, each of which
+	// appends to X-Forwarded-For the address it got the request from (Envoy's
+	// xff_num_trusted_hops model). When the TCP peer is a trusted peer, the
+	// client's address is the X-Forwarded-For entry this many places from the
+	// end; the entries before it are whatever the client sent and are never
+	// read. 1 (the default): the proxy that connects to lbauthz is the only
+	// one, and the last entry is the address it saw. 2: a load balancer
+	// stands in front of that proxy. With fewer entries than this, or an entry
+	// that is not an IP address in that place, the TCP peer counts as the
+	// client (and a trusted peer is never rate limited). At most 10. A reload
+	// applies a change here.
+	TrustedHops   uint32 `protobuf:"varint,3,opt,name=trusted_hops,json=trustedHops,proto3" json:"trusted_hops,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -103,14 +116,22 @@ func (x *HTTPDoors) GetMaxBodyBytes() uint32 {
 	return 0
 }
 
+func (x *HTTPDoors) GetTrustedHops() uint32 {
+	if x != nil {
+		return x.TrustedHops
+	}
+	return 0
+}
+
 var File_lbauthz_config_v1_doors_proto protoreflect.FileDescriptor
 
 const file_lbauthz_config_v1_doors_proto_rawDesc = "" +
 	"\n" +
-	"\x1dlbauthz/config/v1/doors.proto\x12\x11lbauthz.config.v1\"V\n" +
+	"\x1dlbauthz/config/v1/doors.proto\x12\x11lbauthz.config.v1\"y\n" +
 	"\tHTTPDoors\x12#\n" +
 	"\rtrusted_peers\x18\x01 \x03(\tR\ftrustedPeers\x12$\n" +
-	"\x0emax_body_bytes\x18\x02 \x01(\rR\fmaxBodyBytesB=Z;github.com/lbauthz/lbauthz/proto/lbauthz/config/v1;configv1b\x06proto3"
+	"\x0emax_body_bytes\x18\x02 \x01(\rR\fmaxBodyBytes\x12!\n" +
+	"\ftrusted_hops\x18\x03 \x01(\rR\vtrustedHopsB=Z;github.com/lbauthz/lbauthz/proto/lbauthz/config/v1;configv1b\x06proto3"
 
 var (
 	file_lbauthz_config_v1_doors_proto_rawDescOnce sync.Once

@@ -53,8 +53,8 @@ type AuthLimits struct {
 	// reports (attributes.source.address: configure Envoy's
 	// use_remote_address and xff_num_trusted_hops when it is itself behind a
 	// load balancer), and on the HTTP doors the TCP peer, or, when the peer is
-	// a trusted proxy, the address it names in X-Forwarded-For (the last one
-	// that is not itself a trusted proxy) or X-Real-IP.
+	// a trusted proxy, the X-Forwarded-For entry http_doors.trusted_hops
+	// places from the end (the last one by default). X-Real-IP is never read.
 	PerAddress *RateLimit `protobuf:"bytes,2,opt,name=per_address,json=perAddress,proto3" json:"per_address,omitempty"`
 	// How many users and addresses each limit keeps track of at once; the
 	// least recently seen are forgotten first (and start again with a full
