@@ -10,7 +10,7 @@ import (
 // memoryLimitBase is the memory the sidecar needs besides its session cache
 // (the runtime, the listeners' buffers, the garbage of requests in flight):
 // the default memory limit is this plus the cache's bound.
-const memoryLimitBase = 64 << 20
+const memoryLimitBase = 48 << 20
 
 // cgroupMemoryMax is where a container's memory limit is (cgroup v2).
 const cgroupMemoryMax = "/sys/fs/cgroup/memory.max"

@@ -33,12 +33,12 @@ func TestMemoryLimit_FollowsTheCacheTheContainerAndTheEnvironment(t *testing.T) 
 		wantLimit  int64
 		wantSource string
 	}{
-		{"outside a container: the cache's bound and a base", 64 * mib, env(""), noFile, 128 * mib, "session.cache.max_bytes"},
-		{"a container without a limit", 64 * mib, env(""), file("max\n"), 128 * mib, "session.cache.max_bytes"},
+		{"outside a container: the cache's bound and a base", 64 * mib, env(""), noFile, 112 * mib, "session.cache.max_bytes"},
+		{"a container without a limit", 64 * mib, env(""), file("max\n"), 112 * mib, "session.cache.max_bytes"},
 		{"a container with a lower limit: 90% of it", 64 * mib, env(""), file("104857600\n"), 94371840, cgroupMemoryMax},
-		{"a container with a higher limit", 64 * mib, env(""), file("1073741824\n"), 128 * mib, "session.cache.max_bytes"},
-		{"an unreadable limit is no limit", 64 * mib, env(""), file("garbage"), 128 * mib, "session.cache.max_bytes"},
-		{"the cache disabled: the base alone", 0, env(""), noFile, 64 * mib, "session.cache.max_bytes"},
+		{"a container with a higher limit", 64 * mib, env(""), file("1073741824\n"), 112 * mib, "session.cache.max_bytes"},
+		{"an unreadable limit is no limit", 64 * mib, env(""), file("garbage"), 112 * mib, "session.cache.max_bytes"},
+		{"the cache disabled: the base alone", 0, env(""), noFile, 48 * mib, "session.cache.max_bytes"},
 		{"GOMEMLIMIT decides", 64 * mib, env("300MiB"), file("104857600"), 0, "GOMEMLIMIT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
