@@ -26,21 +26,24 @@ type checkDoor struct {
 	// envoy lists the identity headers a request must not carry to the app
 	// in x-envoy-auth-headers-to-remove.
 	envoy bool
-	// uriKey is uriHeader in net/http's canonical form.
-	uriKey string
+	// methodKey and uriKey are methodHeader and uriHeader in net/http's
+	// canonical form.
+	methodKey, uriKey string
 }
 
 var (
 	// nginx's auth_request: a GET subrequest without a body. 2xx allows, 401
 	// and 403 go to the client, anything else becomes a 500.
 	nginxDoor = &checkDoor{
-		name: "nginx", methodHeader: "X-Original-Method", uriHeader: "X-Original-URI", uriKey: http.CanonicalHeaderKey("X-Original-URI"),
+		name: "nginx", methodHeader: "X-Original-Method", uriHeader: "X-Original-URI",
+		methodKey: http.CanonicalHeaderKey("X-Original-Method"), uriKey: http.CanonicalHeaderKey("X-Original-URI"),
 		hint: "proxy_set_header X-Original-URI $request_uri; proxy_set_header X-Original-Method $request_method;",
 	}
 	// Traefik's forwardAuth and Caddy's forward_auth: a GET without a body,
 	// with the client's headers. 2xx allows, anything else goes to the client.
 	forwardDoor = &checkDoor{
-		name: "forward", methodHeader: "X-Forwarded-Method", uriHeader: "X-Forwarded-Uri", uriKey: http.CanonicalHeaderKey("X-Forwarded-Uri"),
+		name: "forward", methodHeader: "X-Forwarded-Method", uriHeader: "X-Forwarded-Uri",
+		methodKey: http.CanonicalHeaderKey("X-Forwarded-Method"), uriKey: http.CanonicalHeaderKey("X-Forwarded-Uri"),
 		hint: "the proxy's forward-auth sets X-Forwarded-Method and X-Forwarded-Uri itself",
 	}
 	// Envoy's ext_authz in HTTP-service mode: the original method, the path
@@ -105,7 +108,7 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, e *authz.Engine,
 		return
 	}
 	req := authz.Request{Door: door.name, Method: method, Path: uri, Cookies: r.Header["Cookie"]}
-	st.describe(&req, r)
+	st.describeFrom(&req, r, peer, true)
 	d := e.Decide(r.Context(), &req)
 	if !d.Allow {
 		writeDecision(w, &d)
@@ -124,9 +127,9 @@ func (door *checkDoor) original(r *http.Request, target string) (method, uri, pr
 		}
 		return r.Method, uri, ""
 	}
-	// The names in their canonical form: Header.Get would allocate one for
-	// X-Original-URI on every request.
-	method, uri = firstValue(r.Header, http.CanonicalHeaderKey(door.methodHeader)), firstValue(r.Header, door.uriKey)
+	// By the canonical keys: Header.Get would make one for X-Original-URI
+	// on every request.
+	method, uri = firstValue(r.Header, door.methodKey), firstValue(r.Header, door.uriKey)
 	switch {
 	case method == "":
 		return "", "", door.methodHeader + " is missing"
@@ -189,14 +192,6 @@ func (h *Handler) writeAllow(w http.ResponseWriter, e *authz.Engine, door *check
 		put(envoyHeadersToRemove, f.remove[set])
 	}
 	w.WriteHeader(http.StatusOK)
-}
-
-// firstValue is the first value of a header, by its canonical key.
-func firstValue(h http.Header, key string) string {
-	if v := h[key]; len(v) > 0 {
-		return v[0]
-	}
-	return ""
 }
 
 // isMethod reports whether s is an HTTP method: a token (RFC 9110).

@@ -20,7 +20,7 @@ func forwardedClient(r *http.Request, peer netip.Addr, trusted bool, peers []net
 	if !trusted {
 		return peer, host
 	}
-	if fh := r.Header.Get("X-Forwarded-Host"); fh != "" {
+	if fh := firstValue(r.Header, "X-Forwarded-Host"); fh != "" {
 		host = lastListItem(fh)
 	}
 	xff := r.Header["X-Forwarded-For"]
@@ -45,7 +45,7 @@ func forwardedClient(r *http.Request, peer netip.Addr, trusted bool, peers []net
 			}
 		}
 	}
-	if a, err := netip.ParseAddr(strings.TrimSpace(r.Header.Get("X-Real-IP"))); err == nil {
+	if a, err := netip.ParseAddr(strings.TrimSpace(firstValue(r.Header, "X-Real-Ip"))); err == nil {
 		return a.Unmap().WithZone(""), host
 	}
 	return peer, host

@@ -178,9 +178,23 @@ func (st *settings) trusted(r *http.Request) (netip.Addr, bool) {
 // proxy's forwarded headers), Origin and Sec-Fetch-Site.
 func (st *settings) describe(req *authz.Request, r *http.Request) {
 	peer, trusted := st.trusted(r)
+	st.describeFrom(req, r, peer, trusted)
+}
+
+// describeFrom is describe for a request whose peer is known.
+func (st *settings) describeFrom(req *authz.Request, r *http.Request, peer netip.Addr, trusted bool) {
 	req.ClientAddr, req.Host = forwardedClient(r, peer, trusted, st.trustedPeers)
-	req.Origin = r.Header.Get("Origin")
-	req.SecFetchSite = r.Header.Get("Sec-Fetch-Site")
+	req.Origin = firstValue(r.Header, "Origin")
+	req.SecFetchSite = firstValue(r.Header, "Sec-Fetch-Site")
+}
+
+// firstValue is the first value of a header, by its canonical key: unlike
+// Header.Get, it does not canonicalize the key on every request.
+func firstValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // writeDecision writes a decision the sidecar answers itself (a refusal, or
