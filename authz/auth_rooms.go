@@ -122,7 +122,7 @@ func (e *Engine) accessToken(ctx context.Context, id *session.Identity, room str
 		}
 		return deny(Forbidden, http.StatusForbidden, "forbidden", reason)
 	}
-	req := liveblocks.AuthorizeUserRequest{UserID: id.UserID, Permissions: perms, UserInfo: id.UserInfo, OrganizationID: id.OrganizationID}
+	req := liveblocks.AuthorizeUserRequest{UserID: id.UserID, Permissions: perms, UserInfo: id.UserInfo(), OrganizationID: id.OrganizationID}
 	x.call("POST /v2/authorize-user", req)
 	if x.dryRun() {
 		return x.notSent()

@@ -351,7 +351,7 @@ func (e *Engine) token(ctx context.Context, r *Request, id *session.Identity, x 
 			return d
 		}
 	}
-	req := liveblocks.IdentifyUserRequest{UserID: id.UserID, GroupIDs: id.GroupIDs, UserInfo: id.UserInfo, OrganizationID: id.OrganizationID}
+	req := liveblocks.IdentifyUserRequest{UserID: id.UserID, GroupIDs: id.GroupIDs, UserInfo: id.UserInfo(), OrganizationID: id.OrganizationID}
 	x.call("POST /v2/identify-user", req)
 	if x.dryRun() {
 		return x.notSent()

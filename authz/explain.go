@@ -200,7 +200,7 @@ func (x *explainer) session(id *session.Identity, err error) {
 		if exp := id.Expires(); !exp.IsZero() {
 			s.Expires = &exp
 		}
-		x.out.Identity = &ExplainedIdentity{UserID: id.UserID, GroupIDs: id.GroupIDs, UserInfo: id.UserInfo, OrganizationID: id.OrganizationID, Problem: id.Problem}
+		x.out.Identity = &ExplainedIdentity{UserID: id.UserID, GroupIDs: id.GroupIDs, UserInfo: id.UserInfo(), OrganizationID: id.OrganizationID, Problem: id.Problem}
 		if x.out.Identity.GroupIDs == nil {
 			x.out.Identity.GroupIDs = []string{}
 		}

@@ -20,6 +20,8 @@ const (
 	DefaultCacheTTL       = 30 * time.Second
 	DefaultNegativeTTL    = 5 * time.Second
 	DefaultCacheEntries   = 100_000
+	DefaultCacheBytes     = 64 << 20
+	MinCacheBytes         = 64 << 10
 	DefaultUserIDPath     = "sub"
 	DefaultUserIDHeader   = "x-user-id"
 	DefaultGroupsHeader   = "x-user-groups"
@@ -93,6 +95,9 @@ func applyDefaults(cfg *configv1.Config) {
 	setDuration(&c.NegativeTtl, DefaultNegativeTTL)
 	if c.MaxEntries == 0 {
 		c.MaxEntries = DefaultCacheEntries
+	}
+	if c.MaxBytes == 0 {
+		c.MaxBytes = DefaultCacheBytes
 	}
 	if cfg.Identity == nil {
 		cfg.Identity = &configv1.Identity{}

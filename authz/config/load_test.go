@@ -104,6 +104,7 @@ func TestParse_ValidationNamesFieldAndValue(t *testing.T) {
 		{"auth path with query", base + "liveblocks:\n  auth_path: /a?b\n", []string{"liveblocks.auth_path"}},
 		{"base url not http", base + "liveblocks:\n  base_url: ftp://x\n", []string{"liveblocks.base_url", `"ftp://x"`}},
 		{"bad listen address", base + "listen:\n  grpc: nowhere\n", []string{"listen.grpc", `"nowhere"`}},
+		{"cache bytes too few", strings.Replace(base, "session:\n", "session:\n  cache:\n    max_bytes: 1000\n", 1), []string{"session.cache.max_bytes", "1000"}},
 		{"reserved header", base + "upstream_headers:\n  user_id: Cookie\n", []string{"upstream_headers.user_id", `"Cookie"`}},
 		{"same header twice", base + "upstream_headers:\n  user_id: x-a\n  group_ids: X-A\n", []string{"upstream_headers.group_ids", "already used"}},
 		{"bad log level", base + "log:\n  level: loud\n", []string{"log.level", `"loud"`}},

@@ -64,6 +64,9 @@ func Validate(cfg *configv1.Config) error {
 	validateSession(add, s)
 	checkPositive(add, "session.cache.ttl", s.Cache.Ttl, true)
 	checkPositive(add, "session.cache.negative_ttl", s.Cache.NegativeTtl, true)
+	if s.Cache.MaxBytes < MinCacheBytes {
+		add("session.cache.max_bytes", "%d is below the least the cache takes (%d)", s.Cache.MaxBytes, MinCacheBytes)
+	}
 
 	id := cfg.Identity
 	checkPath(add, "identity.user_id", id.UserId)

@@ -32,8 +32,8 @@ func TestIntrospection_TheAppSaysWhoTheUserIs(t *testing.T) {
 	_, app, store := expressIntrospection(t)
 	id, err := resolveOnce(t, store, introspectionMapping(), app.Login(t, alice()))
 	wantUser(t, id, err, "alice", "eng", "design")
-	if id.UserInfo["name"] != "Alice" {
-		t.Fatalf("userInfo = %v", id.UserInfo)
+	if id.UserInfo()["name"] != "Alice" {
+		t.Fatalf("userInfo = %v", id.UserInfo())
 	}
 }
 

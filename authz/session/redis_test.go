@@ -41,12 +41,12 @@ func TestRedis_ExpressSessionOfTheRealAppResolves(t *testing.T) {
 	cookie := app.Login(t, alice())
 	id, err := resolveOnce(t, store, expressMapping(), cookie)
 	wantUser(t, id, err, "alice", "eng", "design")
-	if id.UserInfo["name"] != "Alice" {
-		t.Fatalf("userInfo = %v", id.UserInfo)
+	if id.UserInfo()["name"] != "Alice" {
+		t.Fatalf("userInfo = %v", id.UserInfo())
 	}
 	// The key's TTL (and cookie.expires) bound the session.
-	if id.expires.IsZero() || time.Until(id.expires) > time.Hour || time.Until(id.expires) < 50*time.Minute {
-		t.Fatalf("expires in %s, want about an hour", time.Until(id.expires))
+	if id.Expires().IsZero() || time.Until(id.Expires()) > time.Hour || time.Until(id.Expires()) < 50*time.Minute {
+		t.Fatalf("expires in %s, want about an hour", time.Until(id.Expires()))
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/maphash"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -18,8 +19,11 @@ import (
 type CacheOptions struct {
 	TTL         time.Duration // how long a valid session is kept (never past its expiry)
 	NegativeTTL time.Duration // how long an invalid session is kept
-	MaxEntries  int
-	Disabled    bool
+	// MaxEntries bounds the number of entries, and MaxBytes (when above 0)
+	// the bytes they hold, as estimated from their strings and structs.
+	MaxEntries int
+	MaxBytes   int64
+	Disabled   bool
 	// Observe, if set, is told of every cache lookup: hit or miss (for
 	// metrics). It must be cheap and must not block.
 	Observe func(hit bool)
@@ -37,7 +41,7 @@ type Resolver struct {
 	opts    CacheOptions
 	now     func() time.Time
 
-	cache  *otter.Cache[cacheKey, *entry]
+	cache  *otter.Cache[cacheKey, entry]
 	flight singleflight.Group
 	seed1  maphash.Seed
 	seed2  maphash.Seed
@@ -47,10 +51,29 @@ type Resolver struct {
 
 type cacheKey [2]uint64
 
+// entry is a cached result, kept by value in the cache's own node: a valid
+// session's identity, or why the session is invalid.
 type entry struct {
 	id      *Identity
 	err     error // an *InvalidError; unavailability is never cached
-	expires time.Time
+	expires int64 // Unix nanoseconds
+}
+
+// entryOverhead is about what the cache keeps for an entry besides the
+// identity: its node (links, expiry, weight, key and value) and its slot in
+// the hash table.
+const entryOverhead = 160
+
+// weight is about how many bytes of heap an entry holds.
+func (e entry) weight() int {
+	n := entryOverhead
+	if e.id != nil {
+		n += e.id.size()
+	}
+	if e.err != nil {
+		n += 64 // an *InvalidError, whose reasons are constants
+	}
+	return n
 }
 
 // NewResolver returns a resolver over store.
@@ -58,14 +81,31 @@ func NewResolver(store Store, mapping *Mapping, opts CacheOptions) *Resolver {
 	r := &Resolver{store: store, mapping: mapping, opts: opts, now: time.Now,
 		seed1: maphash.MakeSeed(), seed2: maphash.MakeSeed()}
 	if !opts.Disabled {
-		r.cache = otter.Must(&otter.Options[cacheKey, *entry]{
-			MaximumSize: max(opts.MaxEntries, 1),
-			ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[cacheKey, *entry]) time.Duration {
-				return max(time.Until(e.Value.expires), time.Millisecond)
-			}),
-		})
+		r.cache = otter.Must(cacheOptions(opts))
 	}
 	return r
+}
+
+// cacheOptions bound the cache by entries and, with MaxBytes, by bytes too:
+// an entry then weighs its bytes, but never less than MaxBytes/MaxEntries,
+// so that the total weight bounds both the bytes and the number of entries.
+func cacheOptions(opts CacheOptions) *otter.Options[cacheKey, entry] {
+	o := &otter.Options[cacheKey, entry]{
+		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[cacheKey, entry]) time.Duration {
+			return max(time.Until(time.Unix(0, e.Value.expires)), time.Millisecond)
+		}),
+	}
+	maxEntries := max(opts.MaxEntries, 1)
+	if opts.MaxBytes <= 0 {
+		o.MaximumSize = maxEntries
+		return o
+	}
+	floor := max(opts.MaxBytes/int64(maxEntries), 1)
+	o.MaximumWeight = uint64(max(opts.MaxBytes, floor))
+	o.Weigher = func(_ cacheKey, e entry) uint32 {
+		return uint32(min(max(int64(e.weight()), floor), math.MaxUint32))
+	}
+	return o
 }
 
 // Resolve returns the identity of the session a cookie value holds, or an
@@ -81,7 +121,7 @@ func (r *Resolver) Resolve(ctx context.Context, value string) (*Identity, error)
 		return r.lookup(lctx, value)
 	}
 	k := r.key(value)
-	if e, ok := r.cache.GetIfPresent(k); ok && r.now().Before(e.expires) {
+	if e, ok := r.cache.GetIfPresent(k); ok && r.now().UnixNano() < e.expires {
 		r.hits.Add(1)
 		if r.opts.Observe != nil {
 			r.opts.Observe(true)
@@ -105,7 +145,7 @@ func (r *Resolver) Resolve(ctx context.Context, value string) (*Identity, error)
 			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
 			defer cancel()
 			id, err := r.lookup(lctx, value)
-			if e := r.entryFor(id, err); e != nil {
+			if e, ok := r.entryFor(id, err); ok {
 				r.cache.Set(k, e)
 			}
 			return id, err
@@ -142,7 +182,7 @@ func (r *Resolver) Cached(value string) (id *Identity, ok bool) {
 		return nil, false
 	}
 	e, found := r.cache.GetIfPresent(r.key(value))
-	if !found || e.id == nil || !r.now().Before(e.expires) {
+	if !found || e.id == nil || r.now().UnixNano() >= e.expires {
 		return nil, false
 	}
 	return e.id, true
@@ -163,25 +203,25 @@ func (r *Resolver) lookup(ctx context.Context, value string) (*Identity, error) 
 	if err != nil {
 		return nil, err
 	}
-	id.expires = d.Expires
+	id.setExpires(d.Expires)
 	return id, nil
 }
 
-// entryFor returns the cache entry for a lookup's result, or nil when the
-// result must not be cached (the store was unavailable).
-func (r *Resolver) entryFor(id *Identity, err error) *entry {
+// entryFor returns the cache entry for a lookup's result; ok is false when
+// the result must not be cached (the store was unavailable).
+func (r *Resolver) entryFor(id *Identity, err error) (e entry, ok bool) {
 	now := r.now()
 	switch {
 	case err == nil:
-		exp := now.Add(r.opts.TTL)
-		if !id.expires.IsZero() && id.expires.Before(exp) {
+		exp := now.Add(r.opts.TTL).UnixNano()
+		if id.expires != 0 && id.expires < exp {
 			exp = id.expires
 		}
-		return &entry{id: id, expires: exp}
+		return entry{id: id, expires: exp}, true
 	case IsInvalid(err) && r.opts.NegativeTTL > 0 && !noCache(err):
-		return &entry{err: err, expires: now.Add(r.opts.NegativeTTL)}
+		return entry{err: err, expires: now.Add(r.opts.NegativeTTL).UnixNano()}, true
 	}
-	return nil
+	return entry{}, false
 }
 
 func (r *Resolver) key(value string) cacheKey {
@@ -206,6 +246,15 @@ func (r *Resolver) MaxEntries() int {
 		return 0
 	}
 	return max(r.opts.MaxEntries, 1)
+}
+
+// MaxBytes returns the bound of the bytes the cache holds (0 when it has
+// none of its own, or the cache is disabled).
+func (r *Resolver) MaxBytes() int64 {
+	if r.cache == nil {
+		return 0
+	}
+	return max(r.opts.MaxBytes, 0)
 }
 
 // Close releases what the store holds (a connection pool). The resolver

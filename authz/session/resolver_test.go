@@ -2,6 +2,8 @@ package session
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -42,5 +44,34 @@ func TestResolve_ASessionWithoutAUserYetIsNotRemembered(t *testing.T) {
 	// lookup per negative TTL.
 	if _, ok := r.Cached("sid-1"); !ok {
 		t.Fatal("a valid session is not cached")
+	}
+}
+
+// With max_bytes, the cache keeps no more sessions than their bytes allow,
+// even under max_entries; without it, max_entries alone bounds it.
+func TestResolve_TheCacheStaysUnderItsByteBound(t *testing.T) {
+	st := &docStore{}
+	st.doc.Store(&map[string]any{"sub": "alice", "bio": strings.Repeat("b", 600)})
+	mapping := &Mapping{UserID: "sub", UserInfo: map[string]string{"bio": "bio"}}
+	for _, tc := range []struct {
+		name     string
+		maxBytes int64
+		atMost   int
+	}{
+		{"bytes bound", 64 << 10, (64 << 10) / 700}, // each holds 600 bytes of userInfo and more
+		{"entries bound", 0, 1000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewResolver(st, mapping, CacheOptions{TTL: time.Hour, MaxEntries: 1000, MaxBytes: tc.maxBytes})
+			for i := range 3000 {
+				if _, err := r.Resolve(context.Background(), fmt.Sprintf("sid-%d", i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r.cache.CleanUp() // the evictions the writes left pending
+			if n := r.CacheSize(); n > tc.atMost || n < tc.atMost/4 {
+				t.Fatalf("%d sessions cached, want at most %d (and not far fewer)", n, tc.atMost)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
@@ -100,10 +101,10 @@ func TestMySQL_SessionsOfARealMariaDB(t *testing.T) {
 		alice := cookie("alicesessionid0000000000000000aa")
 		id, err := resolveOnce(t, store, expressMapping(), alice)
 		wantUser(t, id, err, "alice", "eng", "design")
-		if id.UserInfo["name"] != "Alice" {
-			t.Fatalf("userInfo = %v", id.UserInfo)
+		if id.UserInfo()["name"] != "Alice" {
+			t.Fatalf("userInfo = %v", id.UserInfo())
 		}
-		if d := time.Until(id.expires); d > time.Hour+time.Minute || d < 50*time.Minute {
+		if d := time.Until(id.Expires()); d > time.Hour+time.Minute || d < 50*time.Minute {
 			t.Fatalf("expires in %s, want about an hour (the expires column)", d)
 		}
 		_, err = resolveOnce(t, store, expressMapping(), tamper(alice))
@@ -124,15 +125,15 @@ func TestMySQL_SessionsOfARealMariaDB(t *testing.T) {
 		mp := &Mapping{UserID: "user_id", GroupIDs: "groups", UserInfo: map[string]string{"name": "first_name", "avatar": "avatar", "staff": "is_staff"}}
 		id, err := resolveOnce(t, store, mp, "k5b1lyy1c1eh1s7l9tmsm4zn0z5v4q7c")
 		wantUser(t, id, err, "42", "admins", "eng")
-		if id.UserInfo["name"] != "Alice" || id.UserInfo["avatar"] != "https://example.test/a.png" || id.UserInfo["staff"] != int64(1) {
-			t.Fatalf("userInfo = %#v", id.UserInfo)
+		if id.UserInfo()["name"] != "Alice" || id.UserInfo()["avatar"] != "https://example.test/a.png" || id.UserInfo()["staff"] != json.Number("1") {
+			t.Fatalf("userInfo = %#v", id.UserInfo())
 		}
-		if d := time.Until(id.expires); d > time.Hour+time.Minute || d < 50*time.Minute {
+		if d := time.Until(id.Expires()); d > time.Hour+time.Minute || d < 50*time.Minute {
 			t.Fatalf("expires in %s, want about an hour (a UTC datetime column)", d)
 		}
 		id, err = resolveOnce(t, store, mp, "nobodysession0000000000000000000")
 		wantUser(t, id, err, "43") // no groups, no avatar
-		if v, ok := id.UserInfo["avatar"]; ok {
+		if v, ok := id.UserInfo()["avatar"]; ok {
 			t.Fatalf("avatar = %#v, want none", v)
 		}
 		_, err = resolveOnce(t, store, mp, "oldsession0000000000000000000000")

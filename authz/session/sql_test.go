@@ -56,7 +56,7 @@ func TestSQL_ConnectPGSimpleSessionOfTheRealAppResolves(t *testing.T) {
 	cookie := app.Login(t, alice())
 	id, err := resolveOnce(t, store, expressMapping(), cookie)
 	wantUser(t, id, err, "alice", "eng", "design")
-	if d := time.Until(id.expires); d > time.Hour+time.Minute || d < 50*time.Minute {
+	if d := time.Until(id.Expires()); d > time.Hour+time.Minute || d < 50*time.Minute {
 		t.Fatalf("expires in %s, want about an hour (the expire column)", d)
 	}
 }
@@ -157,13 +157,13 @@ func TestSQL_NamedColumnsAndAGroupsQuery(t *testing.T) {
 
 	id, err := resolveOnce(t, store, m, "k5b1lyy1c1eh1s7l9tmsm4zn0z5v4q7c")
 	wantUser(t, id, err, "42", "admins", "eng")
-	if id.UserInfo["name"] != "Alice" || id.UserInfo["avatar"] != "https://example.test/a.png" || id.UserInfo["staff"] != true {
-		t.Fatalf("userInfo = %v", id.UserInfo)
+	if id.UserInfo()["name"] != "Alice" || id.UserInfo()["avatar"] != "https://example.test/a.png" || id.UserInfo()["staff"] != true {
+		t.Fatalf("userInfo = %v", id.UserInfo())
 	}
 	id, err = resolveOnce(t, store, m, "nobodysession0000000000000000000")
 	wantUser(t, id, err, "43") // no groups, no avatar
-	if _, ok := id.UserInfo["avatar"]; ok {
-		t.Fatalf("userInfo = %v", id.UserInfo)
+	if _, ok := id.UserInfo()["avatar"]; ok {
+		t.Fatalf("userInfo = %v", id.UserInfo())
 	}
 	_, err = resolveOnce(t, store, m, "oldsession0000000000000000000000")
 	wantInvalid(t, err, "expired")

@@ -81,6 +81,9 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	holder := authz.NewHolder(engine)
+	if limit, source := setMemoryLimit(engine.Sessions().MaxBytes()); limit > 0 {
+		log.Info("memory limit", zap.Int64("bytes", limit), zap.String("from", source))
+	}
 	obs.metrics.ReportEngines(holder)
 
 	// Reloads swap the engine in holder and the HTTP doors' settings.

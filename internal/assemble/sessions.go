@@ -2,6 +2,7 @@ package assemble
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 
 	"go.opentelemetry.io/otel/trace"
@@ -35,7 +36,7 @@ func sessionsFromConfig(cfg *configv1.Config, sec *config.Secrets, b buildOption
 	c := cfg.Session.Cache
 	opts := session.CacheOptions{
 		TTL: c.Ttl.AsDuration(), NegativeTTL: c.NegativeTtl.AsDuration(),
-		MaxEntries: int(c.MaxEntries), Disabled: c.Disabled,
+		MaxEntries: int(c.MaxEntries), MaxBytes: int64(min(c.MaxBytes, math.MaxInt64)), Disabled: c.Disabled,
 	}
 	if b.metrics != nil {
 		opts.Observe = b.metrics.CacheLookup

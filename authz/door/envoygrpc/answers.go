@@ -52,15 +52,15 @@ func denied(d *authz.Decision) *authv3.CheckResponse {
 // answerCache holds the prepared answers of the engine in use.
 type answerCache struct{ p atomic.Pointer[answers] }
 
-// answers are the allowing answers of one engine, built once and shared by
-// every request they fit (protobuf messages are safe to marshal
-// concurrently): the anonymous one, and one per cached identity.
+// answers are the allowing answers of one engine, shared by every request
+// they fit (protobuf messages are safe to marshal concurrently): the
+// anonymous one, built once, and those of the sessions in use.
 //
-// The answers of identities sit in a two-way set-associative table indexed
-// by the identity's address, sized from the engine's session cache: a cached
-// session finds its answer without allocating, and the table's size bounds
-// the memory it keeps (an identity the session cache dropped stays at most
-// until its slot is taken).
+// The answers of identities sit in a small two-way set-associative table
+// indexed by the identity's address: a session that sends requests finds its
+// answer there without allocating, while the memory of the table stays
+// bounded whatever the number of cached sessions. A session whose answer was
+// displaced gets a new one, built in one allocation, at its next request.
 type answers struct {
 	engine    *authz.Engine
 	anonymous *authv3.CheckResponse
@@ -68,10 +68,12 @@ type answers struct {
 	shift     uint // 64 - log2(len(slots))
 }
 
-// Bounds of the table of answers, in slots.
+// Bounds of the table of answers, in slots: twice the session cache's
+// entries, between these. At about 0.9 KB an answer, the table holds at most
+// a few megabytes.
 const (
 	minSlots = 64
-	maxSlots = 1 << 20
+	maxSlots = 4096
 )
 
 // of returns the answers of e. Those of the engine in use are kept; an engine
@@ -129,9 +131,7 @@ func (a *answers) allow(e *authz.Engine, id *session.Identity) *authv3.CheckResp
 	return &p.resp
 }
 
-// preparedAllow is the OK answer of one identity in a single allocation: one
-// is kept per cached session, so its size is most of the memory a cached
-// session takes.
+// preparedAllow is the OK answer of one identity in a single allocation.
 type preparedAllow struct {
 	id      *session.Identity
 	resp    authv3.CheckResponse

@@ -26,6 +26,9 @@ type checkDoor struct {
 	// envoy lists the identity headers a request must not carry to the app
 	// in x-envoy-auth-headers-to-remove.
 	envoy bool
+	// methodKey and uriKey are methodHeader and uriHeader in net/http's
+	// canonical form.
+	methodKey, uriKey string
 }
 
 var (
@@ -33,12 +36,14 @@ var (
 	// and 403 go to the client, anything else becomes a 500.
 	nginxDoor = &checkDoor{
 		name: "nginx", methodHeader: "X-Original-Method", uriHeader: "X-Original-URI",
+		methodKey: http.CanonicalHeaderKey("X-Original-Method"), uriKey: http.CanonicalHeaderKey("X-Original-URI"),
 		hint: "proxy_set_header X-Original-URI $request_uri; proxy_set_header X-Original-Method $request_method;",
 	}
 	// Traefik's forwardAuth and Caddy's forward_auth: a GET without a body,
 	// with the client's headers. 2xx allows, anything else goes to the client.
 	forwardDoor = &checkDoor{
 		name: "forward", methodHeader: "X-Forwarded-Method", uriHeader: "X-Forwarded-Uri",
+		methodKey: http.CanonicalHeaderKey("X-Forwarded-Method"), uriKey: http.CanonicalHeaderKey("X-Forwarded-Uri"),
 		hint: "the proxy's forward-auth sets X-Forwarded-Method and X-Forwarded-Uri itself",
 	}
 	// Envoy's ext_authz in HTTP-service mode: the original method, the path
@@ -103,7 +108,7 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, e *authz.Engine,
 		return
 	}
 	req := authz.Request{Door: door.name, Method: method, Path: uri, Cookies: r.Header["Cookie"]}
-	st.describe(&req, r)
+	st.describeFrom(&req, r, peer, true)
 	d := e.Decide(r.Context(), &req)
 	if !d.Allow {
 		writeDecision(w, r, &d)
@@ -122,7 +127,9 @@ func (door *checkDoor) original(r *http.Request, target string) (method, uri, pr
 		}
 		return r.Method, uri, ""
 	}
-	method, uri = r.Header.Get(door.methodHeader), r.Header.Get(door.uriHeader)
+	// By the canonical keys: Header.Get would make one for X-Original-URI
+	// on every request.
+	method, uri = firstValue(r.Header, door.methodKey), firstValue(r.Header, door.uriKey)
 	switch {
 	case method == "":
 		return "", "", door.methodHeader + " is missing"
@@ -141,40 +148,48 @@ func (door *checkDoor) original(r *http.Request, target string) (method, uri, pr
 // not sent: nginx's proxy_set_header then sends none, and forward-auth
 // deletes the client's copy. For Envoy, which copies only what the answer
 // has, the answer also names the headers to remove from the request.
+//
+// The header map's values share one allocation, and Envoy's list of headers
+// to remove is one of those headerForms built for the engine.
 func (h *Handler) writeAllow(w http.ResponseWriter, e *authz.Engine, door *checkDoor, id *session.Identity) {
 	f := h.headerForms(e)
 	hdr := w.Header()
 	hdr["Cache-Control"] = noStore
 	if id == nil {
-		if door.envoy && f.removeAll != "" {
-			hdr[envoyHeadersToRemove] = []string{f.removeAll}
+		if door.envoy && f.remove[0] != "" {
+			hdr[envoyHeadersToRemove] = []string{f.remove[0]}
 		}
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	var set [3]bool
-	for i, v := range [3]string{id.UserID, id.GroupsHeader, id.UserInfoJSON} {
+	values := [3]string{id.UserID, id.GroupsHeader, id.UserInfoJSON}
+	var set int // bit i: header i is set
+	n := 0
+	for i, v := range values {
 		if f.keys[i] != "" && v != "" {
-			hdr[f.keys[i]] = []string{v}
-			set[i] = true
+			set |= 1 << i
+			n++
 		}
 	}
-	if door.envoy {
+	if door.envoy && f.remove[set] != "" {
+		n++
+	}
+	vals := make([]string, n)
+	n = 0
+	put := func(key, v string) {
+		vals[n] = v
+		hdr[key] = vals[n : n+1 : n+1]
+		n++
+	}
+	for i, v := range values {
+		if set&(1<<i) != 0 {
+			put(f.keys[i], v)
+		}
+	}
+	if door.envoy && f.remove[set] != "" {
 		// Every other identity header name, underscore spellings included
 		// (authz.Engine.HeaderNamesToRemove).
-		var remove []string
-	names:
-		for _, n := range e.HeaderNamesToRemove() {
-			for i := range f.names {
-				if set[i] && strings.EqualFold(f.names[i], n) {
-					continue names
-				}
-			}
-			remove = append(remove, n)
-		}
-		if len(remove) > 0 {
-			hdr[envoyHeadersToRemove] = []string{strings.Join(remove, ",")}
-		}
+		put(envoyHeadersToRemove, f.remove[set])
 	}
 	w.WriteHeader(http.StatusOK)
 }

@@ -37,10 +37,10 @@ func forwardedClient(r *http.Request, peer netip.Addr, trusted bool, hops int) f
 	if !trusted {
 		return f
 	}
-	if fh := r.Header.Get("X-Forwarded-Host"); fh != "" {
+	if fh := firstValue(r.Header, "X-Forwarded-Host"); fh != "" {
 		f.host = lastListItem(fh)
 	}
-	if fp := r.Header.Get("X-Forwarded-Proto"); fp != "" {
+	if fp := firstValue(r.Header, "X-Forwarded-Proto"); fp != "" {
 		f.scheme = strings.ToLower(lastListItem(fp))
 	}
 	if item, ok := listItemFromEnd(r.Header["X-Forwarded-For"], hops); ok {

@@ -199,10 +199,24 @@ func (st *settings) trusted(r *http.Request) (netip.Addr, bool) {
 // trusted proxy's forwarded headers), Origin and Sec-Fetch-Site.
 func (st *settings) describe(req *authz.Request, r *http.Request) {
 	peer, trusted := st.trusted(r)
+	st.describeFrom(req, r, peer, trusted)
+}
+
+// describeFrom is describe for a request whose peer is known.
+func (st *settings) describeFrom(req *authz.Request, r *http.Request, peer netip.Addr, trusted bool) {
 	f := forwardedClient(r, peer, trusted, st.trustedHops)
 	req.ClientAddr, req.Host, req.Scheme = f.addr, f.host, f.scheme
-	req.Origin = r.Header.Get("Origin")
-	req.SecFetchSite = r.Header.Get("Sec-Fetch-Site")
+	req.Origin = firstValue(r.Header, "Origin")
+	req.SecFetchSite = firstValue(r.Header, "Sec-Fetch-Site")
+}
+
+// firstValue is the first value of a header, by its canonical key: unlike
+// Header.Get, it does not canonicalize the key on every request.
+func firstValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // writeDecision writes a decision the sidecar answers itself (a refusal, or
@@ -257,13 +271,15 @@ func answerStatus(s int) int {
 
 // headerForms are an engine's identity header names as the check doors
 // write them: canonical keys for net/http's header map, the configured
-// (lower-case) names, and the value of Envoy's x-envoy-auth-headers-to-remove
-// for a request without identity. Built once per engine.
+// (lower-case) names, and the values of Envoy's
+// x-envoy-auth-headers-to-remove, indexed by which identity headers the
+// answer sets (bit i for names[i]; 0 for a request without identity). Built
+// once per engine.
 type headerForms struct {
-	engine    *authz.Engine
-	keys      [3]string // user id, groups, user info; "" when not used
-	names     [3]string
-	removeAll string
+	engine *authz.Engine
+	keys   [3]string // user id, groups, user info; "" when not used
+	names  [3]string
+	remove [8]string
 }
 
 func (h *Handler) headerForms(e *authz.Engine) *headerForms {
@@ -271,13 +287,22 @@ func (h *Handler) headerForms(e *authz.Engine) *headerForms {
 		return f
 	}
 	n := e.Headers()
-	f := &headerForms{
-		engine:    e,
-		names:     [3]string{n.UserID, n.GroupIDs, n.UserInfo},
-		removeAll: strings.Join(e.HeaderNamesToRemove(), ","),
-	}
+	f := &headerForms{engine: e, names: [3]string{n.UserID, n.GroupIDs, n.UserInfo}}
 	for i, name := range f.names {
 		f.keys[i] = http.CanonicalHeaderKey(name)
+	}
+	for set := range f.remove {
+		var remove []string
+	names:
+		for _, name := range e.HeaderNamesToRemove() {
+			for i := range f.names {
+				if set&(1<<i) != 0 && strings.EqualFold(f.names[i], name) {
+					continue names
+				}
+			}
+			remove = append(remove, name)
+		}
+		f.remove[set] = strings.Join(remove, ",")
 	}
 	h.names.Store(f)
 	return f

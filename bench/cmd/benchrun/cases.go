@@ -65,6 +65,8 @@ type caseResult struct {
 	FixedCPUms1k float64 `json:"cpu_ms_per_1k_fixed_rate"`
 	PeakRSSMB    float64 `json:"peak_rss_mb"`
 	Errors       int64   `json:"errors"`
+	// FixedStatus says why a case has no fixed-rate figures ("" when it has).
+	FixedStatus string `json:"fixed_rate_status,omitempty"`
 
 	// Against the baseline (not set on the baseline itself).
 	RPSRatio   float64 `json:"rps_ratio,omitempty"`
@@ -176,8 +178,10 @@ func runCases(cases []*benchCase, st settings, rateFor func([]*benchCase) int) {
 	}
 	// phase runs one pair per case: the baseline, then the case. A pair
 	// that fails (errors, often a stall of the shared machine that runs
-	// past a load generator's timeout) is tried once more.
-	phase := func(name string, do func(*benchCase) (loadResult, error), add func(*caseResult, pair)) {
+	// past a load generator's timeout) is tried once more. A fixed-rate pair
+	// that fails again leaves the case's saturation figures standing: only
+	// its latency figures are then missing (FixedStatus says why).
+	phase := func(name string, fixedRate bool, do func(*benchCase) (loadResult, error), add func(*caseResult, pair)) {
 		for _, c := range others() {
 			var b, r run
 			var err error
@@ -191,6 +195,11 @@ func runCases(cases []*benchCase, st settings, rateFor func([]*benchCase) int) {
 					log.Printf("  %-12s %-44s failed (%v); once more", name, c.name, err)
 				}
 			}
+			if err != nil && fixedRate {
+				c.res.FixedStatus = fmt.Sprintf("failed: %s: %v", name, err)
+				log.Printf("  %s: %s", c.name, c.res.FixedStatus)
+				continue
+			}
 			if err != nil {
 				fail(c, name, err)
 				continue
@@ -203,12 +212,12 @@ func runCases(cases []*benchCase, st settings, rateFor func([]*benchCase) int) {
 	rate := 0
 	for round := 1; round <= st.Rounds; round++ {
 		log.Printf(" round %d", round)
-		phase("saturation", func(c *benchCase) (loadResult, error) { return c.sat(st.Sat) },
+		phase("saturation", false, func(c *benchCase) (loadResult, error) { return c.sat(st.Sat) },
 			func(r *caseResult, p pair) { r.Sat = append(r.Sat, p) })
 		if rate == 0 {
 			rate = rateFor(cases)
 		}
-		phase(fmt.Sprintf("%d req/s", rate), func(c *benchCase) (loadResult, error) { return c.fixed(rate, st.Fixed) },
+		phase(fmt.Sprintf("%d req/s", rate), true, func(c *benchCase) (loadResult, error) { return c.fixed(rate, st.Fixed) },
 			func(r *caseResult, p pair) { r.Fixed = append(r.Fixed, p) })
 	}
 	if !base.res.ok() {

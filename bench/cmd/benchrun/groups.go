@@ -171,14 +171,24 @@ func (e *env) tokenGroup(st settings, dev *server) *group {
 }
 
 // nginxGroup: nginx's auth_request (deploy/nginx/nginx.conf) in front of an
-// app, with the floor's HTTP check, then with the sidecar's /check/nginx.
+// app, with the floor's HTTP check, then with each of the sidecar's HTTP
+// check doors: /check/nginx as the file has it, and /check/forward and
+// /check/envoy/<uri> asked by the same nginx.
 func (e *env) nginxGroup(st settings) *group {
-	g := &group{ID: "nginx", Title: "nginx auth_request door (deploy/nginx/nginx.conf), through nginx to an app",
+	g := &group{ID: "nginx", Title: "HTTP check doors, through nginx's auth_request (deploy/nginx/nginx.conf) to an app",
 		Baseline: "nginx + floor check"}
-	names := []string{"nginx + floor check", "nginx + lbauthz /check/nginx, JWT session"}
+	doors := []struct {
+		name, door string
+		check      checkDoor
+	}{
+		{"nginx + floor check", "floor HTTP check", checkNginx},
+		{"nginx + lbauthz /check/nginx, JWT session", "lbauthz HTTP /check/nginx", checkNginx},
+		{"nginx + lbauthz /check/forward, JWT session", "lbauthz HTTP /check/forward", checkForward},
+		{"nginx + lbauthz /check/envoy, JWT session", "lbauthz HTTP /check/envoy", checkEnvoy},
+	}
 	if missing := lookTools("nginx"); len(missing) > 0 && !fileExists("/usr/sbin/nginx") {
-		for _, n := range names {
-			g.add(n, "").Status = "pending: nginx is not installed"
+		for _, d := range doors {
+			g.add(d.name, d.door).Status = "pending: nginx is not installed"
 		}
 		return g
 	}
@@ -191,64 +201,106 @@ func (e *env) nginxGroup(st settings) *group {
 	alice := signJWT(claims("alice", "Alice", []string{"team", "eng"}))
 	app, err := e.startApp()
 	if err != nil {
-		for _, n := range names {
-			g.add(n, "").Status = "failed: the app: " + err.Error()
+		for _, d := range doors {
+			g.add(d.name, d.door).Status = "failed: the app: " + err.Error()
 		}
 		return g
 	}
 	started = append(started, app)
 	var cases []*benchCase
-	add := func(name, door, user string, startCheck func() (*server, error)) {
-		res := g.add(name, door)
-		chk, err := startCheck()
+	for i, d := range doors {
+		res := g.add(d.name, d.door)
+		start, user := func() (*server, error) { return e.startSidecar(e.jwtSession()) }, "alice"
+		if i == 0 {
+			start, user = func() (*server, error) { return e.startFloor(false, true) }, "floor"
+		}
+		chk, err := start()
 		if err != nil {
 			res.Status = "failed: " + err.Error()
-			return
+			continue
 		}
 		started = append(started, chk)
-		ng, err := e.startNginx(chk.http, app.http)
+		ng, err := e.startNginx(chk.http, app.http, d.check)
 		if err != nil {
 			res.Status = "failed: nginx: " + err.Error()
-			return
+			continue
 		}
 		started = append(started, ng)
 		cases = append(cases, e.httpCase(res, chk, httpSpec{Method: "GET", URL: "http://" + ng.http + pagePath,
 			Header: [][2]string{{"Cookie", browserCookie(alice)}}}, 200, user))
 	}
-	add(names[0], "floor HTTP check", "floor", func() (*server, error) { return e.startFloor(false, true) })
-	add(names[1], "lbauthz HTTP /check/nginx", "alice", func() (*server, error) { return e.startSidecar(e.jwtSession()) })
 	runCases(cases, st, shareOfSlowest(st.RateShare, st.HTTPRate))
 	g.Note = fmt.Sprintf("saturation: wrk; fixed rate: %d req/s, evenly spaced (benchrun's own open-loop driver); CPU and memory are the check server's", firstRate(g))
 	return g
 }
 
 // memory is the sidecar's resident memory idle and with many sessions
-// cached.
+// cached, and its time from start to ready, with the floor server's beside.
 type memory struct {
-	Status      string  `json:"status"`
-	IdleRSSMB   float64 `json:"idle_rss_mb"`
-	Sessions    int     `json:"sessions"`
-	Allowed     int64   `json:"allowed"`
-	FillSeconds float64 `json:"fill_seconds"`
-	FilledRSSMB float64 `json:"filled_rss_mb"` // right after the fill
-	SteadyRSSMB float64 `json:"steady_rss_mb"` // after traffic on the cached sessions
-	SteadyCalls int64   `json:"steady_calls"`  // Checks of that traffic
-	PeakRSSMB   float64 `json:"peak_rss_mb"`
+	Status       string    `json:"status"`
+	IdleRSSMB    float64   `json:"idle_rss_mb"`
+	FloorIdleMB  float64   `json:"floor_idle_rss_mb"`
+	ReadyMs      float64   `json:"start_to_ready_ms"`     // best of the starts
+	ReadyMsAll   []float64 `json:"start_to_ready_ms_all"` // every start
+	FloorReadyMs float64   `json:"floor_start_to_listen_ms"`
+	Sessions     int       `json:"sessions"`
+	Allowed      int64     `json:"allowed"`
+	FillSeconds  float64   `json:"fill_seconds"`
+	FilledRSSMB  float64   `json:"filled_rss_mb"`     // right after the fill
+	SteadyRSSMB  float64   `json:"steady_rss_mb"`     // after a second pass over the sessions
+	SteadyCalls  int64     `json:"steady_calls"`      // Checks of that pass, each answer checked
+	BytesPerSess float64   `json:"bytes_per_session"` // (steady - idle) / sessions
+	PeakRSSMB    float64   `json:"peak_rss_mb"`
 }
 
-// memoryGroup starts a sidecar, reads its idle RSS, then sends one Check
-// for each of n distinct valid JWT sessions (each is verified and cached)
-// and reads its RSS again.
+// startsToReady is how many times the sidecar and the floor are started to
+// time their start.
+const startsToReady = 5
+
+// memoryGroup times the start of the sidecar and of the floor server,
+// reads their idle RSS, then sends one Check for each of n distinct valid
+// JWT sessions (each is verified and cached), then a second pass over the
+// same sessions, and reads the sidecar's RSS after each.
 func (e *env) memoryGroup(n int) *memory {
 	m := &memory{Sessions: n, Status: "ok"}
+	for range startsToReady {
+		t0 := time.Now()
+		fl, err := e.startFloor(true, true)
+		if err != nil {
+			m.Status = "failed: the floor: " + err.Error()
+			return m
+		}
+		if d := msSince(t0); m.FloorReadyMs == 0 || d < m.FloorReadyMs {
+			m.FloorReadyMs = d
+		}
+		time.Sleep(time.Second)
+		if v, _ := memMB(fl.pid(), "VmRSS"); m.FloorIdleMB == 0 || v < m.FloorIdleMB {
+			m.FloorIdleMB = v
+		}
+		fl.stop()
+		t0 = time.Now()
+		sc, err := e.startSidecar(e.jwtSession())
+		if err != nil {
+			m.Status = "failed: " + err.Error()
+			return m
+		}
+		d := msSince(t0)
+		m.ReadyMsAll = append(m.ReadyMsAll, d)
+		if m.ReadyMs == 0 || d < m.ReadyMs {
+			m.ReadyMs = d
+		}
+		time.Sleep(time.Second)
+		if v, _ := memMB(sc.pid(), "VmRSS"); m.IdleRSSMB == 0 || v < m.IdleRSSMB {
+			m.IdleRSSMB = v
+		}
+		sc.stop()
+	}
 	sc, err := e.startSidecar(e.jwtSession())
 	if err != nil {
 		m.Status = "failed: " + err.Error()
 		return m
 	}
 	defer sc.stop()
-	time.Sleep(time.Second)
-	m.IdleRSSMB, _ = memMB(sc.pid(), "VmRSS")
 
 	// The sessions are signed first, so that the fill is not slowed by
 	// this program's own work.
@@ -263,9 +315,9 @@ func (e *env) memoryGroup(n int) *memory {
 		return m
 	}
 	defer c.Close()
-	// Each goroutine takes the next index until stop says so; check checks
-	// the session of an index.
-	drive := func(stop func(i int) bool, check func(i int) error) (int64, error) {
+	// Each goroutine takes the next index until all n are done; check
+	// checks the session of an index.
+	pass := func() (int64, error) {
 		var next, done atomic.Int64
 		var firstErr error
 		var once sync.Once
@@ -274,10 +326,14 @@ func (e *env) memoryGroup(n int) *memory {
 			wg.Go(func() {
 				for {
 					i := int(next.Add(1) - 1)
-					if stop(i) {
+					if i >= n {
 						return
 					}
-					if err := check(i); err != nil {
+					resp, err := c.check(checkRequest("GET", pagePath, cookies[i], ""))
+					if err == nil {
+						err = allowsAs(fmt.Sprintf("user-%06d", i))(resp)
+					}
+					if err != nil {
 						once.Do(func() { firstErr = err })
 						continue
 					}
@@ -288,15 +344,8 @@ func (e *env) memoryGroup(n int) *memory {
 		wg.Wait()
 		return done.Load(), firstErr
 	}
-	checkSession := func(i int) error {
-		resp, err := c.check(checkRequest("GET", pagePath, cookies[i%n], ""))
-		if err == nil {
-			err = allowsAs(fmt.Sprintf("user-%06d", i%n))(resp)
-		}
-		return err
-	}
 	t0 := time.Now()
-	allowed, err := drive(func(i int) bool { return i >= n }, checkSession)
+	allowed, err := pass()
 	m.FillSeconds, m.Allowed = time.Since(t0).Seconds(), allowed
 	if err != nil {
 		m.Status = fmt.Sprintf("failed: %d of %d sessions not allowed: %v", int64(n)-allowed, n, err)
@@ -305,12 +354,10 @@ func (e *env) memoryGroup(n int) *memory {
 	time.Sleep(time.Second)
 	m.FilledRSSMB, _ = memMB(sc.pid(), "VmRSS")
 	// Right after a burst of new sessions, the heap still holds the garbage
-	// of their verification: no collection runs while nothing allocates.
-	// Traffic on the cached sessions (which, like any request, allocates in
-	// the gRPC server) lets the collector catch up: the steady state of a
-	// sidecar that holds this many sessions.
-	t1 := time.Now()
-	m.SteadyCalls, err = drive(func(i int) bool { return time.Since(t1) > 3*time.Second }, checkSession)
+	// of their verification. A second pass over the same sessions, now
+	// cached, lets the collector catch up: the steady state of a sidecar
+	// that holds this many sessions.
+	m.SteadyCalls, err = pass()
 	if err != nil {
 		m.Status = "failed: a cached session was not allowed: " + err.Error()
 		return m
@@ -318,10 +365,13 @@ func (e *env) memoryGroup(n int) *memory {
 	time.Sleep(2 * time.Second)
 	m.SteadyRSSMB, _ = memMB(sc.pid(), "VmRSS")
 	m.PeakRSSMB, _ = memMB(sc.pid(), "VmHWM")
-	log.Printf("  memory: idle %.1f MB; %d sessions cached in %.1fs: %.1f MB, %.1f MB after %d more Checks (peak %.1f MB)",
-		m.IdleRSSMB, m.Allowed, m.FillSeconds, m.FilledRSSMB, m.SteadyRSSMB, m.SteadyCalls, m.PeakRSSMB)
+	m.BytesPerSess = (m.SteadyRSSMB - m.IdleRSSMB) * (1 << 20) / float64(n)
+	log.Printf("  memory: idle %.1f MB (floor %.1f MB); ready in %.0f ms (floor listening in %.0f ms); %d sessions cached in %.1fs: %.1f MB, %.1f MB after a second pass (peak %.1f MB): %.0f bytes per session",
+		m.IdleRSSMB, m.FloorIdleMB, m.ReadyMs, m.FloorReadyMs, m.Allowed, m.FillSeconds, m.FilledRSSMB, m.SteadyRSSMB, m.PeakRSSMB, m.BytesPerSess)
 	return m
 }
+
+func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
 
 func firstRate(g *group) int {
 	for _, c := range g.Cases {

@@ -141,7 +141,12 @@ func (p *proc) waitReady(timeout time.Duration, ready func() error) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%s not ready after %s: %v\n%s", p.name, timeout, err, p.tail())
 		}
-		time.Sleep(25 * time.Millisecond)
+		// Often at first, so that a start is timed closely (memoryGroup).
+		if time.Until(deadline) > timeout-time.Second {
+			time.Sleep(2 * time.Millisecond)
+		} else {
+			time.Sleep(25 * time.Millisecond)
+		}
 	}
 }
 

@@ -204,10 +204,20 @@ func (e *env) startRedis() (*server, *redis.Client, error) {
 	return s, c, err
 }
 
+// checkDoor is the HTTP door nginx's auth_request asks.
+type checkDoor int
+
+const (
+	checkNginx   checkDoor = iota // /check/nginx, as deploy/nginx/nginx.conf has it
+	checkForward                  // /check/forward, with X-Forwarded-Method and X-Forwarded-Uri
+	checkEnvoy                    // /check/envoy/<the original URI>
+)
+
 // startNginx starts nginx with deploy/nginx/nginx.conf, changed only where
-// this machine differs: the ports, one worker, no access log. check is the
+// this machine differs (the ports, one worker, no access log) and, for
+// another door than /check/nginx, in the check's location. check is the
 // HTTP address of the check server, app the app's.
-func (e *env) startNginx(check, app string) (*server, error) {
+func (e *env) startNginx(check, app string, door checkDoor) (*server, error) {
 	b, err := os.ReadFile(filepath.Join(e.root, "deploy", "nginx", "nginx.conf"))
 	if err != nil {
 		return nil, err
@@ -215,13 +225,23 @@ func (e *env) startNginx(check, app string) (*server, error) {
 	s := &server{http: freeAddr()}
 	_, port, _ := net.SplitHostPort(s.http)
 	conf := string(b)
-	for _, r := range [][2]string{
+	const checkPass = "proxy_pass http://lbauthz/check/nginx;"
+	edits := [][2]string{
 		{"server 127.0.0.1:8181;", "server " + check + ";"},
 		{"server 127.0.0.1:3000;", "server " + app + ";"},
 		{"listen 8080;", "listen 127.0.0.1:" + port + ";"},
 		{"worker_processes auto;", "worker_processes 1;"},
 		{"access_log access.log;", "access_log off;"},
-	} {
+	}
+	switch door {
+	case checkForward:
+		edits = append(edits, [2]string{checkPass, "proxy_pass http://lbauthz/check/forward;\n" +
+			"            proxy_set_header X-Forwarded-Method $request_method;\n" +
+			"            proxy_set_header X-Forwarded-Uri $request_uri;"})
+	case checkEnvoy:
+		edits = append(edits, [2]string{checkPass, "proxy_pass http://lbauthz/check/envoy$request_uri;"})
+	}
+	for _, r := range edits {
 		if !strings.Contains(conf, r[0]) {
 			return nil, fmt.Errorf("deploy/nginx/nginx.conf no longer holds %q: update the benchmark", r[0])
 		}

@@ -959,7 +959,14 @@ type Cache struct {
 	// Most entries kept. Default 100000.
 	MaxEntries uint32 `protobuf:"varint,3,opt,name=max_entries,json=maxEntries,proto3" json:"max_entries,omitempty"`
 	// Turns the cache off.
-	Disabled      bool `protobuf:"varint,4,opt,name=disabled,proto3" json:"disabled,omitempty"`
+	Disabled bool `protobuf:"varint,4,opt,name=disabled,proto3" json:"disabled,omitempty"`
+	// Most bytes of memory the entries hold, as estimated from what each one
+	// keeps (the user id, groups and userInfo JSON, and a fixed overhead of
+	// about 0.3 KB): the cache stays under both this and max_entries. At least
+	// 65536. Default 67108864 (64 MiB), which 100,000 sessions of a user id, a
+	// few groups and a small userInfo stay well under. The process's memory
+	// limit (GOMEMLIMIT) is set from it unless the environment gives one.
+	MaxBytes      uint64 `protobuf:"varint,5,opt,name=max_bytes,json=maxBytes,proto3" json:"max_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1020,6 +1027,13 @@ func (x *Cache) GetDisabled() bool {
 		return x.Disabled
 	}
 	return false
+}
+
+func (x *Cache) GetMaxBytes() uint64 {
+	if x != nil {
+		return x.MaxBytes
+	}
+	return 0
 }
 
 var File_lbauthz_config_v1_session_proto protoreflect.FileDescriptor
@@ -1105,13 +1119,14 @@ const file_lbauthz_config_v1_session_proto_rawDesc = "" +
 	"\x13allow_insecure_http\x18\x04 \x01(\bR\x11allowInsecureHttp\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xaf\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xcc\x01\n" +
 	"\x05Cache\x12+\n" +
 	"\x03ttl\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x12<\n" +
 	"\fnegative_ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\vnegativeTtl\x12\x1f\n" +
 	"\vmax_entries\x18\x03 \x01(\rR\n" +
 	"maxEntries\x12\x1a\n" +
-	"\bdisabled\x18\x04 \x01(\bR\bdisabledB=Z;github.com/lbauthz/lbauthz/proto/lbauthz/config/v1;configv1b\x06proto3"
+	"\bdisabled\x18\x04 \x01(\bR\bdisabled\x12\x1b\n" +
+	"\tmax_bytes\x18\x05 \x01(\x04R\bmaxBytesB=Z;github.com/lbauthz/lbauthz/proto/lbauthz/config/v1;configv1b\x06proto3"
 
 var (
 	file_lbauthz_config_v1_session_proto_rawDescOnce sync.Once
