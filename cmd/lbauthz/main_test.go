@@ -21,7 +21,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 
-	"github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 

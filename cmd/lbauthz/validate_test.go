@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 )
 
 // TestValidate_WarnsAboutEachRiskySetting runs `lbauthz validate` on

@@ -29,7 +29,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
-	"github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 

@@ -12,7 +12,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	. "github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
@@ -21,11 +21,11 @@ const authPath = "/api/liveblocks-auth"
 func cookie(v string) map[string]string { return map[string]string{"cookie": "session=" + v} }
 
 func TestCheck_AuthPathIssuesTheDevServerToken(t *testing.T) {
-	dev, lb := DevServer(t)
+	dev, lb := authztest.DevServer(t)
 	_ = dev
-	c := GRPC(t, Engine(t, Config, lb.URL, testenv.DevSecretKey))
+	c := authztest.GRPC(t, authztest.Engine(t, authztest.Config, lb.URL, testenv.DevSecretKey))
 
-	r := Check(t, c, CheckRequest("POST", authPath, cookie(Session(Alice())), `{"room":"r1"}`), 2*time.Second)
+	r := authztest.Check(t, c, authztest.CheckRequest("POST", authPath, cookie(authztest.Session(authztest.Alice())), `{"room":"r1"}`), 2*time.Second)
 	if r.GRPCError != nil {
 		t.Fatalf("Check returned a gRPC error: %v", r.GRPCError)
 	}
@@ -42,7 +42,7 @@ func TestCheck_AuthPathIssuesTheDevServerToken(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.Body), &body); err != nil || body.Token == "" {
 		t.Fatalf("body is not {\"token\": ...}: %v", err)
 	}
-	claims := TokenClaims(t, body.Token)
+	claims := authztest.TokenClaims(t, body.Token)
 	if claims["k"] != "id" || claims["uid"] != "alice" {
 		t.Fatalf("claims k=%v uid=%v", claims["k"], claims["uid"])
 	}
@@ -58,22 +58,22 @@ func TestCheck_AuthPathIssuesTheDevServerToken(t *testing.T) {
 }
 
 func TestCheck_Table(t *testing.T) {
-	_, lb := DevServer(t)
-	c := GRPC(t, Engine(t, Config, lb.URL, testenv.DevSecretKey))
+	_, lb := authztest.DevServer(t)
+	c := authztest.GRPC(t, authztest.Engine(t, authztest.Config, lb.URL, testenv.DevSecretKey))
 	now := time.Now()
 	with := func(mod func(m map[string]any)) string {
-		m := Alice()
+		m := authztest.Alice()
 		mod(m)
-		return Session(m)
+		return authztest.Session(m)
 	}
-	valid := Session(Alice())
+	valid := authztest.Session(authztest.Alice())
 	parts := strings.Split(valid, ".")
 	// Alice's header and signature around mallory's claims.
-	forged := strings.Split(Unsigned(map[string]any{}, map[string]any{"sub": "mallory", "exp": now.Add(time.Hour).Unix()}), ".")[1]
+	forged := strings.Split(authztest.Unsigned(map[string]any{}, map[string]any{"sub": "mallory", "exp": now.Add(time.Hour).Unix()}), ".")[1]
 	tampered := parts[0] + "." + forged + "." + parts[2]
-	none := Unsigned(map[string]any{"alg": "none", "typ": "JWT"}, Alice()) + "."
-	hs384 := SignHS(HMACSecret, "HS384", Alice())
-	wrongKey := SignHS("another-secret-of-the-right-length-000000000", "HS256", Alice())
+	none := authztest.Unsigned(map[string]any{"alg": "none", "typ": "JWT"}, authztest.Alice()) + "."
+	hs384 := authztest.SignHS(authztest.HMACSecret, "HS384", authztest.Alice())
+	wrongKey := authztest.SignHS("another-secret-of-the-right-length-000000000", "HS256", authztest.Alice())
 
 	cases := []struct {
 		name       string
@@ -113,7 +113,7 @@ func TestCheck_Table(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			before := lb.Calls()
-			r := Check(t, c, CheckRequest(tc.method, tc.path, tc.headers, ""), 3*time.Second)
+			r := authztest.Check(t, c, authztest.CheckRequest(tc.method, tc.path, tc.headers, ""), 3*time.Second)
 			if r.GRPCError != nil {
 				t.Fatalf("decisions are never gRPC errors, got %v", r.GRPCError)
 			}
@@ -176,9 +176,9 @@ func contains(list []string, s string) bool {
 
 func TestCheck_LiveblocksRefusalPassesThrough(t *testing.T) {
 	// The real dev server refuses any secret but sk_localdev with a 403.
-	_, lb := DevServer(t)
-	c := GRPC(t, Engine(t, Config, lb.URL, "sk_not_the_dev_key"))
-	r := Check(t, c, CheckRequest("POST", authPath, cookie(Session(Alice())), ""), 2*time.Second)
+	_, lb := authztest.DevServer(t)
+	c := authztest.GRPC(t, authztest.Engine(t, authztest.Config, lb.URL, "sk_not_the_dev_key"))
+	r := authztest.Check(t, c, authztest.CheckRequest("POST", authPath, cookie(authztest.Session(authztest.Alice())), ""), 2*time.Second)
 	if r.Status != 403 || !strings.Contains(r.Body, "Invalid secret key") {
 		t.Fatalf("want Liveblocks' 403 with its body, got %d %q", r.Status, r.Body)
 	}
@@ -214,11 +214,11 @@ func TestCheck_LiveblocksFailuresBecome503(t *testing.T) {
 		{"liveblocks unreachable", closed, 2 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := GRPC(t, Engine(t, Config, tc.url, testenv.DevSecretKey))
+			c := authztest.GRPC(t, authztest.Engine(t, authztest.Config, tc.url, testenv.DevSecretKey))
 			start := time.Now()
 			// Envoy's ext_authz timeout arrives as the gRPC deadline; the
 			// sidecar answers 503 just inside it.
-			r := Check(t, c, CheckRequest("POST", authPath, cookie(Session(Alice())), ""), tc.deadline)
+			r := authztest.Check(t, c, authztest.CheckRequest("POST", authPath, cookie(authztest.Session(authztest.Alice())), ""), tc.deadline)
 			if r.GRPCError != nil {
 				t.Fatalf("gRPC error instead of a 503 answer: %v", r.GRPCError)
 			}
