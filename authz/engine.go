@@ -109,8 +109,8 @@ type Options struct {
 	MaxCookieBytes int
 	// Sessions resolves cookie values into identities.
 	Sessions *session.Resolver
-	// Liveblocks issues tokens.
-	Liveblocks *liveblocks.Client
+	// Liveblocks issues the tokens (a *liveblocks.Client).
+	Liveblocks TokenIssuer
 	// LiveblocksTimeout bounds one call to Liveblocks (the request's own
 	// deadline applies when shorter).
 	LiveblocksTimeout time.Duration
