@@ -222,18 +222,18 @@ func (e *Engine) Decide(ctx context.Context, r *Request) Decision {
 	auth := e.IsAuthPath(r.Path)
 	var d Decision
 	if auth {
-		d = e.decideAuth(ctx, r, nil)
+		d = e.decideAuth(ctx, r, noRecord{})
 	} else {
-		d = e.decidePassThrough(ctx, r, nil)
+		d = e.decidePassThrough(ctx, r, noRecord{})
 	}
 	e.finish(r, &d, auth, start, span) // observe.go
 	return d
 }
 
-// The decide functions take an *explainer, which Explain passes to record
-// the steps (explain.go); Decide passes nil, which records nothing.
+// The decide functions take the recorder of the steps (recorder.go): Explain
+// passes an *explainer, Decide noRecord.
 
-func (e *Engine) decidePassThrough(ctx context.Context, r *Request, x *explainer) Decision {
+func (e *Engine) decidePassThrough(ctx context.Context, r *Request, x recorder) Decision {
 	id, err := e.identify(ctx, r, x)
 	switch {
 	case err == nil:
@@ -244,7 +244,7 @@ func (e *Engine) decidePassThrough(ctx context.Context, r *Request, x *explainer
 	return Decision{Outcome: AllowAnonymous, Allow: true, Reason: reasonOf(err)}
 }
 
-func (e *Engine) decideAuth(ctx context.Context, r *Request, x *explainer) Decision {
+func (e *Engine) decideAuth(ctx context.Context, r *Request, x recorder) Decision {
 	if d, ok := e.preflight(r); ok { // origin.go
 		return d
 	}
@@ -265,14 +265,14 @@ func (e *Engine) decideAuth(ctx context.Context, r *Request, x *explainer) Decis
 }
 
 // issue answers a token request that passed the origin check.
-func (e *Engine) issue(ctx context.Context, r *Request, x *explainer) Decision {
+func (e *Engine) issue(ctx context.Context, r *Request, x recorder) Decision {
 	// Explain neither checks nor spends the rate limits' budgets (limits.go).
 	now := time.Now()
 	var (
 		id  *session.Identity
 		err error
 	)
-	if d, limited := e.addressLimited(ctx, r, now); limited && x == nil {
+	if d, limited := e.addressLimited(ctx, r, now); limited && !x.recording() {
 		// The address has spent its budget of requests without a valid
 		// session. It may be shared (an office's NAT, a proxy missing from
 		// trusted_peers): a session already known to be valid still gets
@@ -293,7 +293,7 @@ func (e *Engine) issue(ctx context.Context, r *Request, x *explainer) Decision {
 			// would be locked out until a reload.
 			return deny(Unavailable, http.StatusServiceUnavailable, "unavailable", reasonOf(err))
 		}
-		if x == nil {
+		if !x.recording() {
 			e.spendAddress(ctx, r, now)
 		}
 		return deny(Unauthorized, http.StatusUnauthorized, "unauthorized", reasonOf(err))
@@ -301,7 +301,7 @@ func (e *Engine) issue(ctx context.Context, r *Request, x *explainer) Decision {
 	if id.Problem != "" {
 		return deny(Forbidden, http.StatusForbidden, "forbidden", id.Problem)
 	}
-	if x == nil {
+	if !x.recording() {
 		if d, limited := e.userLimited(ctx, id.UserID, now); limited {
 			d.Identity = id
 			return d
@@ -314,7 +314,7 @@ func (e *Engine) issue(ctx context.Context, r *Request, x *explainer) Decision {
 
 // token gets the token of an identity from Liveblocks, after provisioning
 // the room it is for.
-func (e *Engine) token(ctx context.Context, r *Request, id *session.Identity, x *explainer) Decision {
+func (e *Engine) token(ctx context.Context, r *Request, id *session.Identity, x recorder) Decision {
 	room, reason := roomOf(r)
 	if reason != "" {
 		return deny(BadRequest, http.StatusBadRequest, "bad_request", reason)
@@ -385,7 +385,7 @@ func (e *Engine) cachedIdentity(r *Request) (*session.Identity, bool) {
 	return e.opts.Sessions.Cached(v)
 }
 
-func (e *Engine) identify(ctx context.Context, r *Request, x *explainer) (*session.Identity, error) {
+func (e *Engine) identify(ctx context.Context, r *Request, x recorder) (*session.Identity, error) {
 	v, res := findCookie(r.Cookie, r.Cookies, e.opts.CookieName, e.opts.MaxCookieBytes)
 	x.cookie(res)
 	switch res {
