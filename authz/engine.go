@@ -20,7 +20,6 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
-	"github.com/lbauthz/lbauthz/authz/config"
 	"github.com/lbauthz/lbauthz/authz/rooms"
 	"github.com/lbauthz/lbauthz/authz/session"
 	"github.com/lbauthz/lbauthz/internal/deadline"
@@ -164,7 +163,9 @@ type Engine struct {
 	warnedNoBody atomic.Bool // see warnNoBody
 }
 
-// New returns an engine. Sessions and Liveblocks are required.
+// New returns an engine. Sessions, Liveblocks, AuthPath, CookieName,
+// MaxCookieBytes and LiveblocksTimeout are required (their defaults are the
+// config's, applied by its loader).
 func New(opts Options) (*Engine, error) {
 	if opts.Sessions == nil || opts.Liveblocks == nil {
 		return nil, errors.New("authz: Sessions and Liveblocks are required")
@@ -172,11 +173,8 @@ func New(opts Options) (*Engine, error) {
 	if opts.AuthPath == "" || opts.CookieName == "" {
 		return nil, errors.New("authz: AuthPath and CookieName are required")
 	}
-	if opts.MaxCookieBytes <= 0 {
-		opts.MaxCookieBytes = config.DefaultMaxCookieBytes
-	}
-	if opts.LiveblocksTimeout <= 0 {
-		opts.LiveblocksTimeout = config.DefaultTimeout
+	if opts.MaxCookieBytes <= 0 || opts.LiveblocksTimeout <= 0 {
+		return nil, errors.New("authz: MaxCookieBytes and LiveblocksTimeout are required")
 	}
 	log := opts.Logger
 	if log == nil {

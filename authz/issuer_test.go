@@ -63,7 +63,7 @@ func issuerEngine(t *testing.T, issuer authz.TokenIssuer) *authz.Engine {
 	}
 	mapping := &session.Mapping{UserID: "sub", GroupIDs: "groups", UserInfo: map[string]string{"name": "name"}}
 	e, err := authz.New(authz.Options{
-		AuthPath: authztest.AuthPath, CookieName: "session", Liveblocks: issuer,
+		AuthPath: authztest.AuthPath, CookieName: "session", Liveblocks: issuer, MaxCookieBytes: 4096, LiveblocksTimeout: 2 * time.Second,
 		Sessions: session.NewResolver(store, mapping, session.CacheOptions{TTL: time.Minute, MaxEntries: 10}),
 		Headers:  authz.HeaderNames{UserID: "x-user-id"},
 	})

@@ -33,7 +33,7 @@ func TestCheck_AHangingStoreIsAnsweredBeforeEnvoysDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	e, err := authz.New(authz.Options{
-		AuthPath: authztest.AuthPath, CookieName: "session", Liveblocks: lb,
+		AuthPath: authztest.AuthPath, CookieName: "session", Liveblocks: lb, MaxCookieBytes: 4096, LiveblocksTimeout: 2 * time.Second,
 		Sessions: session.NewResolver(hangingStore{}, &session.Mapping{UserID: "sub"}, session.CacheOptions{TTL: time.Minute, MaxEntries: 10}),
 		Headers:  authz.HeaderNames{UserID: "x-user-id"},
 	})
