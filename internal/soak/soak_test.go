@@ -110,6 +110,7 @@ const sqlStore = `  sql:
 // level; the process never exits before SIGTERM, and SIGTERM under load
 // drops none of the requests in flight.
 func TestSoak_FaultsReloadsAndShutdownUnderLoad(t *testing.T) {
+	testenv.SkipShort(t, "the sidecar, nginx, Liveblocks, Redis and PostgreSQL") // before building the sidecar
 	set := soakSettings()
 	nginxBin, ok := testenv.LookPath("nginx")
 	if !ok {
