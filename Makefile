@@ -3,7 +3,7 @@
 #   make run     the demo in a browser: a legacy app behind nginx, the sidecar, the Liveblocks dev server
 #   make test    installs what the tests need, then runs them all
 #   make test-unit  the fast tests only: no real part started (go test -short)
-#   make lint    golangci-lint, pinned, with .golangci.yml
+#   make lint    golangci-lint, pinned in the deps manifest, with .golangci.yml
 #   make soak    the soak and fault test, long version (a few minutes)
 #   make bench   the side-by-side benchmark (bench/results/latest.md, latest.json)
 #   make bench-go  Go benchmarks of the hot path
@@ -27,7 +27,6 @@ APT_PACKAGES := $(shell awk '$$1 ~ /^(program|file|proto-include)$$/ && $$3 ~ /^
 GO_TOOLS := $(shell awk '$$1 ~ /^(program|file|proto-include)$$/ && $$3 ~ /^go:/ {print $$2 "=" substr($$3, 4)}' $(DEPS_MANIFEST) | sort -u)
 # Other engineers may hold the dpkg lock: wait for it instead of failing.
 APT_GET := DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600
-GOLANGCI_LINT_VERSION := v2.15.0
 # A count, not a duration: with a duration, Go 1.26's fuzz coordinator can
 # fail a target with a bare "context deadline exceeded" as the time runs out
 # (golang/go#75804, fixed in Go 1.27), a failure with no input behind it.
@@ -88,21 +87,20 @@ run: deps-npm build
 	$(GO) build -o bin/lbauthz-demo ./deploy/demo/cmd/lbauthz-demo
 	deploy/demo/run.sh
 
-## test: vet, every test against the real parts (a missing part fails the run), then a short fuzz of every parser.
-test: deps check-deps vet test-go test-e2e test-fuzz
+## test: vet, lint, every test against the real parts (a missing part fails the run), then a short fuzz of every parser.
+test: deps check-deps vet lint test-go test-e2e test-fuzz
 
 ## test-unit: the inner loop: every test that starts no real part (testenv.Start skips under -short).
 test-unit:
 	$(GO) test -short -count=1 ./...
 
-## lint: golangci-lint at GOLANGCI_LINT_VERSION with the committed .golangci.yml.
+## lint: golangci-lint with the committed .golangci.yml, at the version the
+## manifest pins (go:github.com/golangci/golangci-lint/v2/...@VERSION).
 lint: deps-lint
 	golangci-lint run ./...
 
-# Installs golangci-lint into GOBIN unless that version is already there.
 deps-lint:
-	@golangci-lint version 2>/dev/null | grep -qF 'version $(GOLANGCI_LINT_VERSION:v%=%) ' || \
-	  $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	@$(MAKE) --no-print-directory deps-go GO_TOOLS="$(filter golangci-lint=%,$(GO_TOOLS))"
 
 vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -73,7 +73,7 @@ func (e *Engine) warnNoBody(door string) {
 
 // provision makes sure the room exists before an ID token is issued for
 // it. It reports false, with the answer to give, when it could not.
-func (e *Engine) provision(ctx context.Context, room, org string, x *explainer) (Decision, bool) {
+func (e *Engine) provision(ctx context.Context, room, org string, x recorder) (Decision, bool) {
 	if x.dryRun() {
 		x.provisionPlan(e.opts.Provisioner.Rules().Match(room))
 		return Decision{}, true
@@ -111,7 +111,7 @@ func (e *Engine) provision(ctx context.Context, room, org string, x *explainer) 
 
 // accessToken issues an access token with the room patterns the policy
 // gives the identity.
-func (e *Engine) accessToken(ctx context.Context, id *session.Identity, room string, x *explainer) Decision {
+func (e *Engine) accessToken(ctx context.Context, id *session.Identity, room string, x recorder) Decision {
 	perms, err := e.opts.AccessPolicy.Permissions(rooms.Who{UserID: id.UserID, GroupIDs: id.GroupIDs, RoomID: room})
 	x.permissions(perms, err)
 	if err != nil {

@@ -11,9 +11,9 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/lbauthz/lbauthz/authz"
-	. "github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/authz/door/envoygrpc"
 	"github.com/lbauthz/lbauthz/authz/session"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 )
 
 // browserCookie is a Cookie header as a browser sends it: the session among
@@ -25,12 +25,12 @@ func browserCookie(session string) string {
 
 // benchEngine never calls Liveblocks: the pass-through path does not.
 func benchEngine(tb testing.TB) *authz.Engine {
-	return Engine(tb, Config, "http://127.0.0.1:9", "sk_bench")
+	return authztest.Engine(tb, authztest.Config, "http://127.0.0.1:9", "sk_bench")
 }
 
 func BenchmarkCheck_PassThroughJWTSession(b *testing.B) {
 	srv := envoygrpc.NewServer(authz.NewHolder(benchEngine(b)))
-	req := CheckRequest("GET", "/docs/42?tab=history", map[string]string{"cookie": browserCookie(Session(Alice()))}, "")
+	req := authztest.CheckRequest("GET", "/docs/42?tab=history", map[string]string{"cookie": browserCookie(authztest.Session(authztest.Alice()))}, "")
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -43,7 +43,7 @@ func BenchmarkCheck_PassThroughJWTSession(b *testing.B) {
 
 func BenchmarkCheck_PassThroughAnonymous(b *testing.B) {
 	srv := envoygrpc.NewServer(authz.NewHolder(benchEngine(b)))
-	req := CheckRequest("GET", "/", map[string]string{"cookie": "_ga=GA1.1.1; theme=dark"}, "")
+	req := authztest.CheckRequest("GET", "/", map[string]string{"cookie": "_ga=GA1.1.1; theme=dark"}, "")
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -53,7 +53,7 @@ func BenchmarkCheck_PassThroughAnonymous(b *testing.B) {
 
 func BenchmarkCheck_AuthPathInvalidSession(b *testing.B) {
 	srv := envoygrpc.NewServer(authz.NewHolder(benchEngine(b)))
-	req := CheckRequest("POST", "/api/liveblocks-auth", map[string]string{"cookie": browserCookie("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.bad")}, `{"room":"r"}`)
+	req := authztest.CheckRequest("POST", "/api/liveblocks-auth", map[string]string{"cookie": browserCookie("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.bad")}, `{"room":"r"}`)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -63,7 +63,7 @@ func BenchmarkCheck_AuthPathInvalidSession(b *testing.B) {
 
 func BenchmarkDecide_PassThroughJWTSession(b *testing.B) {
 	e := benchEngine(b)
-	r := &authz.Request{Door: "bench", Method: "GET", Path: "/docs/42", Cookies: []string{browserCookie(Session(Alice()))}}
+	r := &authz.Request{Door: "bench", Method: "GET", Path: "/docs/42", Cookies: []string{browserCookie(authztest.Session(authztest.Alice()))}}
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -76,11 +76,11 @@ func BenchmarkDecide_PassThroughJWTSession(b *testing.B) {
 // BenchmarkJWTVerify is the cost the cache saves: one signature check and
 // claims decoding per request.
 func BenchmarkJWTVerify(b *testing.B) {
-	store, err := session.NewJWTStore(session.JWTOptions{Algorithms: []string{"HS256"}, HMACSecret: []byte(HMACSecret)})
+	store, err := session.NewJWTStore(session.JWTOptions{Algorithms: []string{"HS256"}, HMACSecret: []byte(authztest.HMACSecret)})
 	if err != nil {
 		b.Fatal(err)
 	}
-	tok := Session(Alice())
+	tok := authztest.Session(authztest.Alice())
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -94,7 +94,7 @@ func BenchmarkJWTVerify(b *testing.B) {
 // per session: it must not allocate at all. This fails if it starts to.
 func TestCheck_PassThroughWithCachedSessionDoesNotAllocate(t *testing.T) {
 	srv := envoygrpc.NewServer(authz.NewHolder(benchEngine(t)))
-	req := CheckRequest("GET", "/docs/42", map[string]string{"cookie": browserCookie(Session(Alice()))}, "")
+	req := authztest.CheckRequest("GET", "/docs/42", map[string]string{"cookie": browserCookie(authztest.Session(authztest.Alice()))}, "")
 	ctx := context.Background()
 	if _, err := srv.Check(ctx, req); err != nil { // fills the cache
 		t.Fatal(err)
@@ -117,7 +117,7 @@ func BenchmarkCache_BytesPerSession(b *testing.B) {
 		u := fmt.Sprintf("user-%06d", i)
 		c := map[string]any{"sub": u, "groups": []any{"team-" + u[5:8], "all"}, "name": "User " + u[5:],
 			"picture": "https://avatars.example.test/" + u + ".png", "exp": time.Now().Add(time.Hour).Unix()}
-		reqs[i] = CheckRequest("GET", "/docs/42", map[string]string{"cookie": browserCookie(Session(c))}, "")
+		reqs[i] = authztest.CheckRequest("GET", "/docs/42", map[string]string{"cookie": browserCookie(authztest.Session(c))}, "")
 	}
 	ctx := context.Background()
 	var perSession float64

@@ -20,7 +20,6 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
-	"github.com/lbauthz/lbauthz/authz/config"
 	"github.com/lbauthz/lbauthz/authz/rooms"
 	"github.com/lbauthz/lbauthz/authz/session"
 	"github.com/lbauthz/lbauthz/internal/deadline"
@@ -116,8 +115,8 @@ type Options struct {
 	MaxCookieBytes int
 	// Sessions resolves cookie values into identities.
 	Sessions *session.Resolver
-	// Liveblocks issues tokens.
-	Liveblocks *liveblocks.Client
+	// Liveblocks issues the tokens (a *liveblocks.Client).
+	Liveblocks TokenIssuer
 	// LiveblocksTimeout bounds one call to Liveblocks (the request's own
 	// deadline applies when shorter).
 	LiveblocksTimeout time.Duration
@@ -171,7 +170,9 @@ type Engine struct {
 	warnedNoBody atomic.Bool // see warnNoBody
 }
 
-// New returns an engine. Sessions and Liveblocks are required.
+// New returns an engine. Sessions, Liveblocks, AuthPath, CookieName,
+// MaxCookieBytes and LiveblocksTimeout are required (their defaults are the
+// config's, applied by its loader).
 func New(opts Options) (*Engine, error) {
 	if opts.Sessions == nil || opts.Liveblocks == nil {
 		return nil, errors.New("authz: Sessions and Liveblocks are required")
@@ -179,11 +180,8 @@ func New(opts Options) (*Engine, error) {
 	if opts.AuthPath == "" || opts.CookieName == "" {
 		return nil, errors.New("authz: AuthPath and CookieName are required")
 	}
-	if opts.MaxCookieBytes <= 0 {
-		opts.MaxCookieBytes = config.DefaultMaxCookieBytes
-	}
-	if opts.LiveblocksTimeout <= 0 {
-		opts.LiveblocksTimeout = config.DefaultTimeout
+	if opts.MaxCookieBytes <= 0 || opts.LiveblocksTimeout <= 0 {
+		return nil, errors.New("authz: MaxCookieBytes and LiveblocksTimeout are required")
 	}
 	log := opts.Logger
 	if log == nil {
@@ -229,18 +227,18 @@ func (e *Engine) Decide(ctx context.Context, r *Request) Decision {
 	auth := e.IsAuthPath(r.Path)
 	var d Decision
 	if auth {
-		d = e.decideAuth(ctx, r, nil)
+		d = e.decideAuth(ctx, r, noRecord{})
 	} else {
-		d = e.decidePassThrough(ctx, r, nil)
+		d = e.decidePassThrough(ctx, r, noRecord{})
 	}
 	e.finish(r, &d, auth, start, span) // observe.go
 	return d
 }
 
-// The decide functions take an *explainer, which Explain passes to record
-// the steps (explain.go); Decide passes nil, which records nothing.
+// The decide functions take the recorder of the steps (recorder.go): Explain
+// passes an *explainer, Decide noRecord.
 
-func (e *Engine) decidePassThrough(ctx context.Context, r *Request, x *explainer) Decision {
+func (e *Engine) decidePassThrough(ctx context.Context, r *Request, x recorder) Decision {
 	id, err := e.identify(ctx, r, x)
 	switch {
 	case err == nil:
@@ -251,7 +249,7 @@ func (e *Engine) decidePassThrough(ctx context.Context, r *Request, x *explainer
 	return Decision{Outcome: AllowAnonymous, Allow: true, Reason: reasonOf(err)}
 }
 
-func (e *Engine) decideAuth(ctx context.Context, r *Request, x *explainer) Decision {
+func (e *Engine) decideAuth(ctx context.Context, r *Request, x recorder) Decision {
 	if d, ok := e.preflight(r); ok { // origin.go
 		return d
 	}
@@ -279,14 +277,14 @@ func (e *Engine) decideAuth(ctx context.Context, r *Request, x *explainer) Decis
 }
 
 // issue answers a token request that passed the origin check.
-func (e *Engine) issue(ctx context.Context, r *Request, x *explainer) Decision {
+func (e *Engine) issue(ctx context.Context, r *Request, x recorder) Decision {
 	// Explain neither checks nor spends the rate limits' budgets (limits.go).
 	now := time.Now()
 	var (
 		id  *session.Identity
 		err error
 	)
-	if d, limited := e.addressLimited(ctx, r, now); limited && x == nil {
+	if d, limited := e.addressLimited(ctx, r, now); limited && !x.recording() {
 		// The address has spent its budget of requests without a valid
 		// session. It may be shared (an office's NAT, a proxy missing from
 		// trusted_peers): a session already known to be valid still gets
@@ -307,7 +305,7 @@ func (e *Engine) issue(ctx context.Context, r *Request, x *explainer) Decision {
 			// would be locked out until a reload.
 			return deny(Unavailable, http.StatusServiceUnavailable, "unavailable", reasonOf(err))
 		}
-		if x == nil {
+		if !x.recording() {
 			e.spendAddress(ctx, r, now)
 		}
 		// The client gets a short reason from a fixed set; the store's own
@@ -319,7 +317,7 @@ func (e *Engine) issue(ctx context.Context, r *Request, x *explainer) Decision {
 	if id.Problem != "" {
 		return deny(Forbidden, http.StatusForbidden, "forbidden", id.Problem)
 	}
-	if x == nil {
+	if !x.recording() {
 		if d, limited := e.userLimited(ctx, id.UserID, now); limited {
 			d.Identity = id
 			return d
@@ -332,7 +330,7 @@ func (e *Engine) issue(ctx context.Context, r *Request, x *explainer) Decision {
 
 // token gets the token of an identity from Liveblocks, after provisioning
 // the room it is for.
-func (e *Engine) token(ctx context.Context, r *Request, id *session.Identity, x *explainer) Decision {
+func (e *Engine) token(ctx context.Context, r *Request, id *session.Identity, x recorder) Decision {
 	room, reason := roomOf(r)
 	if reason != "" {
 		return deny(BadRequest, http.StatusBadRequest, "bad_request", reason)
@@ -403,7 +401,7 @@ func (e *Engine) cachedIdentity(r *Request) (*session.Identity, bool) {
 	return e.opts.Sessions.Cached(v)
 }
 
-func (e *Engine) identify(ctx context.Context, r *Request, x *explainer) (*session.Identity, error) {
+func (e *Engine) identify(ctx context.Context, r *Request, x recorder) (*session.Identity, error) {
 	v, res := findCookie(r.Cookie, r.Cookies, e.opts.CookieName, e.opts.MaxCookieBytes)
 	x.cookie(res)
 	switch res {

@@ -162,8 +162,8 @@ func (e *Engine) Explain(ctx context.Context, r *Request, opts ExplainOptions) *
 	return &x.out
 }
 
-// explainer records the steps of a decision for Explain. Its methods do
-// nothing on a nil *explainer, which is what Decide passes.
+// explainer is the recorder of Explain: it writes each step of the decision
+// into the Explanation.
 type explainer struct {
 	opts   ExplainOptions
 	engine *Engine
@@ -172,14 +172,13 @@ type explainer struct {
 }
 
 // dryRun reports whether calls to Liveblocks are to be described, not made.
-func (x *explainer) dryRun() bool { return x != nil && !x.opts.CallLiveblocks }
+func (x *explainer) dryRun() bool { return !x.opts.CallLiveblocks }
+
+func (x *explainer) recording() bool { return true }
 
 func (x *explainer) note(s string) { x.out.Notes = append(x.out.Notes, s) }
 
 func (x *explainer) cookie(res cookieResult) {
-	if x == nil {
-		return
-	}
 	x.out.Cookie = map[cookieResult]string{
 		cookieAbsent:    "absent (no session cookie " + x.engine.opts.CookieName + ")",
 		cookieFound:     "found",
@@ -190,9 +189,6 @@ func (x *explainer) cookie(res cookieResult) {
 }
 
 func (x *explainer) session(id *session.Identity, err error) {
-	if x == nil {
-		return
-	}
 	s := &ExplainedSession{Store: x.engine.opts.StoreKind, Result: "valid"}
 	switch {
 	case err == nil:
@@ -226,11 +222,7 @@ func unavailableCause(err error) string {
 	return err.Error()
 }
 
-func (x *explainer) forRoom(room string) {
-	if x != nil {
-		x.out.Room = room
-	}
-}
+func (x *explainer) forRoom(room string) { x.out.Room = room }
 
 func (x *explainer) provisionPlan(req liveblocks.CreateRoomRequest, ok bool) {
 	p := &ExplainedProvision{Rule: ok}
@@ -242,9 +234,6 @@ func (x *explainer) provisionPlan(req liveblocks.CreateRoomRequest, ok bool) {
 }
 
 func (x *explainer) provisioned(o rooms.Outcome, err error) {
-	if x == nil {
-		return
-	}
 	req, ok := x.engine.opts.Provisioner.Rules().Match(x.out.Room)
 	x.provisionPlan(req, ok)
 	if err != nil {
@@ -255,7 +244,7 @@ func (x *explainer) provisioned(o rooms.Outcome, err error) {
 }
 
 func (x *explainer) permissions(perms map[string][]liveblocks.Permission, err error) {
-	if x == nil || err != nil {
+	if err != nil {
 		return
 	}
 	x.out.Permissions = make(map[string][]string, len(perms))
@@ -267,9 +256,6 @@ func (x *explainer) permissions(perms map[string][]liveblocks.Permission, err er
 // call records the call to Liveblocks for the token, with its body as
 // Liveblocks gets it.
 func (x *explainer) call(endpoint string, req any) {
-	if x == nil {
-		return
-	}
 	body := map[string]any{}
 	switch r := req.(type) {
 	case liveblocks.IdentifyUserRequest:

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/lbauthz/lbauthz/authz"
-	. "github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 )
 
 // Explain names a framework preset's store and the step that refused its
@@ -26,8 +26,8 @@ func TestExplain_NamesThePresetAndTheStepThatRefusedAFrameworkCookie(t *testing.
 		"AuthPathWithAFlaskCookieWithoutAUser":  {"signed_cookie/flask", "no user id"},
 	}
 	seen := 0
-	for _, fa := range FrameworkAttacks(t) {
-		e := Engine(t, fa.YAML, "http://127.0.0.1:9", "sk_explain")
+	for _, fa := range authztest.FrameworkAttacks(t) {
+		e := authztest.Engine(t, fa.YAML, "http://127.0.0.1:9", "sk_explain")
 		for _, c := range fa.Cases {
 			w, ok := want[c.Name]
 			if !ok {

@@ -8,11 +8,11 @@ import (
 	"testing"
 
 	"github.com/lbauthz/lbauthz/authz"
-	. "github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
-func requestOf(c Case) *authz.Request {
+func requestOf(c authztest.Case) *authz.Request {
 	return &authz.Request{Door: "explain", Method: c.Method, Path: c.Path, Cookie: c.Cookie,
 		Body: []byte(c.Body), HasBody: c.Body != ""}
 }
@@ -21,9 +21,9 @@ func requestOf(c Case) *authz.Request {
 // alike, it comes to the same outcome and status.
 func TestExplain_ComesToTheDecisionOfDecideOnEveryCase(t *testing.T) {
 	dev := testenv.StartLiveblocks(t)
-	decider := Engine(t, Config, dev.URL, testenv.DevSecretKey)
-	explainer := Engine(t, Config, dev.URL, testenv.DevSecretKey)
-	for _, c := range Cases() {
+	decider := authztest.Engine(t, authztest.Config, dev.URL, testenv.DevSecretKey)
+	explainer := authztest.Engine(t, authztest.Config, dev.URL, testenv.DevSecretKey)
+	for _, c := range authztest.Cases() {
 		t.Run(c.Name, func(t *testing.T) {
 			d := decider.Decide(context.Background(), requestOf(c))
 			x := explainer.Explain(context.Background(), requestOf(c), authz.ExplainOptions{CallLiveblocks: true})
@@ -40,10 +40,10 @@ func TestExplain_ComesToTheDecisionOfDecideOnEveryCase(t *testing.T) {
 }
 
 func TestExplain_WithoutCallLiveblocksSaysWhatWouldBeSentAndSendsNothing(t *testing.T) {
-	_, lb := DevServer(t)
-	e := Engine(t, Config, lb.URL, testenv.DevSecretKey)
-	session := Session(Alice())
-	x := e.Explain(context.Background(), &authz.Request{Method: "POST", Path: AuthPath,
+	_, lb := authztest.DevServer(t)
+	e := authztest.Engine(t, authztest.Config, lb.URL, testenv.DevSecretKey)
+	session := authztest.Session(authztest.Alice())
+	x := e.Explain(context.Background(), &authz.Request{Method: "POST", Path: authztest.AuthPath,
 		Cookie: "theme=dark; session=" + session, Body: []byte(`{"room":"r1"}`), HasBody: true}, authz.ExplainOptions{})
 	if lb.Calls() != 0 {
 		t.Fatalf("%d calls to Liveblocks without CallLiveblocks", lb.Calls())
@@ -91,9 +91,9 @@ var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`)
 
 func TestExplain_NeverHoldsTheCookieOrTheToken(t *testing.T) {
 	dev := testenv.StartLiveblocks(t)
-	e := Engine(t, Config, dev.URL, testenv.DevSecretKey)
-	session := Session(Alice())
-	x := e.Explain(context.Background(), &authz.Request{Method: "POST", Path: AuthPath,
+	e := authztest.Engine(t, authztest.Config, dev.URL, testenv.DevSecretKey)
+	session := authztest.Session(authztest.Alice())
+	x := e.Explain(context.Background(), &authz.Request{Method: "POST", Path: authztest.AuthPath,
 		Cookie: "session=" + session, Body: []byte(`{"room":"r1"}`), HasBody: true}, authz.ExplainOptions{CallLiveblocks: true})
 	if x.Decision.Outcome != "token_issued" || x.Decision.Token["uid"] != "alice" || x.Decision.Token["k"] != "id" {
 		t.Fatalf("decision %+v", x.Decision)
@@ -108,12 +108,12 @@ func TestExplain_NeverHoldsTheCookieOrTheToken(t *testing.T) {
 }
 
 func TestExplain_ProvisioningRuleAndTheRoomsAccesses(t *testing.T) {
-	_, lb := DevServer(t)
-	e := Engine(t, provisionConfig, lb.URL, testenv.DevSecretKey)
-	acme := Alice()
+	_, lb := authztest.DevServer(t)
+	e := authztest.Engine(t, provisionConfig, lb.URL, testenv.DevSecretKey)
+	acme := authztest.Alice()
 	acme["groups"] = []any{"org-acme"}
 	req := func() *authz.Request {
-		return &authz.Request{Method: "POST", Path: AuthPath, Cookie: "session=" + Session(acme),
+		return &authz.Request{Method: "POST", Path: authztest.AuthPath, Cookie: "session=" + authztest.Session(acme),
 			Body: []byte(`{"room":"org-acme:doc-1"}`), HasBody: true}
 	}
 	x := e.Explain(context.Background(), req(), authz.ExplainOptions{})
@@ -137,7 +137,7 @@ func TestExplain_ProvisioningRuleAndTheRoomsAccesses(t *testing.T) {
 	}
 
 	// A room no rule matches is left alone.
-	x = e.Explain(context.Background(), &authz.Request{Method: "POST", Path: AuthPath, Cookie: "session=" + Session(acme),
+	x = e.Explain(context.Background(), &authz.Request{Method: "POST", Path: authztest.AuthPath, Cookie: "session=" + authztest.Session(acme),
 		Body: []byte(`{"room":"lobby"}`), HasBody: true}, authz.ExplainOptions{})
 	if x.Provision == nil || x.Provision.Rule {
 		t.Fatalf("no rule: %+v", x.Provision)
@@ -145,9 +145,9 @@ func TestExplain_ProvisioningRuleAndTheRoomsAccesses(t *testing.T) {
 }
 
 func TestExplain_AccessTokenModeShowsThePermissions(t *testing.T) {
-	_, lb := DevServer(t)
-	e := Engine(t, accessTokenConfig, lb.URL, testenv.DevSecretKey)
-	x := e.Explain(context.Background(), &authz.Request{Method: "POST", Path: AuthPath, Cookie: "session=" + Session(Alice()),
+	_, lb := authztest.DevServer(t)
+	e := authztest.Engine(t, accessTokenConfig, lb.URL, testenv.DevSecretKey)
+	x := e.Explain(context.Background(), &authz.Request{Method: "POST", Path: authztest.AuthPath, Cookie: "session=" + authztest.Session(authztest.Alice()),
 		Body: []byte(`{"room":"public:readme"}`), HasBody: true}, authz.ExplainOptions{})
 	if strings.Join(x.Permissions["user-alice:*"], ",") != "*:write" || strings.Join(x.Permissions["public:readme"], ",") != "*:read" {
 		t.Fatalf("permissions %v", x.Permissions)

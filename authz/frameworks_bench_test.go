@@ -11,11 +11,11 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/lbauthz/lbauthz/authz"
-	. "github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/authz/door/envoygrpc"
 	"github.com/lbauthz/lbauthz/authz/session"
 	"github.com/lbauthz/lbauthz/authz/session/framework/django"
 	"github.com/lbauthz/lbauthz/authz/session/framework/flask"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 )
 
 const benchAppSecret = "the app's framework secret key 0123456789"
@@ -107,8 +107,8 @@ identity: { user_id: "user_id", group_ids: "groups" }
 func TestCheck_PassThroughWithCachedFrameworkSessionDoesNotAllocate(t *testing.T) {
 	for _, fb := range frameworkBenches(t) {
 		t.Run(fb.name, func(t *testing.T) {
-			srv := envoygrpc.NewServer(authz.NewHolder(Engine(t, fb.yaml, "http://127.0.0.1:9", "sk_bench")))
-			req := CheckRequest("GET", "/docs/42", map[string]string{"cookie": "_ga=GA1.1.1234567890.1700000000; theme=dark; " + fb.cookie}, "")
+			srv := envoygrpc.NewServer(authz.NewHolder(authztest.Engine(t, fb.yaml, "http://127.0.0.1:9", "sk_bench")))
+			req := authztest.CheckRequest("GET", "/docs/42", map[string]string{"cookie": "_ga=GA1.1.1234567890.1700000000; theme=dark; " + fb.cookie}, "")
 			ctx := context.Background()
 			resp, err := srv.Check(ctx, req) // fills the cache
 			if err != nil || resp.GetStatus().GetCode() != int32(codes.OK) || len(resp.GetOkResponse().GetHeaders()) == 0 {

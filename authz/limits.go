@@ -12,9 +12,6 @@ import (
 
 	"github.com/maypok86/otter/v2"
 	"golang.org/x/time/rate"
-
-	"github.com/lbauthz/lbauthz/authz/config"
-	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
 
 // Limits are the abuse limits of the auth path (auth_limits): a rate limit
@@ -27,22 +24,41 @@ type Limits struct {
 	origins    *originPolicy
 }
 
-// LimitsFromConfig compiles a validated auth_limits section.
-func LimitsFromConfig(c *configv1.AuthLimits) (*Limits, error) {
-	l := &Limits{}
-	tracked := int(c.GetMaxTracked())
-	if tracked <= 0 {
-		tracked = config.DefaultMaxTracked
+// RateLimit is a budget of requests: PerMinute on average, at most Burst at
+// once.
+type RateLimit struct {
+	PerMinute uint32
+	Burst     uint32
+}
+
+// LimitsOptions configures the Limits (internal/assemble fills them from
+// auth_limits, with the config's defaults).
+type LimitsOptions struct {
+	// PerUser and PerAddress are the budgets of a user's token requests and
+	// of an address's requests without a valid session; nil (or a zero
+	// rate or burst) limits nothing.
+	PerUser, PerAddress *RateLimit
+	// MaxTracked bounds the users and the addresses whose budgets are kept
+	// (at least 1).
+	MaxTracked int
+	// Origins are the other origins (scheme://host[:port], as a browser
+	// sends them) allowed to ask for tokens, with CORS answers.
+	Origins []string
+	// RefuseWithoutOrigin refuses a token request without Origin nor
+	// Sec-Fetch-Site (a program, not a web page).
+	RefuseWithoutOrigin bool
+	// OriginsDisabled refuses nothing for its origin.
+	OriginsDisabled bool
+}
+
+// NewLimits returns the limits of o.
+func NewLimits(o LimitsOptions) *Limits {
+	tracked := max(o.MaxTracked, 1)
+	return &Limits{
+		perUser:    newRateLimiter(o.PerUser, tracked),
+		perAddress: newRateLimiter(o.PerAddress, tracked),
+		origins:    newOriginPolicy(o.Origins, o.RefuseWithoutOrigin, o.OriginsDisabled),
 	}
-	l.perUser = newRateLimiter(c.GetPerUser(), config.DefaultUserPerMinute, config.DefaultUserBurst, tracked)
-	l.perAddress = newRateLimiter(c.GetPerAddress(), config.DefaultAddressPerMinute, config.DefaultAddressBurst, tracked)
-	o := c.GetOrigins()
-	p, err := newOriginPolicy(o.GetAllowed(), o.GetRefuseWithoutOrigin(), o.GetDisabled())
-	if err != nil {
-		return nil, err
-	}
-	l.origins = p
-	return l, nil
 }
 
 // rateLimiter keeps a token bucket per key (a user id or an address). The
@@ -57,16 +73,11 @@ type rateLimiter struct {
 	buckets *otter.Cache[uint64, *rate.Limiter]
 }
 
-func newRateLimiter(c *configv1.RateLimit, perMinute, burst uint32, tracked int) *rateLimiter {
-	if c.GetDisabled() {
+func newRateLimiter(c *RateLimit, tracked int) *rateLimiter {
+	if c == nil || c.PerMinute == 0 || c.Burst == 0 {
 		return nil
 	}
-	if c.GetPerMinute() > 0 {
-		perMinute = c.GetPerMinute()
-	}
-	if c.GetBurst() > 0 {
-		burst = c.GetBurst()
-	}
+	perMinute, burst := c.PerMinute, c.Burst
 	l := &rateLimiter{limit: rate.Limit(float64(perMinute) / 60), burst: int(burst), seed: maphash.MakeSeed()}
 	refill := time.Duration(float64(burst) / float64(l.limit) * float64(time.Second))
 	l.buckets = otter.Must(&otter.Options[uint64, *rate.Limiter]{

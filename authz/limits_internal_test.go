@@ -4,12 +4,10 @@ import (
 	"net/netip"
 	"testing"
 	"time"
-
-	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
 
 func TestRateLimiter_IPv6CountsPerSlash64(t *testing.T) {
-	l := newRateLimiter(&configv1.RateLimit{PerMinute: 1, Burst: 1}, 1, 1, 100)
+	l := newRateLimiter(&RateLimit{PerMinute: 1, Burst: 1}, 100)
 	now := time.Now()
 	a := netip.MustParseAddr("2001:db8:1:2::1")
 	b := netip.MustParseAddr("2001:db8:1:2:ffff::9")

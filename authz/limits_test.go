@@ -10,27 +10,27 @@ import (
 	"time"
 
 	"github.com/lbauthz/lbauthz/authz"
-	. "github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 	"github.com/lbauthz/lbauthz/liveblocks"
 )
 
 func TestAuthLimits_UserOverBudgetGets429WithRetryAfterOnEveryDoor(t *testing.T) {
 	dev := testenv.StartLiveblocks(t)
-	yaml := Config + `
+	yaml := authztest.Config + `
 auth_limits:
   per_user: { per_minute: 2, burst: 2 }
 `
 	for _, door := range tokenDoors(t, yaml, dev.URL) {
 		t.Run(door.name, func(t *testing.T) {
-			alice := map[string]string{"Cookie": "session=" + Session(Alice())}
+			alice := map[string]string{"Cookie": "session=" + authztest.Session(authztest.Alice())}
 			for i := range 2 {
-				if a := door.send(t, "POST", AuthPath, alice, "{}"); a.status != 200 {
+				if a := door.send(t, "POST", authztest.AuthPath, alice, "{}"); a.status != 200 {
 					t.Fatalf("token %d within the budget: %d %s", i+1, a.status, a.body)
 				}
 			}
-			a := door.send(t, "POST", AuthPath, alice, "{}")
+			a := door.send(t, "POST", authztest.AuthPath, alice, "{}")
 			if a.status != 429 || !strings.Contains(a.body, `"rate_limited"`) {
 				t.Fatalf("over the budget: %d %s, want 429 rate_limited", a.status, a.body)
 			}
@@ -39,9 +39,9 @@ auth_limits:
 				t.Fatalf("Retry-After %q, want 1..30 seconds", a.header.Get("Retry-After"))
 			}
 			// Another user has a budget of their own.
-			bob := Alice()
+			bob := authztest.Alice()
 			bob["sub"] = "bob"
-			if a := door.send(t, "POST", AuthPath, map[string]string{"Cookie": "session=" + Session(bob)}, "{}"); a.status != 200 {
+			if a := door.send(t, "POST", authztest.AuthPath, map[string]string{"Cookie": "session=" + authztest.Session(bob)}, "{}"); a.status != 200 {
 				t.Fatalf("another user: %d %s", a.status, a.body)
 			}
 		})
@@ -53,37 +53,37 @@ auth_limits:
 // address spend it.
 func TestAuthLimits_AddressBudgetIsSpentOnlyByRequestsWithoutASession(t *testing.T) {
 	dev := testenv.StartLiveblocks(t)
-	c := GRPC(t, Engine(t, Config+`
+	c := authztest.GRPC(t, authztest.Engine(t, authztest.Config+`
 auth_limits:
   per_address: { per_minute: 1, burst: 3 }
 `, dev.URL, testenv.DevSecretKey))
 	var sessions []string
 	for i := range 5 { // more than the address's budget, all from 10.0.0.7
-		u := Alice()
+		u := authztest.Alice()
 		u["sub"] = "user-" + strconv.Itoa(i)
-		sessions = append(sessions, Session(u))
-		if st := ask(t, c, "POST", AuthPath, map[string]string{"cookie": "session=" + sessions[i]}, "{}"); st != 200 {
+		sessions = append(sessions, authztest.Session(u))
+		if st := ask(t, c, "POST", authztest.AuthPath, map[string]string{"cookie": "session=" + sessions[i]}, "{}"); st != 200 {
 			t.Fatalf("user %d with a session: %d", i, st)
 		}
 	}
 	for i := range 3 {
-		if st := ask(t, c, "POST", AuthPath, map[string]string{"cookie": "session=made-up-" + strconv.Itoa(i)}, "{}"); st != 401 {
+		if st := ask(t, c, "POST", authztest.AuthPath, map[string]string{"cookie": "session=made-up-" + strconv.Itoa(i)}, "{}"); st != 401 {
 			t.Fatalf("made-up cookie %d within the budget: %d, want 401", i, st)
 		}
 	}
-	if st := ask(t, c, "POST", AuthPath, map[string]string{"cookie": "session=made-up-4"}, "{}"); st != 429 {
+	if st := ask(t, c, "POST", authztest.AuthPath, map[string]string{"cookie": "session=made-up-4"}, "{}"); st != 429 {
 		t.Fatalf("made-up cookie over the budget: %d, want 429", st)
 	}
 	// The address is now refused before the store is asked about sessions
 	// it has not seen...
-	if st := ask(t, c, "POST", AuthPath, map[string]string{"cookie": "session=" + Session(Alice())}, "{}"); st != 429 {
+	if st := ask(t, c, "POST", authztest.AuthPath, map[string]string{"cookie": "session=" + authztest.Session(authztest.Alice())}, "{}"); st != 429 {
 		t.Fatalf("a session not yet known, from the spent address: %d, want 429", st)
 	}
 	// ...but the users already known to be signed in from it (an office
 	// behind one NAT address) keep getting tokens: someone spending the
 	// address's budget cannot lock them out.
 	for i, s := range sessions {
-		if st := ask(t, c, "POST", AuthPath, map[string]string{"cookie": "session=" + s}, "{}"); st != 200 {
+		if st := ask(t, c, "POST", authztest.AuthPath, map[string]string{"cookie": "session=" + s}, "{}"); st != 200 {
 			t.Fatalf("user %d, signed in earlier, from the spent address: %d, want 200", i, st)
 		}
 	}
@@ -97,7 +97,7 @@ auth_limits:
 // names in X-Forwarded-For, and never the proxy's own address.
 func TestAuthLimits_HTTPDirectLimitsTheForwardedClient(t *testing.T) {
 	dev := testenv.StartLiveblocks(t)
-	e := Engine(t, Config+`
+	e := authztest.Engine(t, authztest.Config+`
 auth_limits:
   per_address: { per_minute: 1, burst: 1 }
 `, dev.URL, testenv.DevSecretKey)
@@ -108,7 +108,7 @@ auth_limits:
 		if xff != "" {
 			h.Set("X-Forwarded-For", xff)
 		}
-		status, _, _ := Send(t, "POST", srv.URL+AuthPath, h, "{}")
+		status, _, _ := authztest.Send(t, "POST", srv.URL+authztest.AuthPath, h, "{}")
 		return status
 	}
 	for i, tc := range []struct {
@@ -140,14 +140,14 @@ auth_limits:
 // victim out, and rotating the claim would escape the limit.
 func TestAuthLimits_ForgedForwardedForEntriesDoNotChooseTheAddress(t *testing.T) {
 	dev := testenv.StartLiveblocks(t)
-	e := Engine(t, Config+`
+	e := authztest.Engine(t, authztest.Config+`
 auth_limits:
   per_address: { per_minute: 1, burst: 2 }
 `, dev.URL, testenv.DevSecretKey)
 	srv := httptest.NewServer(httpdoor.New(authz.NewHolder(e), httpdoor.Options{}))
 	t.Cleanup(srv.Close)
 	post := func(xff string) int {
-		status, _, _ := Send(t, "POST", srv.URL+AuthPath, http.Header{"Cookie": {"session=made-up"}, "X-Forwarded-For": {xff}}, "{}")
+		status, _, _ := authztest.Send(t, "POST", srv.URL+authztest.AuthPath, http.Header{"Cookie": {"session=made-up"}, "X-Forwarded-For": {xff}}, "{}")
 		return status
 	}
 	const victim, node = "203.0.113.5", "127.0.0.9"
@@ -168,16 +168,16 @@ auth_limits:
 
 func TestAuthLimits_DisabledLimitsLimitNothing(t *testing.T) {
 	dev := testenv.StartLiveblocks(t)
-	c := GRPC(t, Engine(t, Config+`
+	c := authztest.GRPC(t, authztest.Engine(t, authztest.Config+`
 auth_limits:
   per_user: { burst: 1, disabled: true }
   per_address: { burst: 1, disabled: true }
 `, dev.URL, testenv.DevSecretKey))
 	for i := range 4 {
-		if st := ask(t, c, "POST", AuthPath, map[string]string{"cookie": "session=" + Session(Alice())}, "{}"); st != 200 {
+		if st := ask(t, c, "POST", authztest.AuthPath, map[string]string{"cookie": "session=" + authztest.Session(authztest.Alice())}, "{}"); st != 200 {
 			t.Fatalf("token %d: %d", i, st)
 		}
-		if st := ask(t, c, "POST", AuthPath, map[string]string{"cookie": "session=made-up"}, "{}"); st != 401 {
+		if st := ask(t, c, "POST", authztest.AuthPath, map[string]string{"cookie": "session=made-up"}, "{}"); st != 401 {
 			t.Fatalf("made-up %d: %d", i, st)
 		}
 	}
@@ -191,12 +191,12 @@ auth_limits:
 // machine is; the client's back-off (up to 8 s between tries) reaches it.
 func TestRoomClient_RetriesA429AndGetsIn(t *testing.T) {
 	dev := testenv.StartLiveblocks(t)
-	e := Engine(t, Config+`
+	e := authztest.Engine(t, authztest.Config+`
 auth_limits:
   per_user: { per_minute: 6, burst: 1 }
 `, dev.URL, testenv.DevSecretKey)
-	c := GRPC(t, e)
-	shim := StartEnvoyShim(t, c, AuthPath)
+	c := authztest.GRPC(t, e)
+	shim := authztest.StartEnvoyShim(t, c, authztest.AuthPath)
 	lb, err := liveblocks.New(liveblocks.Options{BaseURL: dev.URL, SecretKey: testenv.DevSecretKey})
 	if err != nil {
 		t.Fatal(err)
@@ -206,9 +206,9 @@ auth_limits:
 	}); err != nil {
 		t.Fatal(err)
 	}
-	cookie := "session=" + Session(Alice())
+	cookie := "session=" + authztest.Session(authztest.Alice())
 	// Spend alice's budget of one; it refills in ten seconds.
-	if st := ask(t, c, "POST", AuthPath, map[string]string{"cookie": cookie}, "{}"); st != 200 {
+	if st := ask(t, c, "POST", authztest.AuthPath, map[string]string{"cookie": cookie}, "{}"); st != 200 {
 		t.Fatalf("spending the budget: %d", st)
 	}
 	res := testenv.RunRoomClient(t, testenv.RoomClientOptions{

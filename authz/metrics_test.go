@@ -20,15 +20,15 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/lbauthz/lbauthz/authz"
-	. "github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/authz/door/envoygrpc"
 	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
 	"github.com/lbauthz/lbauthz/internal/assemble"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
 // metricsConfig has small budgets, so that a test reaches them.
-const metricsConfig = Config + `
+const metricsConfig = authztest.Config + `
 auth_limits:
   per_user: { per_minute: 1, burst: 3 }
   per_address: { per_minute: 1, burst: 2 }
@@ -69,7 +69,7 @@ func ask(t *testing.T, c authv3.AuthorizationClient, method, path string, header
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	resp, err := c.Check(ctx, CheckRequest(method, path, headers, body))
+	resp, err := c.Check(ctx, authztest.CheckRequest(method, path, headers, body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,10 +82,10 @@ func ask(t *testing.T, c authv3.AuthorizationClient, method, path string, header
 func TestMetrics_EveryMetricMovesAndSurvivesAnEngineSwap(t *testing.T) {
 	dev := testenv.StartLiveblocks(t)
 	m, url := metricsServer(t)
-	holder := authz.NewHolder(Engine(t, metricsConfig, dev.URL, testenv.DevSecretKey, assemble.WithMetrics(m)))
+	holder := authz.NewHolder(authztest.Engine(t, metricsConfig, dev.URL, testenv.DevSecretKey, assemble.WithMetrics(m)))
 	m.ReportEngines(holder)
 	c := grpcOver(t, holder)
-	valid := map[string]string{"cookie": "session=" + Session(Alice())}
+	valid := map[string]string{"cookie": "session=" + authztest.Session(authztest.Alice())}
 	room := `{"room":"metrics-room"}`
 
 	for range 2 { // a miss, then a hit
@@ -94,42 +94,42 @@ func TestMetrics_EveryMetricMovesAndSurvivesAnEngineSwap(t *testing.T) {
 		}
 	}
 	ask(t, c, "GET", "/", nil, "")
-	if st := ask(t, c, "POST", AuthPath, valid, room); st != 200 {
+	if st := ask(t, c, "POST", authztest.AuthPath, valid, room); st != 200 {
 		t.Fatalf("token request: %d", st)
 	}
-	tampered := map[string]string{"cookie": "session=" + Session(Alice())[:40] + "x.y"}
-	if st := ask(t, c, "POST", AuthPath, tampered, room); st != 401 {
+	tampered := map[string]string{"cookie": "session=" + authztest.Session(authztest.Alice())[:40] + "x.y"}
+	if st := ask(t, c, "POST", authztest.AuthPath, tampered, room); st != 401 {
 		t.Fatalf("tampered session: %d", st)
 	}
-	numericName := Alice()
+	numericName := authztest.Alice()
 	numericName["name"] = 42
-	if st := ask(t, c, "POST", AuthPath, map[string]string{"cookie": "session=" + Session(numericName)}, room); st != 403 {
+	if st := ask(t, c, "POST", authztest.AuthPath, map[string]string{"cookie": "session=" + authztest.Session(numericName)}, room); st != 403 {
 		t.Fatalf("identity Liveblocks would refuse: %d", st)
 	}
 	crossSite := map[string]string{"cookie": valid["cookie"], "origin": "https://evil.example", "sec-fetch-site": "cross-site"}
-	if st := ask(t, c, "POST", AuthPath, crossSite, room); st != 403 {
+	if st := ask(t, c, "POST", authztest.AuthPath, crossSite, room); st != 403 {
 		t.Fatalf("cross-site token request: %d", st)
 	}
 	// Alice's budget is 3: one token so far, two more, then 429.
 	for i, want := range []int{200, 200, 429} {
-		if st := ask(t, c, "POST", AuthPath, valid, room); st != want {
+		if st := ask(t, c, "POST", authztest.AuthPath, valid, room); st != want {
 			t.Fatalf("token request %d of the budget: %d, want %d", i+2, st, want)
 		}
 	}
 	// The tampered request spent 1 of the address's 2; one more, then the
 	// address is refused before any lookup.
 	for i, want := range []int{401, 429} {
-		if st := ask(t, c, "POST", AuthPath, nil, room); st != want {
+		if st := ask(t, c, "POST", authztest.AuthPath, nil, room); st != want {
 			t.Fatalf("request %d without a session: %d, want %d", i+1, st, want)
 		}
 	}
-	before := Scrape(t, url)
+	before := authztest.Scrape(t, url)
 
 	// A reload: another engine, over a Liveblocks that cannot be reached,
 	// reports into the same series.
-	holder.Swap(Engine(t, Config, "http://127.0.0.1:9", testenv.DevSecretKey, assemble.WithMetrics(m)))
+	holder.Swap(authztest.Engine(t, authztest.Config, "http://127.0.0.1:9", testenv.DevSecretKey, assemble.WithMetrics(m)))
 	m.ReloadResult(true)
-	if st := ask(t, c, "POST", AuthPath, valid, room); st != 503 {
+	if st := ask(t, c, "POST", authztest.AuthPath, valid, room); st != 503 {
 		t.Fatalf("token request with Liveblocks down: %d", st)
 	}
 	m.ReloadResult(false)
@@ -138,7 +138,7 @@ func TestMetrics_EveryMetricMovesAndSurvivesAnEngineSwap(t *testing.T) {
 	doors := httptest.NewServer(httpdoor.New(holder, httpdoor.Options{Settings: httpdoor.Settings{MaxBodyBytes: 64}}))
 	t.Cleanup(doors.Close)
 	for _, body := range []string{room, strings.Repeat("x", 100)} {
-		resp, err := http.Post(doors.URL+AuthPath, "application/json", strings.NewReader(body))
+		resp, err := http.Post(doors.URL+authztest.AuthPath, "application/json", strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,7 +146,7 @@ func TestMetrics_EveryMetricMovesAndSurvivesAnEngineSwap(t *testing.T) {
 		resp.Body.Close()
 	}
 
-	after := Scrape(t, url)
+	after := authztest.Scrape(t, url)
 	decision := func(door, outcome string) float64 {
 		return after.Get("lbauthz_decisions_total", "door", door, "outcome", outcome)
 	}
@@ -209,13 +209,13 @@ func TestMetrics_EveryMetricMovesAndSurvivesAnEngineSwap(t *testing.T) {
 func TestCheck_PassThroughWithMetricsAndLogsDoesNotAllocate(t *testing.T) {
 	m, _ := metricsServer(t)
 	logger := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zapcore.InfoLevel))
-	cfg, sec := ParseConfig(t, Config, "http://127.0.0.1:9", "sk_bench")
+	cfg, sec := authztest.ParseConfig(t, authztest.Config, "http://127.0.0.1:9", "sk_bench")
 	e, err := assemble.Engine(cfg, sec, logger, assemble.WithMetrics(m))
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := envoygrpc.NewServer(authz.NewHolder(e))
-	req := CheckRequest("GET", "/docs/42", map[string]string{"cookie": browserCookie(Session(Alice()))}, "")
+	req := authztest.CheckRequest("GET", "/docs/42", map[string]string{"cookie": browserCookie(authztest.Session(authztest.Alice()))}, "")
 	ctx := context.Background()
 	if _, err := srv.Check(ctx, req); err != nil {
 		t.Fatal(err)

@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/lbauthz/lbauthz/authz"
-	. "github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 	"github.com/lbauthz/lbauthz/liveblocks"
 )
@@ -79,18 +79,18 @@ var organizationConfig = strings.Replace(provisionConfig, `  group_ids: "groups"
 func TestCheck_OrganizationFromTheSessionGoesToTokensAndNewRooms(t *testing.T) {
 	dev := testenv.StartLiveblocks(t)
 	rec := recordBodies(t, dev.URL)
-	c := GRPC(t, Engine(t, organizationConfig, rec.URL, testenv.DevSecretKey))
+	c := authztest.GRPC(t, authztest.Engine(t, organizationConfig, rec.URL, testenv.DevSecretKey))
 	direct, err := liveblocks.New(liveblocks.Options{BaseURL: dev.URL, SecretKey: testenv.DevSecretKey})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	withWorkspace := func(ws any) string {
-		claims := Alice()
+		claims := authztest.Alice()
 		if ws != nil {
 			claims["workspace"] = ws
 		}
-		return Session(claims)
+		return authztest.Session(claims)
 	}
 	acme, globex, none := withWorkspace("acme"), withWorkspace("globex"), withWorkspace(nil)
 
@@ -153,10 +153,10 @@ func TestCheck_AccessTokenModeSendsTheOrganization(t *testing.T) {
 	rec := recordBodies(t, dev.URL)
 	cfg := strings.Replace(accessTokenConfig, `  group_ids: "groups"`, `  group_ids: "groups"
   organization_id: "workspace"`, 1)
-	c := GRPC(t, Engine(t, cfg, rec.URL, testenv.DevSecretKey))
-	claims := Alice()
+	c := authztest.GRPC(t, authztest.Engine(t, cfg, rec.URL, testenv.DevSecretKey))
+	claims := authztest.Alice()
 	claims["workspace"] = "acme"
-	s := Session(claims)
+	s := authztest.Session(claims)
 	if a := askToken(t, c, s, tokenRequest(s, `{"room":"user-alice:notes"}`)); a.status != 200 {
 		t.Fatalf("%d %s", a.status, a.body)
 	}
@@ -166,12 +166,12 @@ func TestCheck_AccessTokenModeSendsTheOrganization(t *testing.T) {
 }
 
 func TestExplain_ShowsTheOrganizationAndTheCallThatCarriesIt(t *testing.T) {
-	_, lb := DevServer(t)
-	e := Engine(t, organizationConfig, lb.URL, testenv.DevSecretKey)
-	claims := Alice()
+	_, lb := authztest.DevServer(t)
+	e := authztest.Engine(t, organizationConfig, lb.URL, testenv.DevSecretKey)
+	claims := authztest.Alice()
 	claims["workspace"] = "acme"
-	x := e.Explain(context.Background(), &authz.Request{Method: "POST", Path: AuthPath,
-		Cookie: "session=" + Session(claims), Body: []byte(`{}`), HasBody: true}, authz.ExplainOptions{})
+	x := e.Explain(context.Background(), &authz.Request{Method: "POST", Path: authztest.AuthPath,
+		Cookie: "session=" + authztest.Session(claims), Body: []byte(`{}`), HasBody: true}, authz.ExplainOptions{})
 	if x.Identity == nil || x.Identity.OrganizationID != "ws-acme" {
 		t.Fatalf("identity %+v, want organization ws-acme", x.Identity)
 	}

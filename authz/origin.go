@@ -3,8 +3,6 @@ package authz
 import (
 	"net/http"
 	"strings"
-
-	"github.com/lbauthz/lbauthz/authz/config"
 )
 
 // originPolicy is the auth path's origin check (auth_limits.origins): a web
@@ -16,16 +14,14 @@ type originPolicy struct {
 	disabled bool
 }
 
-func newOriginPolicy(allowed []string, refuseMissing, disabled bool) (*originPolicy, error) {
+// newOriginPolicy allows the origins given (validated and normalized by
+// the config's loader: config.ParseOrigin).
+func newOriginPolicy(allowed []string, refuseMissing, disabled bool) *originPolicy {
 	p := &originPolicy{allowed: make(map[string]bool, len(allowed)), refuseMissing: refuseMissing, disabled: disabled}
 	for _, o := range allowed {
-		norm, err := config.ParseOrigin(o)
-		if err != nil {
-			return nil, err
-		}
-		p.allowed[norm] = true
+		p.allowed[strings.ToLower(o)] = true
 	}
-	return p, nil
+	return p
 }
 
 // check decides whether a token request may come from where its headers say

@@ -12,8 +12,8 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/lbauthz/lbauthz/authz"
-	. "github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
@@ -37,15 +37,15 @@ type tokenDoor struct {
 // tokenDoors are the gRPC door (as Envoy calls it) and the HTTP direct door
 // (as a browser or a proxy reaches it), over engines of the same config.
 func tokenDoors(t *testing.T, yaml, devURL string) []tokenDoor {
-	grpcClient := GRPC(t, Engine(t, yaml, devURL, testenv.DevSecretKey))
-	srv := httptest.NewServer(httpdoor.New(authz.NewHolder(Engine(t, yaml, devURL, testenv.DevSecretKey)), httpdoor.Options{}))
+	grpcClient := authztest.GRPC(t, authztest.Engine(t, yaml, devURL, testenv.DevSecretKey))
+	srv := httptest.NewServer(httpdoor.New(authz.NewHolder(authztest.Engine(t, yaml, devURL, testenv.DevSecretKey)), httpdoor.Options{}))
 	t.Cleanup(srv.Close)
 	return []tokenDoor{
 		{name: "gRPC", host: "app.example.test", send: func(t *testing.T, method, path string, headers map[string]string, body string) answer {
 			t.Helper()
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			resp, err := grpcClient.Check(ctx, CheckRequest(method, path, headers, body))
+			resp, err := grpcClient.Check(ctx, authztest.CheckRequest(method, path, headers, body))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -67,7 +67,7 @@ func tokenDoors(t *testing.T, yaml, devURL string) []tokenDoor {
 			for k, v := range headers {
 				req.Header.Set(k, v)
 			}
-			resp, err := HTTPClient.Do(req)
+			resp, err := authztest.HTTPClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -78,7 +78,7 @@ func tokenDoors(t *testing.T, yaml, devURL string) []tokenDoor {
 	}
 }
 
-const originConfig = Config + `
+const originConfig = authztest.Config + `
 auth_limits:
   origins:
     allowed: ["https://App.Partner.test"]
@@ -86,7 +86,7 @@ auth_limits:
 
 func TestOrigin_TokenRequestsFromOtherSitesAreRefusedOnEveryDoor(t *testing.T) {
 	dev := testenv.StartLiveblocks(t)
-	session := "session=" + Session(Alice())
+	session := "session=" + authztest.Session(authztest.Alice())
 	const partner = "https://app.partner.test"
 	for _, door := range tokenDoors(t, originConfig, dev.URL) {
 		for _, tc := range []struct {
@@ -122,7 +122,7 @@ func TestOrigin_TokenRequestsFromOtherSitesAreRefusedOnEveryDoor(t *testing.T) {
 				if tc.method == "POST" {
 					body = `{"room":"origin-room"}`
 				}
-				a := door.send(t, tc.method, AuthPath, h, body)
+				a := door.send(t, tc.method, authztest.AuthPath, h, body)
 				if a.status != tc.status {
 					t.Fatalf("status %d (%s), want %d", a.status, a.body, tc.status)
 				}
@@ -146,8 +146,8 @@ func TestOrigin_TokenRequestsFromOtherSitesAreRefusedOnEveryDoor(t *testing.T) {
 }
 
 func TestOrigin_PassThroughRequestsAreNotChecked(t *testing.T) {
-	c := GRPC(t, Engine(t, originConfig, "http://127.0.0.1:9", testenv.DevSecretKey))
-	h := map[string]string{"cookie": "session=" + Session(Alice()), "origin": "https://evil.test", "sec-fetch-site": "cross-site"}
+	c := authztest.GRPC(t, authztest.Engine(t, originConfig, "http://127.0.0.1:9", testenv.DevSecretKey))
+	h := map[string]string{"cookie": "session=" + authztest.Session(authztest.Alice()), "origin": "https://evil.test", "sec-fetch-site": "cross-site"}
 	if st := ask(t, c, "POST", "/api/documents", h, "{}"); st != 0 {
 		t.Fatalf("a cross-site POST to the app got %d from the sidecar: the app's own requests are the app's business", st)
 	}
@@ -155,18 +155,18 @@ func TestOrigin_PassThroughRequestsAreNotChecked(t *testing.T) {
 
 func TestOrigin_RefuseWithoutOriginRefusesPrograms(t *testing.T) {
 	dev := testenv.StartLiveblocks(t)
-	yaml := Config + `
+	yaml := authztest.Config + `
 auth_limits:
   origins: { refuse_without_origin: true }
 `
 	for _, door := range tokenDoors(t, yaml, dev.URL) {
 		t.Run(door.name, func(t *testing.T) {
-			h := map[string]string{"Cookie": "session=" + Session(Alice())}
-			if a := door.send(t, "POST", AuthPath, h, "{}"); a.status != 403 || !strings.Contains(a.body, "refuse_without_origin") {
+			h := map[string]string{"Cookie": "session=" + authztest.Session(authztest.Alice())}
+			if a := door.send(t, "POST", authztest.AuthPath, h, "{}"); a.status != 403 || !strings.Contains(a.body, "refuse_without_origin") {
 				t.Fatalf("no Origin: %d %s, want 403 naming refuse_without_origin", a.status, a.body)
 			}
 			h["Sec-Fetch-Site"] = "same-origin"
-			if a := door.send(t, "POST", AuthPath, h, "{}"); a.status != 200 {
+			if a := door.send(t, "POST", authztest.AuthPath, h, "{}"); a.status != 200 {
 				t.Fatalf("same-origin: %d %s", a.status, a.body)
 			}
 		})
@@ -175,16 +175,16 @@ auth_limits:
 
 func TestOrigin_DisabledCheckStillAnswersCORSForAllowedOrigins(t *testing.T) {
 	dev := testenv.StartLiveblocks(t)
-	yaml := Config + `
+	yaml := authztest.Config + `
 auth_limits:
   origins: { disabled: true, allowed: ["https://app.partner.test"] }
 `
 	door := tokenDoors(t, yaml, dev.URL)[0]
-	session := "session=" + Session(Alice())
-	if a := door.send(t, "POST", AuthPath, map[string]string{"Cookie": session, "Origin": "https://evil.test", "Sec-Fetch-Site": "cross-site"}, "{}"); a.status != 200 || a.header.Get("Access-Control-Allow-Origin") != "" {
+	session := "session=" + authztest.Session(authztest.Alice())
+	if a := door.send(t, "POST", authztest.AuthPath, map[string]string{"Cookie": session, "Origin": "https://evil.test", "Sec-Fetch-Site": "cross-site"}, "{}"); a.status != 200 || a.header.Get("Access-Control-Allow-Origin") != "" {
 		t.Fatalf("disabled check: %d %v", a.status, a.header)
 	}
-	if a := door.send(t, "POST", AuthPath, map[string]string{"Cookie": session, "Origin": "https://app.partner.test", "Sec-Fetch-Site": "cross-site"}, "{}"); a.status != 200 || a.header.Get("Access-Control-Allow-Origin") != "https://app.partner.test" {
+	if a := door.send(t, "POST", authztest.AuthPath, map[string]string{"Cookie": session, "Origin": "https://app.partner.test", "Sec-Fetch-Site": "cross-site"}, "{}"); a.status != 200 || a.header.Get("Access-Control-Allow-Origin") != "https://app.partner.test" {
 		t.Fatalf("allowed origin with the check disabled: %d %v", a.status, a.header)
 	}
 }

@@ -16,15 +16,15 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
-	. "github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/authz/config"
 	"github.com/lbauthz/lbauthz/internal/assemble"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 	"github.com/lbauthz/lbauthz/liveblocks"
 )
 
 // ProvisionConfig is Config with a provisioning rule.
-const provisionConfig = Config + `
+const provisionConfig = authztest.Config + `
 rooms:
   provision:
     - room: "org-{org}:doc-{doc}"
@@ -36,7 +36,7 @@ rooms:
 `
 
 // accessTokenConfig is Config in access-token mode.
-var accessTokenConfig = strings.Replace(Config, `auth_path: "/api/liveblocks-auth"`,
+var accessTokenConfig = strings.Replace(authztest.Config, `auth_path: "/api/liveblocks-auth"`,
 	`auth_path: "/api/liveblocks-auth"
   mode: access_token`, 1) + `
 rooms:
@@ -81,19 +81,19 @@ func askToken(t *testing.T, c authv3.AuthorizationClient, session string, req *a
 		if err := json.Unmarshal([]byte(a.body), &b); err != nil || b.Token == "" {
 			t.Fatalf("200 without a token: %v", err)
 		}
-		a.token = TokenClaims(t, b.Token)
+		a.token = authztest.TokenClaims(t, b.Token)
 	}
 	return a
 }
 
 func tokenRequest(session, body string) *authv3.CheckRequest {
-	return CheckRequest("POST", AuthPath, map[string]string{"cookie": "session=" + session, "content-type": "application/json"}, body)
+	return authztest.CheckRequest("POST", authztest.AuthPath, map[string]string{"cookie": "session=" + session, "content-type": "application/json"}, body)
 }
 
 func TestCheck_BadTokenRequestBodiesAre400WithoutCallingLiveblocks(t *testing.T) {
-	_, lb := DevServer(t)
-	c := GRPC(t, Engine(t, provisionConfig, lb.URL, testenv.DevSecretKey))
-	alice := Session(Alice())
+	_, lb := authztest.DevServer(t)
+	c := authztest.GRPC(t, authztest.Engine(t, provisionConfig, lb.URL, testenv.DevSecretKey))
+	alice := authztest.Session(authztest.Alice())
 	for _, tc := range []struct {
 		name, body, reason string
 	}{
@@ -136,13 +136,13 @@ func shorten(s string) string {
 }
 
 func TestCheck_TokenRequestProvisionsItsRoomOnFirstUse(t *testing.T) {
-	dev, lb := DevServer(t)
-	c := GRPC(t, Engine(t, provisionConfig, lb.URL, testenv.DevSecretKey))
+	dev, lb := authztest.DevServer(t)
+	c := authztest.GRPC(t, authztest.Engine(t, provisionConfig, lb.URL, testenv.DevSecretKey))
 	direct, err := liveblocks.New(liveblocks.Options{BaseURL: dev.URL, SecretKey: testenv.DevSecretKey})
 	if err != nil {
 		t.Fatal(err)
 	}
-	alice := Session(Alice())
+	alice := authztest.Session(authztest.Alice())
 	ctx := context.Background()
 
 	// Not for a room: no provisioning, one call (the token).
@@ -191,11 +191,11 @@ func TestCheck_TokenRequestProvisionsItsRoomOnFirstUse(t *testing.T) {
 }
 
 func TestCheck_ProvisioningFailures(t *testing.T) {
-	alice := Session(Alice())
+	alice := authztest.Session(authztest.Alice())
 	t.Run("liveblocks refuses: its status, not retried", func(t *testing.T) {
 		// The real dev server refuses any secret but sk_localdev with a 403.
-		_, lb := DevServer(t)
-		c := GRPC(t, Engine(t, provisionConfig, lb.URL, "sk_not_the_dev_key"))
+		_, lb := authztest.DevServer(t)
+		c := authztest.GRPC(t, authztest.Engine(t, provisionConfig, lb.URL, "sk_not_the_dev_key"))
 		a := askToken(t, c, alice, tokenRequest(alice, `{"room":"org-acme:doc-1"}`))
 		if a.status != 403 || !strings.Contains(a.reason, "liveblocks refused to create the room: 403") {
 			t.Fatalf("got %d %s", a.status, a.body)
@@ -213,7 +213,7 @@ func TestCheck_ProvisioningFailures(t *testing.T) {
 		}
 		closed := "http://" + l.Addr().String()
 		l.Close()
-		c := GRPC(t, Engine(t, provisionConfig, closed, testenv.DevSecretKey))
+		c := authztest.GRPC(t, authztest.Engine(t, provisionConfig, closed, testenv.DevSecretKey))
 		a := askToken(t, c, alice, tokenRequest(alice, `{"room":"org-acme:doc-1"}`))
 		if a.status != 503 || !strings.Contains(a.reason, "could not provision the room") {
 			t.Fatalf("got %d %s", a.status, a.body)
@@ -222,9 +222,9 @@ func TestCheck_ProvisioningFailures(t *testing.T) {
 }
 
 func TestCheck_AccessTokenMode(t *testing.T) {
-	_, lb := DevServer(t)
-	c := GRPC(t, Engine(t, accessTokenConfig, lb.URL, testenv.DevSecretKey))
-	alice := Session(Alice()) // groups team, eng
+	_, lb := authztest.DevServer(t)
+	c := authztest.GRPC(t, authztest.Engine(t, accessTokenConfig, lb.URL, testenv.DevSecretKey))
+	alice := authztest.Session(authztest.Alice()) // groups team, eng
 
 	a := askToken(t, c, alice, tokenRequest(alice, `{"room":"public:faq"}`))
 	if a.status != 200 || a.token["k"] != "acc" || a.token["uid"] != "alice" {
@@ -239,13 +239,13 @@ func TestCheck_AccessTokenMode(t *testing.T) {
 		t.Fatalf("userInfo = %s", ui)
 	}
 
-	many := Alice()
+	many := authztest.Alice()
 	groups := []any{}
 	for i := range 10 {
 		groups = append(groups, "g"+string(rune('a'+i)))
 	}
 	many["groups"] = groups
-	s := Session(many)
+	s := authztest.Session(many)
 	before := lb.Calls()
 	if a := askToken(t, c, s, tokenRequest(s, `{}`)); a.status != 403 || !strings.Contains(a.reason, "more than 10 room patterns") {
 		t.Fatalf("11 patterns: got %d %s", a.status, a.body)
@@ -256,9 +256,9 @@ func TestCheck_AccessTokenMode(t *testing.T) {
 
 	// user_id "*" cannot go into a pattern, and there are no groups and no
 	// room: nothing to grant.
-	nobody := Alice()
+	nobody := authztest.Alice()
 	nobody["sub"], nobody["groups"] = "*", []any{}
-	s = Session(nobody)
+	s = authztest.Session(nobody)
 	if a := askToken(t, c, s, tokenRequest(s, `{}`)); a.status != 403 || !strings.Contains(a.reason, "grants this user no room") {
 		t.Fatalf("no grant: got %d %s", a.status, a.body)
 	}
@@ -268,10 +268,10 @@ func TestCheck_AccessTokenMode(t *testing.T) {
 }
 
 func TestCheck_TokenRequestsWithoutBodyWarnOnceWhenProvisioning(t *testing.T) {
-	_, lb := DevServer(t)
+	_, lb := authztest.DevServer(t)
 	dir := t.TempDir()
 	hmacFile := filepath.Join(dir, "hmac")
-	if err := os.WriteFile(hmacFile, []byte(HMACSecret), 0o600); err != nil {
+	if err := os.WriteFile(hmacFile, []byte(authztest.HMACSecret), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{"LIVEBLOCKS_BASE_URL": lb.URL, "LIVEBLOCKS_SECRET_KEY": testenv.DevSecretKey}
@@ -289,8 +289,8 @@ func TestCheck_TokenRequestsWithoutBodyWarnOnceWhenProvisioning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := GRPC(t, e)
-	alice := Session(Alice())
+	c := authztest.GRPC(t, e)
+	alice := authztest.Session(authztest.Alice())
 	for range 3 {
 		// Envoy without with_request_body: no body at all.
 		if a := askToken(t, c, alice, tokenRequest(alice, "")); a.status != 200 {

@@ -5,21 +5,21 @@ import (
 	"testing"
 	"time"
 
-	. "github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 	"github.com/lbauthz/lbauthz/liveblocks"
 )
 
 // user is a session for a user with these groups.
 func user(id string, groups ...string) string {
-	claims := Alice()
+	claims := authztest.Alice()
 	claims["sub"], claims["name"] = id, id
 	g := make([]any, len(groups))
 	for i, s := range groups {
 		g[i] = s
 	}
 	claims["groups"] = g
-	return "session=" + Session(claims)
+	return "session=" + authztest.Session(claims)
 }
 
 // TestRoomClient_IDTokenPermissionMatrix runs the real @liveblocks/client
@@ -27,7 +27,7 @@ func user(id string, groups ...string) string {
 // and shows what each kind of room entry lets it do.
 func TestRoomClient_IDTokenPermissionMatrix(t *testing.T) {
 	dev := testenv.StartLiveblocks(t)
-	shim := StartEnvoyShim(t, GRPC(t, Engine(t, provisionConfig, dev.URL, testenv.DevSecretKey)), AuthPath)
+	shim := authztest.StartEnvoyShim(t, authztest.GRPC(t, authztest.Engine(t, provisionConfig, dev.URL, testenv.DevSecretKey)), authztest.AuthPath)
 	lb, err := liveblocks.New(liveblocks.Options{BaseURL: dev.URL, SecretKey: testenv.DevSecretKey})
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +94,7 @@ func TestRoomClient_IDTokenPermissionMatrix(t *testing.T) {
 // client into the rooms its patterns match, and only those.
 func TestRoomClient_AccessTokenPatterns(t *testing.T) {
 	dev := testenv.StartLiveblocks(t)
-	shim := StartEnvoyShim(t, GRPC(t, Engine(t, accessTokenConfig, dev.URL, testenv.DevSecretKey)), AuthPath)
+	shim := authztest.StartEnvoyShim(t, authztest.GRPC(t, authztest.Engine(t, accessTokenConfig, dev.URL, testenv.DevSecretKey)), authztest.AuthPath)
 	cases := []struct {
 		name, room string
 		connected  bool

@@ -13,9 +13,9 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/lbauthz/lbauthz/authz"
-	. "github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/authz/config"
 	"github.com/lbauthz/lbauthz/internal/assemble"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
@@ -69,7 +69,7 @@ func expressCookie(v string) map[string]string {
 	return map[string]string{"cookie": "connect.sid=" + v}
 }
 
-func tokenOf(t *testing.T, r CheckResult) map[string]any {
+func tokenOf(t *testing.T, r authztest.CheckResult) map[string]any {
 	t.Helper()
 	if r.GRPCError != nil || r.Allowed || r.Status != 200 {
 		t.Fatalf("want the token (HTTP 200), got status=%d allowed=%v err=%v body=%s", r.Status, r.Allowed, r.GRPCError, r.Body)
@@ -78,18 +78,18 @@ func tokenOf(t *testing.T, r CheckResult) map[string]any {
 	if err := json.Unmarshal([]byte(r.Body), &body); err != nil || body.Token == "" {
 		t.Fatalf("body is not {\"token\": ...}: %v", err)
 	}
-	return TokenClaims(t, body.Token)
+	return authztest.TokenClaims(t, body.Token)
 }
 
 func TestCheck_ExpressSessionInRedisGetsTheDevServerToken(t *testing.T) {
-	_, lb := DevServer(t)
+	_, lb := authztest.DevServer(t)
 	r := testenv.StartRedis(t)
 	app := testenv.StartExpressApp(t, testenv.ExpressOptions{Store: "redis", RedisURL: r.URL(), Secrets: []string{expressSecret}})
 	e, logs := storeEngine(t, expressRedisConfig, lb.URL, "REDIS_ADDR", r.Addr, "ON_STORE_ERROR", "")
-	c := GRPC(t, e)
+	c := authztest.GRPC(t, e)
 	cookie := app.Login(t, map[string]any{"id": "alice", "name": "Alice", "groups": []string{"eng", "design"}})
 
-	claims := tokenOf(t, Check(t, c, CheckRequest("POST", authPath, expressCookie(cookie), `{"room":"r1"}`), 2*time.Second))
+	claims := tokenOf(t, authztest.Check(t, c, authztest.CheckRequest("POST", authPath, expressCookie(cookie), `{"room":"r1"}`), 2*time.Second))
 	if claims["k"] != "id" || claims["uid"] != "alice" {
 		t.Fatalf("claims k=%v uid=%v", claims["k"], claims["uid"])
 	}
@@ -101,7 +101,7 @@ func TestCheck_ExpressSessionInRedisGetsTheDevServerToken(t *testing.T) {
 	}
 
 	// Pass-through: the identity goes to the app in headers.
-	res := Check(t, c, CheckRequest("GET", "/dashboard", expressCookie(cookie), ""), 2*time.Second)
+	res := authztest.Check(t, c, authztest.CheckRequest("GET", "/dashboard", expressCookie(cookie), ""), 2*time.Second)
 	if !res.Allowed || res.Set["x-user-id"] != "alice" || res.Set["x-user-groups"] != "org:eng,org:design" {
 		t.Fatalf("pass-through: allowed=%v headers=%v", res.Allowed, res.Set)
 	}
@@ -109,13 +109,13 @@ func TestCheck_ExpressSessionInRedisGetsTheDevServerToken(t *testing.T) {
 	// A tampered cookie and a logged-out session: 401, the reason in the
 	// debug line, no session value anywhere in the logs.
 	tampered := strings.Replace(cookie, "s%3A", "s%3AX", 1)
-	if res := Check(t, c, CheckRequest("POST", authPath, expressCookie(tampered), `{}`), 2*time.Second); res.Status != 401 {
+	if res := authztest.Check(t, c, authztest.CheckRequest("POST", authPath, expressCookie(tampered), `{}`), 2*time.Second); res.Status != 401 {
 		t.Fatalf("tampered cookie: status %d", res.Status)
 	}
 	app.Logout(t, cookie)
 	other := app.Login(t, map[string]any{"id": "bob"})
 	app.Logout(t, other)
-	if res := Check(t, c, CheckRequest("POST", authPath, expressCookie(other), `{}`), 2*time.Second); res.Status != 401 {
+	if res := authztest.Check(t, c, authztest.CheckRequest("POST", authPath, expressCookie(other), `{}`), 2*time.Second); res.Status != 401 {
 		t.Fatalf("logged-out session: status %d", res.Status)
 	}
 	reasons := map[string]bool{}
@@ -136,47 +136,47 @@ func TestCheck_ExpressSessionInRedisGetsTheDevServerToken(t *testing.T) {
 }
 
 func TestCheck_RedisDownIs503OnTheAuthPathAndRecoversWithoutRestart(t *testing.T) {
-	_, lb := DevServer(t)
+	_, lb := authztest.DevServer(t)
 	r := testenv.StartRedis(t)
 	app := testenv.StartExpressApp(t, testenv.ExpressOptions{Store: "redis", RedisURL: r.URL(), Secrets: []string{expressSecret}})
 	anonymous, _ := storeEngine(t, expressRedisConfig, lb.URL, "REDIS_ADDR", r.Addr, "ON_STORE_ERROR", "")
 	strict, _ := storeEngine(t, expressRedisConfig, lb.URL, "REDIS_ADDR", r.Addr, "ON_STORE_ERROR", "on_store_error: unavailable")
-	ca, cs := GRPC(t, anonymous), GRPC(t, strict)
+	ca, cs := authztest.GRPC(t, anonymous), authztest.GRPC(t, strict)
 	alice := app.Login(t, map[string]any{"id": "alice"})
 	bob := app.Login(t, map[string]any{"id": "bob"})
 
 	r.Stop()
 	// Envoy's default ext_authz timeout: 200ms.
 	start := time.Now()
-	res := Check(t, ca, CheckRequest("POST", authPath, expressCookie(alice), `{}`), 200*time.Millisecond)
+	res := authztest.Check(t, ca, authztest.CheckRequest("POST", authPath, expressCookie(alice), `{}`), 200*time.Millisecond)
 	if res.GRPCError != nil || res.Status != 503 {
 		t.Fatalf("auth path with Redis down: status %d, err %v (want 503, never 401)", res.Status, res.GRPCError)
 	}
 	if took := time.Since(start); took > 200*time.Millisecond {
 		t.Fatalf("answered in %s, after Envoy's 200ms", took)
 	}
-	res = Check(t, ca, CheckRequest("GET", "/dashboard", expressCookie(bob), ""), 200*time.Millisecond)
+	res = authztest.Check(t, ca, authztest.CheckRequest("GET", "/dashboard", expressCookie(bob), ""), 200*time.Millisecond)
 	if !res.Allowed || res.Set["x-user-id"] != "" || !contains(res.Removed, "x-user-id") {
 		t.Fatalf("pass-through with Redis down (anonymous): allowed=%v set=%v removed=%v", res.Allowed, res.Set, res.Removed)
 	}
-	res = Check(t, cs, CheckRequest("GET", "/dashboard", expressCookie(bob), ""), 200*time.Millisecond)
+	res = authztest.Check(t, cs, authztest.CheckRequest("GET", "/dashboard", expressCookie(bob), ""), 200*time.Millisecond)
 	if res.Allowed || res.Status != 503 {
 		t.Fatalf("pass-through with Redis down (on_store_error: unavailable): allowed=%v status=%d", res.Allowed, res.Status)
 	}
 
 	r.Start(t) // same port, same data: no restart of the sidecar
-	claims := tokenOf(t, Check(t, ca, CheckRequest("POST", authPath, expressCookie(alice), `{}`), 2*time.Second))
+	claims := tokenOf(t, authztest.Check(t, ca, authztest.CheckRequest("POST", authPath, expressCookie(alice), `{}`), 2*time.Second))
 	if claims["uid"] != "alice" {
 		t.Fatalf("after Redis came back: uid=%v", claims["uid"])
 	}
-	res = Check(t, cs, CheckRequest("GET", "/dashboard", expressCookie(bob), ""), 2*time.Second)
+	res = authztest.Check(t, cs, authztest.CheckRequest("GET", "/dashboard", expressCookie(bob), ""), 2*time.Second)
 	if !res.Allowed || res.Set["x-user-id"] != "bob" {
 		t.Fatalf("pass-through after Redis came back: allowed=%v set=%v", res.Allowed, res.Set)
 	}
 }
 
 func TestCheck_PostgresDownIs503AndRecovers(t *testing.T) {
-	_, lb := DevServer(t)
+	_, lb := authztest.DevServer(t)
 	pg := testenv.StartPostgres(t)
 	app := testenv.StartExpressApp(t, testenv.ExpressOptions{Store: "pg", PostgresURL: pg.URL(), Secrets: []string{expressSecret}})
 	pwFile := filepath.Join(t.TempDir(), "pg-password")
@@ -190,27 +190,27 @@ session:
   cookie_secret_files: ["SECRET_FILE"]
 identity: { user_id: "user.id" }
 `, lb.URL, "DSN", pg.DSN(), "PW_FILE", pwFile)
-	c := GRPC(t, e)
+	c := authztest.GRPC(t, e)
 	alice := app.Login(t, map[string]any{"id": "alice"})
 	bob := app.Login(t, map[string]any{"id": "bob"})
-	if claims := tokenOf(t, Check(t, c, CheckRequest("POST", authPath, expressCookie(alice), `{}`), 2*time.Second)); claims["uid"] != "alice" {
+	if claims := tokenOf(t, authztest.Check(t, c, authztest.CheckRequest("POST", authPath, expressCookie(alice), `{}`), 2*time.Second)); claims["uid"] != "alice" {
 		t.Fatalf("uid=%v", claims["uid"])
 	}
 	pg.Stop()
-	if res := Check(t, c, CheckRequest("POST", authPath, expressCookie(bob), `{}`), 200*time.Millisecond); res.Status != 503 {
+	if res := authztest.Check(t, c, authztest.CheckRequest("POST", authPath, expressCookie(bob), `{}`), 200*time.Millisecond); res.Status != 503 {
 		t.Fatalf("auth path with PostgreSQL down: status %d, err %v", res.Status, res.GRPCError)
 	}
-	if res := Check(t, c, CheckRequest("GET", "/", expressCookie(bob), ""), 200*time.Millisecond); !res.Allowed || res.Set["x-user-id"] != "" {
+	if res := authztest.Check(t, c, authztest.CheckRequest("GET", "/", expressCookie(bob), ""), 200*time.Millisecond); !res.Allowed || res.Set["x-user-id"] != "" {
 		t.Fatalf("pass-through with PostgreSQL down: allowed=%v set=%v", res.Allowed, res.Set)
 	}
 	pg.Start(t)
-	if claims := tokenOf(t, Check(t, c, CheckRequest("POST", authPath, expressCookie(bob), `{}`), 2*time.Second)); claims["uid"] != "bob" {
+	if claims := tokenOf(t, authztest.Check(t, c, authztest.CheckRequest("POST", authPath, expressCookie(bob), `{}`), 2*time.Second)); claims["uid"] != "bob" {
 		t.Fatalf("after PostgreSQL came back: uid=%v", claims["uid"])
 	}
 }
 
 func TestCheck_IntrospectionAsksTheAppWhoTheUserIs(t *testing.T) {
-	_, lb := DevServer(t)
+	_, lb := authztest.DevServer(t)
 	r := testenv.StartRedis(t)
 	app := testenv.StartExpressApp(t, testenv.ExpressOptions{Store: "redis", RedisURL: r.URL(), Secrets: []string{expressSecret}})
 	e, _ := storeEngine(t, `
@@ -220,15 +220,15 @@ session:
   introspection: { url: "APP_URL/api/me" }
 identity: { user_id: "id", group_ids: "groups" }
 `, lb.URL, "APP_URL", app.URL)
-	c := GRPC(t, e)
+	c := authztest.GRPC(t, e)
 	cookie := app.Login(t, map[string]any{"id": "alice", "groups": []string{"eng"}})
-	claims := tokenOf(t, Check(t, c, CheckRequest("POST", authPath, expressCookie(cookie), `{}`), 2*time.Second))
+	claims := tokenOf(t, authztest.Check(t, c, authztest.CheckRequest("POST", authPath, expressCookie(cookie), `{}`), 2*time.Second))
 	if claims["uid"] != "alice" {
 		t.Fatalf("uid=%v", claims["uid"])
 	}
 	bob := app.Login(t, map[string]any{"id": "bob"})
 	app.Stop()
-	if res := Check(t, c, CheckRequest("POST", authPath, expressCookie(bob), `{}`), 200*time.Millisecond); res.Status != 503 {
+	if res := authztest.Check(t, c, authztest.CheckRequest("POST", authPath, expressCookie(bob), `{}`), 200*time.Millisecond); res.Status != 503 {
 		t.Fatalf("auth path with the app down: status %d", res.Status)
 	}
 }
@@ -249,7 +249,7 @@ const authPath = "/api/liveblocks-auth"
 // check) stays in the decision's log line. Here a real PostgreSQL refuses
 // a cookie that is not a UUID with SQLSTATE 22P02.
 func TestAuthPath_401GivesAStableReasonAndLogsTheStoresOwn(t *testing.T) {
-	_, lb := DevServer(t)
+	_, lb := authztest.DevServer(t)
 	pg := testenv.StartPostgres(t)
 	pwFile := filepath.Join(t.TempDir(), "pg-password")
 	if err := os.WriteFile(pwFile, []byte(testenv.PostgresPassword), 0o600); err != nil {
@@ -267,7 +267,7 @@ session:
     json_column: "doc"
 identity: { user_id: "account.id" }
 `, lb.URL, "DSN", pg.DSN(), "PW_FILE", pwFile)
-	c := GRPC(t, e)
+	c := authztest.GRPC(t, e)
 	for _, tc := range []struct {
 		name, cookie, body, logged string
 	}{
@@ -282,7 +282,7 @@ identity: { user_id: "account.id" }
 				h["cookie"] = tc.cookie
 			}
 			logs.TakeAll()
-			r := Check(t, c, CheckRequest("POST", authPath, h, `{}`), 2*time.Second)
+			r := authztest.Check(t, c, authztest.CheckRequest("POST", authPath, h, `{}`), 2*time.Second)
 			want := `{"error":"unauthorized","reason":"` + tc.body + `"}`
 			if r.Status != 401 || r.Body != want {
 				t.Fatalf("status %d body %s, want 401 %s", r.Status, r.Body, want)
@@ -298,7 +298,7 @@ identity: { user_id: "account.id" }
 			}
 		})
 	}
-	if r := Check(t, c, CheckRequest("POST", authPath, map[string]string{"cookie": "sid=6f1c9a53-4d0e-4d8e-9a51-2f3b7c1e0d42"}, `{}`), 2*time.Second); r.Status != 200 {
+	if r := authztest.Check(t, c, authztest.CheckRequest("POST", authPath, map[string]string{"cookie": "sid=6f1c9a53-4d0e-4d8e-9a51-2f3b7c1e0d42"}, `{}`), 2*time.Second); r.Status != 200 {
 		t.Fatalf("the query's one session: status %d %s, want its token", r.Status, r.Body)
 	}
 }

@@ -8,8 +8,8 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/lbauthz/lbauthz/authz"
-	. "github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/authz/session"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 	"github.com/lbauthz/lbauthz/liveblocks"
 )
 
@@ -33,14 +33,14 @@ func TestCheck_AHangingStoreIsAnsweredBeforeEnvoysDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	e, err := authz.New(authz.Options{
-		AuthPath: AuthPath, CookieName: "session", Liveblocks: lb,
+		AuthPath: authztest.AuthPath, CookieName: "session", Liveblocks: lb, MaxCookieBytes: 4096, LiveblocksTimeout: 2 * time.Second,
 		Sessions: session.NewResolver(hangingStore{}, &session.Mapping{UserID: "sub"}, session.CacheOptions{TTL: time.Minute, MaxEntries: 10}),
 		Headers:  authz.HeaderNames{UserID: "x-user-id"},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := GRPC(t, e)
+	c := authztest.GRPC(t, e)
 	const envoyTimeout = 250 * time.Millisecond
 	for _, tc := range []struct {
 		name, method, path string
@@ -48,13 +48,13 @@ func TestCheck_AHangingStoreIsAnsweredBeforeEnvoysDeadline(t *testing.T) {
 		status             int32
 	}{
 		{"page passes anonymous", "GET", "/docs/1", true, 0},
-		{"token request gets 503", "POST", AuthPath, false, 503},
+		{"token request gets 503", "POST", authztest.AuthPath, false, 503},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), envoyTimeout)
 			defer cancel()
 			start := time.Now()
-			resp, err := c.Check(ctx, CheckRequest(tc.method, tc.path, map[string]string{"cookie": "session=some-session-id"}, "{}"))
+			resp, err := c.Check(ctx, authztest.CheckRequest(tc.method, tc.path, map[string]string{"cookie": "session=some-session-id"}, "{}"))
 			if err != nil {
 				t.Fatalf("no answer within Envoy's %s: %v (after %s)", envoyTimeout, err, time.Since(start))
 			}

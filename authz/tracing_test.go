@@ -15,9 +15,9 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/lbauthz/lbauthz/authz"
-	. "github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/authz/door/envoygrpc"
 	"github.com/lbauthz/lbauthz/internal/assemble"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
@@ -28,7 +28,7 @@ func tracedGRPC(t *testing.T, devURL string) (authv3.AuthorizationClient, *trace
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	e := Engine(t, Config, devURL, testenv.DevSecretKey, assemble.WithTracerProvider(tp))
+	e := authztest.Engine(t, authztest.Config, devURL, testenv.DevSecretKey, assemble.WithTracerProvider(tp))
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +70,7 @@ func TestTracing_CheckContinuesTheTraceOfTheRequestItChecks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, exp := tracedGRPC(t, dev.URL)
-			h := map[string]string{"cookie": "session=" + Session(Alice())}
+			h := map[string]string{"cookie": "session=" + authztest.Session(authztest.Alice())}
 			for k, v := range tc.headers {
 				h[k] = v
 			}
@@ -79,7 +79,7 @@ func TestTracing_CheckContinuesTheTraceOfTheRequestItChecks(t *testing.T) {
 			if len(tc.metadata) > 0 {
 				ctx = metadata.AppendToOutgoingContext(ctx, tc.metadata...)
 			}
-			resp, err := c.Check(ctx, CheckRequest("POST", AuthPath, h, `{"room":"traced"}`))
+			resp, err := c.Check(ctx, authztest.CheckRequest("POST", authztest.AuthPath, h, `{"room":"traced"}`))
 			if err != nil || resp.GetDeniedResponse().GetStatus().GetCode() != 200 {
 				t.Fatalf("token request: %v %v", err, resp)
 			}

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/lbauthz/lbauthz/authz"
-	"github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 

@@ -16,8 +16,8 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/lbauthz/lbauthz/authz"
-	"github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 

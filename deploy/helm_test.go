@@ -32,6 +32,7 @@ const kubeVersion = "v1.37.2"
 // helm runs the pinned helm with args and returns its output.
 func helm(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	testenv.SkipShort(t, "helm") // seconds per chart rendering
 	cmd := exec.Command(testenv.Helm(t), args...)
 	// A HOME of its own: no repository or plugin of the machine's helm.
 	home := t.TempDir()

@@ -18,9 +18,9 @@ import (
 func BenchmarkIdentifyUser(b *testing.B) {
 	token := []byte(`{"token":"eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJrIjoiaWQiLCJwaWQiOiJsb2NhbGRldiIsInVpZCI6ImFsaWNlIn0."}`)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
+		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.Write(token)
+		_, _ = w.Write(token)
 	}))
 	defer srv.Close()
 	c := newClient(b, srv.URL, testenv.DevSecretKey)

@@ -49,7 +49,7 @@ func ExampleClient_IdentifyUser() {
 		w.Header().Set("Content-Type", resp.ContentType)
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(resp.Status)
-		w.Write(resp.Body)
+		_, _ = w.Write(resp.Body)
 	})
 }
 

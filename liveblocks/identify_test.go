@@ -223,7 +223,7 @@ func TestIdentifyUser_MapsStatusesAsTheNodeSDK(t *testing.T) {
 					w.Header()["Content-Type"] = nil // no sniffing
 				}
 				w.WriteHeader(tt.liveblocks)
-				io.WriteString(w, tt.body)
+				_, _ = io.WriteString(w, tt.body)
 			}))
 			defer srv.Close()
 			c := newClient(t, srv.URL, testenv.DevSecretKey)
@@ -251,7 +251,7 @@ func TestIdentifyUser_UnreachableLiveblocksBecomes503(t *testing.T) {
 	const secret = "sk_Secret_Marker_7f3a"
 	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Reading the body lets the server notice the client hanging up.
-		io.Copy(io.Discard, r.Body)
+		_, _ = io.Copy(io.Discard, r.Body)
 		select {
 		case <-r.Context().Done():
 		case <-time.After(10 * time.Second):
@@ -259,12 +259,12 @@ func TestIdentifyUser_UnreachableLiveblocksBecomes503(t *testing.T) {
 	}))
 	defer hang.Close()
 	huge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Write(bytes.Repeat([]byte("x"), 2<<20))
+		_, _ = w.Write(bytes.Repeat([]byte("x"), 2<<20))
 	}))
 	defer huge.Close()
 	cut := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "1000")
-		w.Write([]byte(`{"token":"`))
+		_, _ = w.Write([]byte(`{"token":"`))
 		conn, _, _ := http.NewResponseController(w).Hijack()
 		conn.Close()
 	}))
@@ -324,7 +324,7 @@ func TestIdentifyUser_SendsJSONWithBearerSecret(t *testing.T) {
 	var body []byte
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, body = r, must(io.ReadAll(r.Body))
-		io.WriteString(w, `{"token":"t"}`)
+		_, _ = io.WriteString(w, `{"token":"t"}`)
 	}))
 	defer srv.Close()
 	c, err := liveblocks.New(liveblocks.Options{BaseURL: srv.URL + "/ignored/path", SecretKey: "sk_abc-123", UserAgent: "lbauthz-test"})

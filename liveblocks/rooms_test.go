@@ -246,7 +246,7 @@ func TestUpsertRoom_SendsUpdateAndCreate(t *testing.T) {
 	var uri, body string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		uri, body = r.RequestURI, string(must(io.ReadAll(r.Body)))
-		io.WriteString(w, `{"type":"room","id":"team/1","organizationId":"default","createdAt":"2026-01-02T03:04:05.678Z","lastConnectionAt":"2026-01-03T00:00:00Z",`+
+		_, _ = io.WriteString(w, `{"type":"room","id":"team/1","organizationId":"default","createdAt":"2026-01-02T03:04:05.678Z","lastConnectionAt":"2026-01-03T00:00:00Z",`+
 			`"metadata":{"color":"red"},"defaultAccesses":[],"groupsAccesses":{},"usersAccesses":{"u":["*:write"]}}`)
 	}))
 	defer srv.Close()
@@ -378,11 +378,11 @@ func TestListRooms_FollowsCursorAcrossPages(t *testing.T) {
 		}
 		switch r.URL.Query().Get("startingAfter") {
 		case "":
-			io.WriteString(w, `{"data":[`+room("r1")+`,`+room("r2")+`],"nextCursor":"c1","nextPage":"/v2/rooms?startingAfter=c1"}`)
+			_, _ = io.WriteString(w, `{"data":[`+room("r1")+`,`+room("r2")+`],"nextCursor":"c1","nextPage":"/v2/rooms?startingAfter=c1"}`)
 		case "c1":
-			io.WriteString(w, `{"data":[`+room("r3")+`,`+room("r4")+`],"nextCursor":null,"nextPage":"/v2/rooms?limit=2&startingAfter=c2"}`)
+			_, _ = io.WriteString(w, `{"data":[`+room("r3")+`,`+room("r4")+`],"nextCursor":null,"nextPage":"/v2/rooms?limit=2&startingAfter=c2"}`)
 		case "c2":
-			io.WriteString(w, `{"data":[`+room("r5")+`],"nextCursor":null,"nextPage":null}`)
+			_, _ = io.WriteString(w, `{"data":[`+room("r5")+`],"nextCursor":null,"nextPage":null}`)
 		default:
 			http.Error(w, "unknown cursor", http.StatusBadRequest)
 		}
@@ -415,7 +415,7 @@ func TestListRooms_FollowsCursorAcrossPages(t *testing.T) {
 func TestAllRooms_StopsWhenACursorRepeats(t *testing.T) {
 	// A misbehaving server; the dev server never paginates.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, `{"data":[{"type":"room","id":"r"}],"nextCursor":"same"}`)
+		_, _ = io.WriteString(w, `{"data":[{"type":"room","id":"r"}],"nextCursor":"same"}`)
 	}))
 	defer srv.Close()
 	c := newClient(t, srv.URL, testenv.DevSecretKey)

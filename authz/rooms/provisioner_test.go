@@ -11,8 +11,8 @@ import (
 
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/authz/rooms"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 	"github.com/lbauthz/lbauthz/liveblocks"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"

@@ -83,14 +83,6 @@ func UnsignExpress(value string, secrets [][]byte) (string, error) {
 	return "", Invalid("bad cookie signature")
 }
 
-// SignExpress signs a session id as express-session does (for tests and
-// tools): "s:" + id + "." + signature, not URL-encoded.
-func SignExpress(id string, secret []byte) string {
-	mac := hmac.New(sha256.New, secret)
-	mac.Write([]byte(id))
-	return "s:" + id + "." + base64.RawStdEncoding.EncodeToString(mac.Sum(nil))
-}
-
 // closeStore closes a store that holds resources (a connection pool).
 func closeStore(s Store) error {
 	if c, ok := s.(interface{ Close() error }); ok {

@@ -70,6 +70,9 @@ func NewIntrospectionStore(opts IntrospectionOptions) (*IntrospectionStore, erro
 
 // Lookup calls the endpoint with the cookie and reads its answer.
 func (s *IntrospectionStore) Lookup(ctx context.Context, value string) (Data, error) {
+	if !cookieValueSendable(value) {
+		return Data{}, Invalid("malformed cookie (bytes a cookie value may not hold)")
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
@@ -120,3 +123,15 @@ func (s *IntrospectionStore) Lookup(ctx context.Context, value string) (Data, er
 
 // Close closes idle connections to the app.
 func (s *IntrospectionStore) Close() error { s.client.CloseIdleConnections(); return nil }
+
+// cookieValueSendable reports whether value can be sent back to the app as
+// the cookie's value: no control byte (which no request may carry) and no
+// ";" (which would add a cookie of the caller's choosing to the request).
+func cookieValueSendable(value string) bool {
+	for i := 0; i < len(value); i++ {
+		if c := value[i]; c < 0x20 || c == 0x7f || c == ';' {
+			return false
+		}
+	}
+	return true
+}

@@ -80,9 +80,9 @@ func TestIntrospection_RedirectsHangsAndOddBodies(t *testing.T) {
 		case "hang":
 			time.Sleep(time.Second)
 		case "list":
-			w.Write([]byte(`["alice"]`))
+			_, _ = w.Write([]byte(`["alice"]`))
 		case "html":
-			w.Write([]byte(`<html>login</html>`))
+			_, _ = w.Write([]byte(`<html>login</html>`))
 		case "forbidden":
 			w.WriteHeader(http.StatusForbidden)
 		case "throttled":
@@ -90,7 +90,7 @@ func TestIntrospection_RedirectsHangsAndOddBodies(t *testing.T) {
 		case "timeout":
 			w.WriteHeader(http.StatusRequestTimeout)
 		case "ok":
-			w.Write([]byte(`{"id": 12345678901234567890}`))
+			_, _ = w.Write([]byte(`{"id": 12345678901234567890}`))
 		}
 	}))
 	defer srv.Close()

@@ -200,7 +200,7 @@ func jwksServer(t *testing.T, keys ...map[string]any) (*httptest.Server, *jwksSt
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		w.Write(st.body.Load().([]byte))
+		_, _ = w.Write(st.body.Load().([]byte))
 	}))
 	t.Cleanup(srv.Close)
 	return srv, st
@@ -346,7 +346,7 @@ func TestJWKS_JkuAndX5uHeadersAreNeverFetched(t *testing.T) {
 	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		evilHits.Add(1)
 		b, _ := json.Marshal(map[string]any{"keys": []any{jwkOf(t, "evil", "RS256", &rsaKey2.PublicKey)}})
-		w.Write(b)
+		_, _ = w.Write(b)
 	}))
 	defer evil.Close()
 	srv, _ := jwksServer(t, jwkOf(t, "k1", "RS256", &rsaKey.PublicKey))

@@ -135,6 +135,9 @@ func (s *RedisStore) Lookup(ctx context.Context, id string) (Data, error) {
 			d.Expires = earliest(d.Expires, t)
 		}
 	}
+	if !d.Expires.IsZero() && !s.now().Before(d.Expires) {
+		return Data{}, &InvalidError{Reason: "expired", Step: "expired"}
+	}
 	return d, nil
 }
 

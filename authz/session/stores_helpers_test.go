@@ -2,6 +2,9 @@ package session
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
@@ -81,4 +84,13 @@ func wantUser(t *testing.T, id *Identity, err error, user string, groups ...stri
 	if strings.Join(id.GroupIDs, ",") != strings.Join(groups, ",") {
 		t.Fatalf("groups = %v, want %v", id.GroupIDs, groups)
 	}
+}
+
+// SignExpress signs a session id as express-session does: "s:" + id + "." +
+// signature, not URL-encoded. The tests sign their cookies with it; lbauthz
+// itself only checks signatures (UnsignExpress).
+func SignExpress(id string, secret []byte) string {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(id))
+	return "s:" + id + "." + base64.RawStdEncoding.EncodeToString(mac.Sum(nil))
 }

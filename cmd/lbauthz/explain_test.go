@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/lbauthz/lbauthz/authz"
-	"github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 

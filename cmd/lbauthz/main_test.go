@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -23,14 +24,20 @@ import (
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 
-	"github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
+// binary is the lbauthz binary TestMain builds: these tests run it as
+// operators do. Under -short (make test-unit) it is not built, and the tests
+// that run it skip (needBinary).
 var binary string
 
-// TestMain builds the lbauthz binary once: these tests run it as operators do.
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "lbauthz-bin")
 	if err != nil {
 		panic(err)
@@ -43,6 +50,13 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// needBinary skips the test under -short, where the binary is not built:
+// building it takes most of the fast run's time.
+func needBinary(t *testing.T) {
+	t.Helper()
+	testenv.SkipShort(t, "the lbauthz binary")
 }
 
 // writeConfig writes a config for the sidecar, with its secret files, and
@@ -269,6 +283,7 @@ func TestServe_SIGTERMDrainsInFlightRequestsAndExitsZero(t *testing.T) {
 }
 
 func TestServe_RefusesAMalformedSecretKeyWithoutPrintingIt(t *testing.T) {
+	needBinary(t)
 	cfgPath, _, _ := writeConfig(t, "")
 	for _, key := range []string{"pk_live_notasecret", "sk_has spaces!", "sk_ok\nsecond line"} {
 		var out strings.Builder
@@ -289,6 +304,7 @@ func TestServe_RefusesAMalformedSecretKeyWithoutPrintingIt(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
+	needBinary(t)
 	good, _, _ := writeConfig(t, "")
 	bad, _, _ := writeConfig(t, "identiy:\n  user_id: sub\n")
 	env := append(filterEnv(os.Environ(), "LIVEBLOCKS_"), "LIVEBLOCKS_SECRET_KEY=sk_localdev")
@@ -322,6 +338,7 @@ func TestValidate(t *testing.T) {
 // The demo (deploy/demo/cmd/lbauthz-demo) signs sessions with a public key:
 // the production binary must have no way to use it.
 func TestBinary_HasNoDemoMode(t *testing.T) {
+	needBinary(t)
 	for _, tc := range []struct {
 		name string
 		args []string

@@ -40,6 +40,9 @@ type reloader struct {
 	grace time.Duration
 
 	mu sync.Mutex
+	// reloaded, when watch runs, is told of every config put in use, so
+	// that it watches the secret files of the new config too.
+	reloaded chan struct{}
 }
 
 // reload loads the config again and swaps the engine in. It returns whether
@@ -73,6 +76,12 @@ func (r *reloader) reload(reason string) bool {
 		r.doors.SetSettings(doors)
 	}
 	r.current = cfg
+	if r.reloaded != nil {
+		select {
+		case r.reloaded <- struct{}{}:
+		default: // watch has yet to take the previous one: it reads r.current then
+		}
+	}
 	r.log.Info("config reloaded", zap.String("reason", reason))
 	logWarnings(r.log, cfg)
 	r.result(true)
@@ -121,20 +130,13 @@ func (r *reloader) watch(ctx context.Context) error {
 		return err
 	}
 	defer w.Close()
-	dirs := map[string]bool{}
-	// Kubernetes volumes change by swapping the "..data" symlink.
-	names := map[string]bool{"..data": true}
-	for _, f := range watchedFiles(r.path, r.current) {
-		names[filepath.Base(f)] = true
-		d := filepath.Dir(f)
-		if !dirs[d] {
-			if err := w.Add(d); err != nil {
-				r.log.Warn("cannot watch a config folder; reload with SIGHUP", zap.String("dir", d), zap.Error(err))
-				continue
-			}
-			dirs[d] = true
-		}
-	}
+	ws := &watchSet{w: w, log: r.log, dirs: map[string]bool{},
+		// Kubernetes volumes change by swapping the "..data" symlink.
+		names: map[string]bool{"..data": true}}
+	r.mu.Lock()
+	r.reloaded = make(chan struct{}, 1)
+	ws.add(watchedFiles(r.path, r.current))
+	r.mu.Unlock()
 	const settle = 200 * time.Millisecond
 	var timer *time.Timer
 	fire := make(chan struct{}, 1)
@@ -146,7 +148,7 @@ func (r *reloader) watch(ctx context.Context) error {
 			if !ok {
 				return nil
 			}
-			if ev.Op == fsnotify.Chmod || !names[filepath.Base(ev.Name)] {
+			if ev.Op == fsnotify.Chmod || !ws.names[filepath.Base(ev.Name)] {
 				continue
 			}
 			if timer == nil {
@@ -161,12 +163,45 @@ func (r *reloader) watch(ctx context.Context) error {
 			}
 		case <-fire:
 			r.reload("file changed")
+		case <-r.reloaded:
+			// A reload (by this watch or SIGHUP) may name secret files in
+			// folders not watched yet.
+			r.mu.Lock()
+			files := watchedFiles(r.path, r.current)
+			r.mu.Unlock()
+			ws.add(files)
 		case err, ok := <-w.Errors:
 			if !ok {
 				return nil
 			}
 			r.log.Warn("config watch error", zap.Error(err))
 		}
+	}
+}
+
+// watchSet is what watch watches: folders, and the names in them that
+// matter.
+type watchSet struct {
+	w     *fsnotify.Watcher
+	log   *zap.Logger
+	dirs  map[string]bool
+	names map[string]bool
+}
+
+// add watches the folders of files (once each) for changes to their names.
+// A folder that cannot be watched is logged: SIGHUP still reloads.
+func (s *watchSet) add(files []string) {
+	for _, f := range files {
+		s.names[filepath.Base(f)] = true
+		d := filepath.Dir(f)
+		if s.dirs[d] {
+			continue
+		}
+		if err := s.w.Add(d); err != nil {
+			s.log.Warn("cannot watch a config folder; reload with SIGHUP", zap.String("dir", d), zap.Error(err))
+			continue
+		}
+		s.dirs[d] = true
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 )
 
 // TestValidate_WarnsAboutEachRiskySetting runs `lbauthz validate` on
@@ -15,6 +15,7 @@ import (
 // (exit 0) with one warning line naming the field, and the safe config
 // prints none.
 func TestValidate_WarnsAboutEachRiskySetting(t *testing.T) {
+	needBinary(t)
 	dir := t.TempDir()
 	secret := func(name string, mode os.FileMode) string {
 		p := filepath.Join(dir, name)

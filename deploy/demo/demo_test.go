@@ -77,6 +77,7 @@ type person struct {
 // says so. Then Ctrl-C must stop every part run.sh started. Screenshots of
 // each view are saved in the test's artifact folder (go test -artifacts).
 func TestDemo_InABrowser(t *testing.T) {
+	testenv.SkipShort(t, "the demo in Chromium") // before building lbauthz-demo
 	chromium, ok := testenv.LookPath("chromium")
 	if !ok {
 		testenv.Missing(t, "chromium (apt-get install chromium)")

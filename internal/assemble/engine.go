@@ -71,7 +71,7 @@ func Engine(cfg *configv1.Config, sec *config.Secrets, log *zap.Logger, with ...
 	if err != nil {
 		return nil, err
 	}
-	limits, err := authz.LimitsFromConfig(cfg.AuthLimits)
+	limits, err := limitsFromConfig(cfg.AuthLimits)
 	if err != nil {
 		return nil, fmt.Errorf("auth_limits: %w", err)
 	}

@@ -49,6 +49,7 @@ type DjangoOptions struct {
 // the user alice in the groups editors and staff, then the WSGI server.
 func StartDjango(t testing.TB, opts DjangoOptions) *FrameworkApp {
 	t.Helper()
+	SkipShort(t, "the Django app") // before the checks of its interpreter, which take seconds
 	needPython(t, "django", "python3-django")
 	if opts.PostgresURL != "" {
 		needPython(t, "psycopg2", "python3-psycopg2")
@@ -72,6 +73,7 @@ type FlaskOptions struct {
 // Flask-Login.
 func StartFlask(t testing.TB, opts FlaskOptions) *FrameworkApp {
 	t.Helper()
+	SkipShort(t, "the Flask app") // before the checks of its interpreter, which take seconds
 	needPython(t, "flask", "python3-flask")
 	needPython(t, "flask_login", "python3-flask-login")
 	env := []string{"SECRET_KEY_FILE=" + opts.SecretKeyFile}
@@ -98,6 +100,7 @@ type PHPOptions struct {
 // router and PHP's native sessions.
 func StartPHP(t testing.TB, opts PHPOptions) *FrameworkApp {
 	t.Helper()
+	SkipShort(t, "the PHP app") // before the checks of its interpreter, which take seconds
 	bin, ok := LookPath("php")
 	if !ok {
 		Missing(t, "php (apt-get install php-cli)")
@@ -233,6 +236,7 @@ type LaravelFormatOptions struct {
 // for its session middleware, not Laravel.
 func StartLaravelFormat(t testing.TB, opts LaravelFormatOptions) *FrameworkApp {
 	t.Helper()
+	SkipShort(t, "the Laravel-format PHP app") // before the checks of its interpreter, which take seconds
 	bin, ok := LookPath("php")
 	if !ok {
 		Missing(t, "php (apt-get install php-cli)")
@@ -254,6 +258,7 @@ type RailsOptions struct {
 // Debian's ruby-rails 6.1) on WEBrick, with Rails' default cookie store.
 func StartRails(t testing.TB, opts RailsOptions) *FrameworkApp {
 	t.Helper()
+	SkipShort(t, "the Rails app") // before the checks of its interpreter, which take seconds
 	bin, ok := LookPath("ruby")
 	if !ok {
 		Missing(t, "ruby (apt-get install ruby-rails)")

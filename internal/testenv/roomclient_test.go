@@ -88,7 +88,7 @@ func startAuthApp(t *testing.T, dev *DevServer) *authApp {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(status)
-		w.Write(answer)
+		_, _ = w.Write(answer)
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)

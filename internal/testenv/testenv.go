@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -62,17 +63,22 @@ func FreeAddr(t testing.TB) string {
 	return l.Addr().String()
 }
 
-// Process is a program started for one test.
+// Process is a program started for one test (Start), or for the benchmark
+// harness (StartLogged).
 type Process struct {
 	Name string
 	Cmd  *exec.Cmd
-	out  *lockedBuffer
-	done chan struct{}
-	err  error
+	// output returns what the process printed so far.
+	output func() string
+	done   chan struct{}
+	err    error
 }
 
 // Output returns what the process printed so far (stdout and stderr).
-func (p *Process) Output() string { return p.out.String() }
+func (p *Process) Output() string { return p.output() }
+
+// Pid returns the process id of the program (and of its process group).
+func (p *Process) Pid() int { return p.Cmd.Process.Pid }
 
 // Exited reports whether the process has ended.
 func (p *Process) Exited() bool {
@@ -126,17 +132,11 @@ func SkipShort(t testing.TB, name string) {
 func Start(t testing.TB, name string, cmd *exec.Cmd) *Process {
 	t.Helper()
 	SkipShort(t, name)
-	p := &Process{Name: name, Cmd: cmd, out: &lockedBuffer{}, done: make(chan struct{})}
-	cmd.Stdout = p.out
-	cmd.Stderr = p.out
-	if cmd.SysProcAttr == nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	out := &lockedBuffer{}
+	p, err := start(name, cmd, out, out.String)
+	if err != nil {
+		t.Fatal(err)
 	}
-	cmd.SysProcAttr.Setpgid = true // keeps what the caller set (a Credential)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", name, err)
-	}
-	go func() { p.err = cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
 		p.Stop()
 		if t.Failed() {
@@ -144,6 +144,42 @@ func Start(t testing.TB, name string, cmd *exec.Cmd) *Process {
 		}
 	})
 	return p
+}
+
+// StartLogged runs a program in its own process group for a program that is
+// not a test (the benchmark harness): its output goes to the file logPath,
+// which Output reads back, and the caller stops it.
+func StartLogged(name string, cmd *exec.Cmd, logPath string) (*Process, error) {
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	p, err := start(name, cmd, f, func() string {
+		b, _ := os.ReadFile(logPath)
+		return string(b)
+	})
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	go func() { <-p.done; f.Close() }()
+	return p, nil
+}
+
+// start starts cmd with its output to out, which output reads back.
+func start(name string, cmd *exec.Cmd, out io.Writer, output func() string) (*Process, error) {
+	p := &Process{Name: name, Cmd: cmd, output: output, done: make(chan struct{})}
+	cmd.Stdout = out
+	cmd.Stderr = out
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true // keeps what the caller set (a Credential)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", name, err)
+	}
+	go func() { p.err = cmd.Wait(); close(p.done) }()
+	return p, nil
 }
 
 // WaitHTTP polls url until it answers 200 or the timeout passes.

@@ -14,7 +14,7 @@ import (
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/grpc/codes"
 
-	. "github.com/lbauthz/lbauthz/authz/authztest"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
@@ -23,13 +23,13 @@ const authPath = "/api/liveblocks-auth"
 func cookie(v string) map[string]string { return map[string]string{"cookie": "session=" + v} }
 
 func TestCheck_AuthPathIssuesTheDevServerToken(t *testing.T) {
-	dev, lb := DevServer(t)
+	dev, lb := authztest.DevServer(t)
 	_ = dev
-	c := GRPC(t, Engine(t, Config, lb.URL, testenv.DevSecretKey))
+	c := authztest.GRPC(t, authztest.Engine(t, authztest.Config, lb.URL, testenv.DevSecretKey))
 
-	r := Check(t, c, CheckRequest("POST", authPath, cookie(Session(Alice())), `{"room":"r1"}`), 2*time.Second)
+	r := authztest.Check(t, c, authztest.CheckRequest("POST", authPath, cookie(authztest.Session(authztest.Alice())), `{"room":"r1"}`), 2*time.Second)
 	if r.GRPCError != nil {
-		t.Fatalf("Check returned a gRPC error: %v", r.GRPCError)
+		t.Fatalf("authztest.Check returned a gRPC error: %v", r.GRPCError)
 	}
 	if r.Allowed || r.Status != 200 {
 		t.Fatalf("want a denied_response with HTTP 200, got allowed=%v status=%d body=%s", r.Allowed, r.Status, r.Body)
@@ -44,7 +44,7 @@ func TestCheck_AuthPathIssuesTheDevServerToken(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.Body), &body); err != nil || body.Token == "" {
 		t.Fatalf("body is not {\"token\": ...}: %v", err)
 	}
-	claims := TokenClaims(t, body.Token)
+	claims := authztest.TokenClaims(t, body.Token)
 	if claims["k"] != "id" || claims["uid"] != "alice" {
 		t.Fatalf("claims k=%v uid=%v", claims["k"], claims["uid"])
 	}
@@ -60,22 +60,22 @@ func TestCheck_AuthPathIssuesTheDevServerToken(t *testing.T) {
 }
 
 func TestCheck_Table(t *testing.T) {
-	_, lb := DevServer(t)
-	c := GRPC(t, Engine(t, Config, lb.URL, testenv.DevSecretKey))
+	_, lb := authztest.DevServer(t)
+	c := authztest.GRPC(t, authztest.Engine(t, authztest.Config, lb.URL, testenv.DevSecretKey))
 	now := time.Now()
 	with := func(mod func(m map[string]any)) string {
-		m := Alice()
+		m := authztest.Alice()
 		mod(m)
-		return Session(m)
+		return authztest.Session(m)
 	}
-	valid := Session(Alice())
+	valid := authztest.Session(authztest.Alice())
 	parts := strings.Split(valid, ".")
 	// Alice's header and signature around mallory's claims.
-	forged := strings.Split(Unsigned(map[string]any{}, map[string]any{"sub": "mallory", "exp": now.Add(time.Hour).Unix()}), ".")[1]
+	forged := strings.Split(authztest.Unsigned(map[string]any{}, map[string]any{"sub": "mallory", "exp": now.Add(time.Hour).Unix()}), ".")[1]
 	tampered := parts[0] + "." + forged + "." + parts[2]
-	none := Unsigned(map[string]any{"alg": "none", "typ": "JWT"}, Alice()) + "."
-	hs384 := SignHS(HMACSecret, "HS384", Alice())
-	wrongKey := SignHS("another-secret-of-the-right-length-000000000", "HS256", Alice())
+	none := authztest.Unsigned(map[string]any{"alg": "none", "typ": "JWT"}, authztest.Alice()) + "."
+	hs384 := authztest.SignHS(authztest.HMACSecret, "HS384", authztest.Alice())
+	wrongKey := authztest.SignHS("another-secret-of-the-right-length-000000000", "HS256", authztest.Alice())
 
 	cases := []struct {
 		name       string
@@ -115,7 +115,7 @@ func TestCheck_Table(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			before := lb.Calls()
-			r := Check(t, c, CheckRequest(tc.method, tc.path, tc.headers, ""), 3*time.Second)
+			r := authztest.Check(t, c, authztest.CheckRequest(tc.method, tc.path, tc.headers, ""), 3*time.Second)
 			if r.GRPCError != nil {
 				t.Fatalf("decisions are never gRPC errors, got %v", r.GRPCError)
 			}
@@ -178,9 +178,9 @@ func contains(list []string, s string) bool {
 
 func TestCheck_LiveblocksRefusalPassesThrough(t *testing.T) {
 	// The real dev server refuses any secret but sk_localdev with a 403.
-	_, lb := DevServer(t)
-	c := GRPC(t, Engine(t, Config, lb.URL, "sk_not_the_dev_key"))
-	r := Check(t, c, CheckRequest("POST", authPath, cookie(Session(Alice())), ""), 2*time.Second)
+	_, lb := authztest.DevServer(t)
+	c := authztest.GRPC(t, authztest.Engine(t, authztest.Config, lb.URL, "sk_not_the_dev_key"))
+	r := authztest.Check(t, c, authztest.CheckRequest("POST", authPath, cookie(authztest.Session(authztest.Alice())), ""), 2*time.Second)
 	if r.Status != 403 || !strings.Contains(r.Body, "Invalid secret key") {
 		t.Fatalf("want Liveblocks' 403 with its body, got %d %q", r.Status, r.Body)
 	}
@@ -216,11 +216,11 @@ func TestCheck_LiveblocksFailuresBecome503(t *testing.T) {
 		{"liveblocks unreachable", closed, 2 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := GRPC(t, Engine(t, Config, tc.url, testenv.DevSecretKey))
+			c := authztest.GRPC(t, authztest.Engine(t, authztest.Config, tc.url, testenv.DevSecretKey))
 			start := time.Now()
 			// Envoy's ext_authz timeout arrives as the gRPC deadline; the
 			// sidecar answers 503 just inside it.
-			r := Check(t, c, CheckRequest("POST", authPath, cookie(Session(Alice())), ""), tc.deadline)
+			r := authztest.Check(t, c, authztest.CheckRequest("POST", authPath, cookie(authztest.Session(authztest.Alice())), ""), tc.deadline)
 			if r.GRPCError != nil {
 				t.Fatalf("gRPC error instead of a 503 answer: %v", r.GRPCError)
 			}
@@ -240,9 +240,9 @@ func TestCheck_LiveblocksFailuresBecome503(t *testing.T) {
 // 413 before its body is read, and neither the store nor Liveblocks is
 // asked; other requests (uploads) are checked as ever.
 func TestCheck_PartialBodyOnTheAuthPathIs413WithoutAskingLiveblocks(t *testing.T) {
-	_, lb := DevServer(t)
-	c := GRPC(t, Engine(t, Config, lb.URL, testenv.DevSecretKey))
-	session := Session(Alice())
+	_, lb := authztest.DevServer(t)
+	c := authztest.GRPC(t, authztest.Engine(t, authztest.Config, lb.URL, testenv.DevSecretKey))
+	session := authztest.Session(authztest.Alice())
 	rawHeaderMap := func(req *authv3.CheckRequest, value string) *authv3.CheckRequest {
 		h := req.GetAttributes().GetRequest().GetHttp()
 		h.HeaderMap = &corev3.HeaderMap{Headers: []*corev3.HeaderValue{{Key: "x-envoy-auth-partial-body", RawValue: []byte(value)}}}
@@ -261,14 +261,14 @@ func TestCheck_PartialBodyOnTheAuthPathIs413WithoutAskingLiveblocks(t *testing.T
 		status  int
 		calls   int64
 	}{
-		{"AuthPathMarkedPartialIs413", CheckRequest("POST", authPath, withPartial("true"), cut), false, 413, 0},
-		{"AuthPathMarkedPartialInTheRawHeaderMapIs413", rawHeaderMap(CheckRequest("POST", authPath, cookie(session), cut), "true"), false, 413, 0},
-		{"AuthPathMarkedWholeGetsTheToken", CheckRequest("POST", authPath, withPartial("false"), `{"room":"r1"}`), false, 200, 1},
-		{"UploadMarkedPartialPassesWithIdentity", CheckRequest("POST", "/upload", withPartial("true"), cut), true, 0, 0},
+		{"AuthPathMarkedPartialIs413", authztest.CheckRequest("POST", authPath, withPartial("true"), cut), false, 413, 0},
+		{"AuthPathMarkedPartialInTheRawHeaderMapIs413", rawHeaderMap(authztest.CheckRequest("POST", authPath, cookie(session), cut), "true"), false, 413, 0},
+		{"AuthPathMarkedWholeGetsTheToken", authztest.CheckRequest("POST", authPath, withPartial("false"), `{"room":"r1"}`), false, 200, 1},
+		{"UploadMarkedPartialPassesWithIdentity", authztest.CheckRequest("POST", "/upload", withPartial("true"), cut), true, 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := lb.Calls()
-			r := Check(t, c, tc.req, 3*time.Second)
+			r := authztest.Check(t, c, tc.req, 3*time.Second)
 			if r.GRPCError != nil || r.Allowed != tc.allowed || !tc.allowed && r.Status != tc.status {
 				t.Fatalf("allowed=%v status=%d body=%s err=%v, want allowed=%v status %d", r.Allowed, r.Status, r.Body, r.GRPCError, tc.allowed, tc.status)
 			}

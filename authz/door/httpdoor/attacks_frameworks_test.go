@@ -3,8 +3,8 @@ package httpdoor_test
 import (
 	"testing"
 
-	. "github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
@@ -13,21 +13,21 @@ import (
 // expired, oversized, a pickled payload, no user) through the gRPC door and
 // every HTTP door, with the real Liveblocks dev server behind a counter.
 func TestAttacks_FrameworkCookieForgeriesAreRefusedAtEveryDoor(t *testing.T) {
-	_, lb := DevServer(t)
-	for _, fa := range FrameworkAttacks(t) {
+	_, lb := authztest.DevServer(t)
+	for _, fa := range authztest.FrameworkAttacks(t) {
 		t.Run(fa.Name, func(t *testing.T) {
-			e := Engine(t, fa.YAML, lb.URL, testenv.DevSecretKey)
+			e := authztest.Engine(t, fa.YAML, lb.URL, testenv.DevSecretKey)
 			base := serveHTTPDoors(t, e, httpdoor.Options{})
 			for _, d := range []struct {
 				name string
-				door Door
+				door authztest.Door
 			}{
-				{"EnvoyGRPC", grpcDoor(GRPC(t, e))},
+				{"EnvoyGRPC", grpcDoor(authztest.GRPC(t, e))},
 				{"Nginx", nginxDoor(base)},
 				{"Forward", forwardDoor(base)},
 				{"EnvoyHTTP", envoyHTTPDoor(base)},
 			} {
-				t.Run(d.name, func(t *testing.T) { RunAttacks(t, "", fa.Cases, lb, d.door) })
+				t.Run(d.name, func(t *testing.T) { authztest.RunAttacks(t, "", fa.Cases, lb, d.door) })
 			}
 		})
 	}

@@ -4,9 +4,9 @@ import (
 	"strings"
 	"testing"
 
-	. "github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/authz/config"
 	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
@@ -17,25 +17,25 @@ import (
 // one is refused before Redis is asked, and Liveblocks is called only for
 // Alice's own session. The same config without its prefix does not load.
 func TestAttacks_RedisKeysOtherThanSessionsAreNeverSessions(t *testing.T) {
-	_, lb := DevServer(t)
+	_, lb := authztest.DevServer(t)
 	r := testenv.StartRedis(t)
-	ra := NewRedisAttacks(t, r.Addr)
+	ra := authztest.NewRedisAttacks(t, r.Addr)
 	e := ra.Engine(t, lb.URL, testenv.DevSecretKey)
 	base := serveHTTPDoors(t, e, httpdoor.Options{})
 	cases := ra.Cases()
 	for _, d := range []struct {
 		name string
-		door Door
+		door authztest.Door
 	}{
-		{"EnvoyGRPC", grpcDoor(GRPC(t, e))},
+		{"EnvoyGRPC", grpcDoor(authztest.GRPC(t, e))},
 		{"Nginx", nginxDoor(base)},
 		{"Forward", forwardDoor(base)},
 		{"EnvoyHTTP", envoyHTTPDoor(base)},
 	} {
-		t.Run(d.name, func(t *testing.T) { RunAttacks(t, "", cases, lb, d.door) })
+		t.Run(d.name, func(t *testing.T) { authztest.RunAttacks(t, "", cases, lb, d.door) })
 	}
 
-	unprefixed := strings.Replace(RedisAttackConfig, "sess:{id}", "{id}", 1)
+	unprefixed := strings.Replace(authztest.RedisAttackConfig, "sess:{id}", "{id}", 1)
 	if _, err := config.Parse("test.yaml", []byte(unprefixed), func(string) string { return "" }); err == nil ||
 		!strings.Contains(err.Error(), "session.redis.key_template") {
 		t.Fatalf("a plain-cookie Redis store without a key prefix loaded: %v", err)

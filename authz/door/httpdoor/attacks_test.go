@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	. "github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
@@ -24,21 +24,21 @@ import (
 // never fetched. The same table runs through real nginx and Caddy in
 // deploy/attacks_test.go.
 func TestAttacks_EveryDoorRefusesAlike(t *testing.T) {
-	_, lb := DevServer(t)
-	a := NewAttacks(t)
+	_, lb := authztest.DevServer(t)
+	a := authztest.NewAttacks(t)
 	e := a.Engine(t, lb.URL, testenv.DevSecretKey)
 	base := serveHTTPDoors(t, e, httpdoor.Options{})
 	cases := a.Cases()
 	for _, d := range []struct {
 		name string
-		door Door
+		door authztest.Door
 	}{
-		{"EnvoyGRPC", grpcDoor(GRPC(t, e))},
+		{"EnvoyGRPC", grpcDoor(authztest.GRPC(t, e))},
 		{"Nginx", nginxDoor(base)},
 		{"Forward", forwardDoor(base)},
 		{"EnvoyHTTP", envoyHTTPDoor(base)},
 	} {
-		t.Run(d.name, func(t *testing.T) { RunAttacks(t, "", cases, lb, d.door) })
+		t.Run(d.name, func(t *testing.T) { authztest.RunAttacks(t, "", cases, lb, d.door) })
 	}
 	if n := a.TrapHits(); n != 0 {
 		t.Fatalf("a token's jku or x5u URL was fetched %d times", n)
@@ -53,11 +53,11 @@ func TestAttacks_EveryDoorRefusesAlike(t *testing.T) {
 // token or a call to Liveblocks. The request line is written by hand so
 // that nothing cleans it on the way.
 func TestDirect_OtherSpellingsOfTheAuthPathAre404(t *testing.T) {
-	_, lb := DevServer(t)
-	a := NewAttacks(t)
+	_, lb := authztest.DevServer(t)
+	a := authztest.NewAttacks(t)
 	base := serveHTTPDoors(t, a.Engine(t, lb.URL, testenv.DevSecretKey), httpdoor.Options{})
 	addr := strings.TrimPrefix(base, "http://")
-	cookie := "session=" + a.Session(nil, AliceClaims())
+	cookie := "session=" + a.Session(nil, authztest.AliceClaims())
 	for _, target := range []string{
 		"//api/liveblocks-auth", "/api/x/../liveblocks-auth", "/api/./liveblocks-auth", "/api/liveblocks-%61uth",
 		"/api%2fliveblocks-auth", "/API/liveblocks-auth", "/api/liveblocks-auth/", "/api/liveblocks-auth/.",
@@ -83,11 +83,11 @@ func TestDirect_OtherSpellingsOfTheAuthPathAre404(t *testing.T) {
 // the direct endpoint, which serves any peer, ignores them. The same
 // checks from 127.0.0.2 are believed.
 func TestChecks_ForwardedHeadersFromAnUntrustedPeerChangeNothing(t *testing.T) {
-	_, lb := DevServer(t)
-	a := NewAttacks(t)
+	_, lb := authztest.DevServer(t)
+	a := authztest.NewAttacks(t)
 	e := a.Engine(t, lb.URL, testenv.DevSecretKey)
 	base := serveHTTPDoors(t, e, httpdoor.Options{Settings: httpdoor.Settings{TrustedPeers: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}}})
-	valid := "session=" + a.Session(nil, AliceClaims())
+	valid := "session=" + a.Session(nil, authztest.AliceClaims())
 	from := func(ip string) *http.Client {
 		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 2 * time.Second}
 		return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
@@ -116,7 +116,7 @@ func TestChecks_ForwardedHeadersFromAnUntrustedPeerChangeNothing(t *testing.T) {
 		h                  http.Header
 	}{
 		{"Nginx", "GET", "/check/nginx", http.Header{"X-Original-Uri": {"/docs"}, "X-Original-Method": {"GET"}}},
-		{"NginxClaimingTheAuthPath", "GET", "/check/nginx", http.Header{"X-Original-Uri": {AuthPath}, "X-Original-Method": {"POST"}}},
+		{"NginxClaimingTheAuthPath", "GET", "/check/nginx", http.Header{"X-Original-Uri": {authztest.AuthPath}, "X-Original-Method": {"POST"}}},
 		{"Forward", "GET", "/check/forward", http.Header{"X-Forwarded-Uri": {"/docs"}, "X-Forwarded-Method": {"GET"}}},
 		{"EnvoyHTTP", "GET", "/check/envoy/docs", http.Header{}},
 	}
@@ -160,13 +160,13 @@ func TestChecks_ForwardedHeadersFromAnUntrustedPeerChangeNothing(t *testing.T) {
 			"X-Forwarded-Method": {"GET"}, "X-Forwarded-For": {"127.0.0.2"}, "X-User-Id": {"mallory"},
 			"Content-Type": {"application/json"}}
 		before := lb.Calls()
-		status, _, body := do(t, untrusted, "POST", AuthPath, forged, `{"room":"r1"}`)
+		status, _, body := do(t, untrusted, "POST", authztest.AuthPath, forged, `{"room":"r1"}`)
 		if status != 401 || lb.Calls() != before {
 			t.Fatalf("without a session: %d %s (Liveblocks called %d times), want 401 and no call", status, body, lb.Calls()-before)
 		}
 		forged.Set("Cookie", valid)
-		status, _, body = do(t, untrusted, "POST", AuthPath, forged, `{"room":"r1"}`)
-		if AnswerOutcome(t, status, []byte(body)) != (Outcome{Status: 200, UserID: "alice"}) {
+		status, _, body = do(t, untrusted, "POST", authztest.AuthPath, forged, `{"room":"r1"}`)
+		if authztest.AnswerOutcome(t, status, []byte(body)) != (authztest.Outcome{Status: 200, UserID: "alice"}) {
 			t.Fatalf("with a session: %d, want alice's token", status)
 		}
 	})

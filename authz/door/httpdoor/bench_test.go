@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/lbauthz/lbauthz/authz"
-	. "github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 )
 
 // headerWriter is the least a ResponseWriter does: a header map, cleared
@@ -50,10 +50,10 @@ func checkRequests(tb testing.TB, cookie string) map[string]*http.Request {
 // BenchmarkHTTPCheck is each HTTP door's check of a page request with a
 // cached JWT session, in-process (without net/http's own work).
 func BenchmarkHTTPCheck(b *testing.B) {
-	e := Engine(b, Config, "http://127.0.0.1:9", "sk_bench")
+	e := authztest.Engine(b, authztest.Config, "http://127.0.0.1:9", "sk_bench")
 	h := httpdoor.New(authz.NewHolder(e), httpdoor.Options{})
 	for _, door := range []string{"nginx", "forward", "envoy"} {
-		r := checkRequests(b, "theme=dark; session="+Session(Alice()))[door]
+		r := checkRequests(b, "theme=dark; session="+authztest.Session(authztest.Alice()))[door]
 		b.Run(door, func(b *testing.B) {
 			w := &headerWriter{h: http.Header{}}
 			b.ReportAllocs()

@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/lbauthz/lbauthz/authz"
-	. "github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
@@ -22,16 +22,16 @@ import (
 // peer. Liveblocks is an address where nothing listens, so a token request
 // with a valid session is a quick 503.
 func FuzzHTTPDoors(f *testing.F) {
-	valid := "session=" + Session(Alice())
+	valid := "session=" + authztest.Session(authztest.Alice())
 	for _, s := range []struct {
 		method, target, cookie, origMethod, origURI, body string
 	}{
 		{"GET", "/check/nginx", valid, "GET", "/docs?x=1", ""},
-		{"GET", "/check/nginx", valid, "POST", AuthPath, ""},
+		{"GET", "/check/nginx", valid, "POST", authztest.AuthPath, ""},
 		{"GET", "/check/forward", valid + "; session=x", "GET", "//api/liveblocks-auth", ""},
 		{"POST", "/check/envoy/api/liveblocks-auth%2f..", valid, "", "", ""},
-		{"POST", AuthPath + "?x=1", valid, "", "", `{"room":"r1"}`},
-		{"POST", AuthPath, `session="` + Session(Alice()) + `"`, "", "", `{"room":1}`},
+		{"POST", authztest.AuthPath + "?x=1", valid, "", "", `{"room":"r1"}`},
+		{"POST", authztest.AuthPath, `session="` + authztest.Session(authztest.Alice()) + `"`, "", "", `{"room":1}`},
 		{"POST", "//api/liveblocks-auth", valid, "", "", `{}`},
 		{"GE T", "/check/nginx", "session=é", "G\x00T", "http://evil.test/", ""},
 		{"GET", "*", "", "", "", ""},
@@ -39,7 +39,7 @@ func FuzzHTTPDoors(f *testing.F) {
 	} {
 		f.Add(s.method, s.target, s.cookie, s.origMethod, s.origURI, []byte(s.body), false)
 	}
-	e := Engine(f, Config, "http://"+unusedAddr(f), testenv.DevSecretKey)
+	e := authztest.Engine(f, authztest.Config, "http://"+unusedAddr(f), testenv.DevSecretKey)
 	h := httpdoor.New(authz.NewHolder(e), httpdoor.Options{})
 	f.Fuzz(func(t *testing.T, method, target, cookie, origMethod, origURI string, body []byte, untrusted bool) {
 		if method == "" || target == "" {

@@ -17,8 +17,8 @@ import (
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 
 	"github.com/lbauthz/lbauthz/authz"
-	. "github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
@@ -32,7 +32,7 @@ func serveHTTPDoors(t *testing.T, e *authz.Engine, opts httpdoor.Options) string
 }
 
 // clientHeaders are the headers of a case as the client sends them.
-func clientHeaders(c Case) http.Header {
+func clientHeaders(c authztest.Case) http.Header {
 	h := cookieHeaders(c)
 	for k, v := range c.Header {
 		h.Set(k, v)
@@ -41,7 +41,7 @@ func clientHeaders(c Case) http.Header {
 }
 
 // cookieHeaders are the Cookie header lines of a case.
-func cookieHeaders(c Case) http.Header {
+func cookieHeaders(c authztest.Case) http.Header {
 	h := http.Header{}
 	if c.Cookie != "" {
 		h.Set("Cookie", c.Cookie)
@@ -55,17 +55,17 @@ func cookieHeaders(c Case) http.Header {
 // grpcDoor sends a case as Envoy's gRPC ext_authz does (envoy.yaml: the body
 // only on the token route) and applies an OK answer to the request's headers
 // as Envoy does.
-func grpcDoor(c authv3.AuthorizationClient) Door {
-	return func(t *testing.T, k Case) Outcome {
+func grpcDoor(c authv3.AuthorizationClient) authztest.Door {
+	return func(t *testing.T, k authztest.Case) authztest.Outcome {
 		headers := map[string]string{}
 		for name, vs := range clientHeaders(k) {
 			headers[strings.ToLower(name)] = strings.Join(vs, ",")
 		}
 		body := ""
-		if IsAuthPath(k.Path) {
+		if authztest.IsAuthPath(k.Path) {
 			body = k.Body
 		}
-		req := CheckRequest(k.Method, k.Path, headers, body)
+		req := authztest.CheckRequest(k.Method, k.Path, headers, body)
 		if len(k.MoreCookies) > 0 {
 			// Repeated Cookie lines, as Envoy sends them in header_map
 			// (encode_raw_headers): the joined string cannot tell a ","
@@ -77,12 +77,12 @@ func grpcDoor(c authv3.AuthorizationClient) Door {
 				hr.HeaderMap.Headers = append(hr.HeaderMap.Headers, &corev3.HeaderValue{Key: "cookie", RawValue: []byte(v)})
 			}
 		}
-		r := Check(t, c, req, 3*time.Second)
+		r := authztest.Check(t, c, req, 3*time.Second)
 		if r.GRPCError != nil {
 			t.Fatalf("gRPC error: %v", r.GRPCError)
 		}
 		if !r.Allowed {
-			return AnswerOutcome(t, r.Status, []byte(r.Body))
+			return authztest.AnswerOutcome(t, r.Status, []byte(r.Body))
 		}
 		for _, name := range r.Removed {
 			delete(headers, name)
@@ -98,48 +98,48 @@ func grpcDoor(c authv3.AuthorizationClient) Door {
 		if headers["x-user-id"] == "" && headers["x-user-groups"]+headers["x-user-info"] != "" {
 			t.Fatal("the answer left identity headers without a user on the request to the app")
 		}
-		return Outcome{Allowed: true, Status: 200, UserID: headers["x-user-id"], Groups: headers["x-user-groups"]}
+		return authztest.Outcome{Allowed: true, Status: 200, UserID: headers["x-user-id"], Groups: headers["x-user-groups"]}
 	}
 }
 
 // directCall sends a case to the direct auth endpoint as the deploy/ configs
 // proxy the token path: the client's request as it is, with the client's
 // identity headers removed (every config does).
-func directCall(t *testing.T, base string, c Case) (int, http.Header, []byte) {
+func directCall(t *testing.T, base string, c authztest.Case) (int, http.Header, []byte) {
 	t.Helper()
 	h := clientHeaders(c)
-	for name := range SpoofedIdentity {
+	for name := range authztest.SpoofedIdentity {
 		h.Del(name)
 	}
 	if c.Body != "" {
 		h.Set("Content-Type", "application/json")
 	}
-	return Send(t, c.Method, base+c.Path, h, c.Body)
+	return authztest.Send(t, c.Method, base+c.Path, h, c.Body)
 }
 
 // nginxDoor calls the doors as deploy/nginx/nginx.conf does: the token path
 // proxied, everything else checked by a GET /check/nginx whose 2xx answer's
 // identity headers replace the client's.
-func nginxDoor(base string) Door {
-	return func(t *testing.T, c Case) Outcome {
-		if IsAuthPath(c.Path) {
+func nginxDoor(base string) authztest.Door {
+	return func(t *testing.T, c authztest.Case) authztest.Outcome {
+		if authztest.IsAuthPath(c.Path) {
 			status, _, body := directCall(t, base, c)
-			return AnswerOutcome(t, status, body)
+			return authztest.AnswerOutcome(t, status, body)
 		}
 		h := cookieHeaders(c)
 		h.Set("X-Original-URI", c.Path)
 		h.Set("X-Original-Method", c.Method)
-		status, hdr, body := Send(t, "GET", base+"/check/nginx", h, "")
+		status, hdr, body := authztest.Send(t, "GET", base+"/check/nginx", h, "")
 		switch {
 		case status/100 == 2:
 			// proxy_set_header X-User-Id $lbauthz_user_id: lbauthz's value,
 			// or no header at all.
-			return Outcome{Allowed: true, Status: 200, UserID: hdr.Get("X-User-Id"), Groups: hdr.Get("X-User-Groups")}
+			return authztest.Outcome{Allowed: true, Status: 200, UserID: hdr.Get("X-User-Id"), Groups: hdr.Get("X-User-Groups")}
 		case status == 401 || status == 403:
-			return AnswerOutcome(t, status, body)
+			return authztest.AnswerOutcome(t, status, body)
 		}
 		// auth_request makes any other status a 500; nginx.conf answers 503.
-		return Outcome{Status: 503}
+		return authztest.Outcome{Status: 503}
 	}
 }
 
@@ -147,25 +147,25 @@ func nginxDoor(base string) Door {
 // forward_auth do: a GET /check/forward with the client's headers (forged
 // identity included, to show the door ignores them) and X-Forwarded-*; a 2xx
 // answer's identity headers replace the client's.
-func forwardDoor(base string) Door {
-	return func(t *testing.T, c Case) Outcome {
-		if IsAuthPath(c.Path) {
+func forwardDoor(base string) authztest.Door {
+	return func(t *testing.T, c authztest.Case) authztest.Outcome {
+		if authztest.IsAuthPath(c.Path) {
 			status, _, body := directCall(t, base, c)
-			return AnswerOutcome(t, status, body)
+			return authztest.AnswerOutcome(t, status, body)
 		}
 		h := clientHeaders(c)
 		h.Set("X-Forwarded-Method", c.Method)
 		h.Set("X-Forwarded-Uri", c.Path)
 		h.Set("X-Forwarded-Host", "app.example.test")
 		h.Set("X-Forwarded-Proto", "https")
-		status, hdr, body := Send(t, "GET", base+"/check/forward", h, "")
+		status, hdr, body := authztest.Send(t, "GET", base+"/check/forward", h, "")
 		if status/100 == 2 {
 			if v := hdr.Get("X-User-Id"); v == "mallory" {
 				t.Fatalf("the check echoed the client's forged identity")
 			}
-			return Outcome{Allowed: true, Status: 200, UserID: hdr.Get("X-User-Id"), Groups: hdr.Get("X-User-Groups")}
+			return authztest.Outcome{Allowed: true, Status: 200, UserID: hdr.Get("X-User-Id"), Groups: hdr.Get("X-User-Groups")}
 		}
-		return AnswerOutcome(t, status, body)
+		return authztest.AnswerOutcome(t, status, body)
 	}
 }
 
@@ -177,14 +177,14 @@ func forwardDoor(base string) Door {
 // are kept on the request up to that point, as if the config's
 // strip-identity-headers filter were missing: the answer alone must remove
 // them.
-func envoyHTTPDoor(base string) Door {
-	return func(t *testing.T, c Case) Outcome {
-		if IsAuthPath(c.Path) {
+func envoyHTTPDoor(base string) authztest.Door {
+	return func(t *testing.T, c authztest.Case) authztest.Outcome {
+		if authztest.IsAuthPath(c.Path) {
 			status, _, body := directCall(t, base, c)
-			return AnswerOutcome(t, status, body)
+			return authztest.AnswerOutcome(t, status, body)
 		}
 		h := cookieHeaders(c)
-		status, hdr, body := Send(t, c.Method, base+"/check/envoy"+c.Path, h, "")
+		status, hdr, body := authztest.Send(t, c.Method, base+"/check/envoy"+c.Path, h, "")
 		switch {
 		case status == 200:
 			up := clientHeaders(c)
@@ -196,11 +196,11 @@ func envoyHTTPDoor(base string) Door {
 					up.Set(name, v)
 				}
 			}
-			return Outcome{Allowed: true, Status: 200, UserID: up.Get("X-User-Id"), Groups: up.Get("X-User-Groups")}
+			return authztest.Outcome{Allowed: true, Status: 200, UserID: up.Get("X-User-Id"), Groups: up.Get("X-User-Groups")}
 		case status >= 500:
-			return Outcome{Status: 503} // status_on_error
+			return authztest.Outcome{Status: 503} // status_on_error
 		}
-		return AnswerOutcome(t, status, body)
+		return authztest.AnswerOutcome(t, status, body)
 	}
 }
 
@@ -208,20 +208,20 @@ func envoyHTTPDoor(base string) Door {
 // door of the sidecar, each called as its proxy calls it. The same table runs
 // through real nginx and Caddy in deploy/.
 func TestDoors_AnswerTheTableAlike(t *testing.T) {
-	_, lb := DevServer(t)
-	e := Engine(t, Config, lb.URL, testenv.DevSecretKey)
+	_, lb := authztest.DevServer(t)
+	e := authztest.Engine(t, authztest.Config, lb.URL, testenv.DevSecretKey)
 	base := serveHTTPDoors(t, e, httpdoor.Options{})
 	doors := []struct {
 		name string
-		door Door
+		door authztest.Door
 	}{
-		{"EnvoyGRPC", grpcDoor(GRPC(t, e))},
+		{"EnvoyGRPC", grpcDoor(authztest.GRPC(t, e))},
 		{"Nginx", nginxDoor(base)},
 		{"Forward", forwardDoor(base)},
 		{"EnvoyHTTP", envoyHTTPDoor(base)},
 	}
 	for _, d := range doors {
-		t.Run(d.name, func(t *testing.T) { RunCases(t, d.door) })
+		t.Run(d.name, func(t *testing.T) { authztest.RunCases(t, d.door) })
 	}
 }
 
@@ -230,12 +230,12 @@ func TestDoors_AnswerTheTableAlike(t *testing.T) {
 // status, body and headers (tokens differ by their jti, so for them only
 // the shape is compared).
 func TestDirect_AnswersAsTheGRPCDoor(t *testing.T) {
-	_, lb := DevServer(t)
-	e := Engine(t, Config, lb.URL, testenv.DevSecretKey)
+	_, lb := authztest.DevServer(t)
+	e := authztest.Engine(t, authztest.Config, lb.URL, testenv.DevSecretKey)
 	base := serveHTTPDoors(t, e, httpdoor.Options{})
-	c := GRPC(t, e)
-	for _, k := range Cases() {
-		if !IsAuthPath(k.Path) {
+	c := authztest.GRPC(t, e)
+	for _, k := range authztest.Cases() {
+		if !authztest.IsAuthPath(k.Path) {
 			continue
 		}
 		t.Run(k.Name, func(t *testing.T) {
@@ -243,7 +243,7 @@ func TestDirect_AnswersAsTheGRPCDoor(t *testing.T) {
 			if k.Cookie != "" {
 				headers["cookie"] = k.Cookie
 			}
-			g := Check(t, c, CheckRequest(k.Method, k.Path, headers, k.Body), 3*time.Second)
+			g := authztest.Check(t, c, authztest.CheckRequest(k.Method, k.Path, headers, k.Body), 3*time.Second)
 			status, h, body := directCall(t, base, k)
 			if status != g.Status {
 				t.Fatalf("status %d, gRPC door %d", status, g.Status)
@@ -260,7 +260,7 @@ func TestDirect_AnswersAsTheGRPCDoor(t *testing.T) {
 				t.Errorf("405 without allow: POST")
 			}
 			if status == 200 {
-				if AnswerOutcome(t, status, body) != AnswerOutcome(t, g.Status, []byte(g.Body)) {
+				if authztest.AnswerOutcome(t, status, body) != authztest.AnswerOutcome(t, g.Status, []byte(g.Body)) {
 					t.Errorf("tokens for different users")
 				}
 				return
@@ -273,16 +273,16 @@ func TestDirect_AnswersAsTheGRPCDoor(t *testing.T) {
 }
 
 func TestDirect_BodyOverTheLimitIs413(t *testing.T) {
-	_, lb := DevServer(t)
-	e := Engine(t, Config, lb.URL, testenv.DevSecretKey)
-	cookie := http.Header{"Cookie": {"session=" + Session(Alice())}}
+	_, lb := authztest.DevServer(t)
+	e := authztest.Engine(t, authztest.Config, lb.URL, testenv.DevSecretKey)
+	cookie := http.Header{"Cookie": {"session=" + authztest.Session(authztest.Alice())}}
 	pad := func(n int) string { // {"room":"r1"} padded with spaces to n bytes
 		return `{"room":"r1"` + strings.Repeat(" ", n-len(`{"room":"r1"}`)) + `}`
 	}
 
 	t.Run("DefaultLimitIs4096", func(t *testing.T) {
 		base := serveHTTPDoors(t, e, httpdoor.Options{})
-		status, h, body := Send(t, "POST", base+AuthPath, cookie, pad(4097))
+		status, h, body := authztest.Send(t, "POST", base+authztest.AuthPath, cookie, pad(4097))
 		if status != 413 || h.Get("content-type") != "application/json" || h.Get("cache-control") != "no-store" {
 			t.Fatalf("4097 bytes: %d %q %q, want 413 JSON no-store", status, h.Get("content-type"), h.Get("cache-control"))
 		}
@@ -290,14 +290,14 @@ func TestDirect_BodyOverTheLimitIs413(t *testing.T) {
 		if err := json.Unmarshal(body, &e); err != nil || e.Error != "payload_too_large" || !strings.Contains(e.Reason, "4096 bytes") {
 			t.Fatalf("body %s, want a short JSON reason naming the limit", body)
 		}
-		if status, _, body := Send(t, "POST", base+AuthPath, cookie, pad(4096)); status != 200 {
+		if status, _, body := authztest.Send(t, "POST", base+authztest.AuthPath, cookie, pad(4096)); status != 200 {
 			t.Fatalf("4096 bytes answered %d %s, want the token", status, body)
 		}
 	})
 
 	t.Run("BodyWithoutContentLengthIsCountedToo", func(t *testing.T) {
 		base := serveHTTPDoors(t, e, httpdoor.Options{Settings: httpdoor.Settings{MaxBodyBytes: 100}})
-		req, _ := http.NewRequest("POST", base+AuthPath, io.MultiReader(strings.NewReader(pad(101))))
+		req, _ := http.NewRequest("POST", base+authztest.AuthPath, io.MultiReader(strings.NewReader(pad(101))))
 		req.Header = cookie.Clone()
 		req.ContentLength = -1 // chunked
 		resp, err := http.DefaultClient.Do(req)
@@ -312,11 +312,11 @@ func TestDirect_BodyOverTheLimitIs413(t *testing.T) {
 }
 
 func TestChecks_UntrustedPeerIsRefused(t *testing.T) {
-	_, lb := DevServer(t)
-	e := Engine(t, Config, lb.URL, testenv.DevSecretKey)
+	_, lb := authztest.DevServer(t)
+	e := authztest.Engine(t, authztest.Config, lb.URL, testenv.DevSecretKey)
 	// 127.0.0.1, the test's own address, is not among the trusted peers.
 	base := serveHTTPDoors(t, e, httpdoor.Options{Settings: httpdoor.Settings{TrustedPeers: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}})
-	valid := "session=" + Session(Alice())
+	valid := "session=" + authztest.Session(authztest.Alice())
 	for _, tc := range []struct {
 		name, method, path string
 		h                  http.Header
@@ -327,7 +327,7 @@ func TestChecks_UntrustedPeerIsRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.h.Set("Cookie", valid)
-			status, h, body := Send(t, tc.method, base+tc.path, tc.h, "")
+			status, h, body := authztest.Send(t, tc.method, base+tc.path, tc.h, "")
 			if status != 403 || !strings.Contains(string(body), "not in http_doors.trusted_peers") {
 				t.Fatalf("got %d %s, want 403 saying the peer is not trusted", status, body)
 			}
@@ -337,19 +337,19 @@ func TestChecks_UntrustedPeerIsRefused(t *testing.T) {
 		})
 	}
 	t.Run("DirectEndpointServesAnyPeer", func(t *testing.T) {
-		status, _, body := Send(t, "POST", base+AuthPath, http.Header{"Cookie": {valid}}, `{"room":"r1"}`)
-		if AnswerOutcome(t, status, body) != (Outcome{Status: 200, UserID: "alice"}) {
+		status, _, body := authztest.Send(t, "POST", base+authztest.AuthPath, http.Header{"Cookie": {valid}}, `{"room":"r1"}`)
+		if authztest.AnswerOutcome(t, status, body) != (authztest.Outcome{Status: 200, UserID: "alice"}) {
 			t.Fatalf("got %d, want alice's token", status)
 		}
 	})
 }
 
 func TestChecks_AuthPathSaysToRouteItToTheSidecar(t *testing.T) {
-	_, lb := DevServer(t)
-	e := Engine(t, Config, lb.URL, testenv.DevSecretKey)
+	_, lb := authztest.DevServer(t)
+	e := authztest.Engine(t, authztest.Config, lb.URL, testenv.DevSecretKey)
 	base := serveHTTPDoors(t, e, httpdoor.Options{})
-	valid := "session=" + Session(Alice())
-	for _, uri := range []string{AuthPath, AuthPath + "?x=1"} {
+	valid := "session=" + authztest.Session(authztest.Alice())
+	for _, uri := range []string{authztest.AuthPath, authztest.AuthPath + "?x=1"} {
 		for _, tc := range []struct {
 			name, method, path string
 			h                  http.Header
@@ -360,7 +360,7 @@ func TestChecks_AuthPathSaysToRouteItToTheSidecar(t *testing.T) {
 		} {
 			t.Run(tc.name+uri, func(t *testing.T) {
 				tc.h.Set("Cookie", valid)
-				status, _, body := Send(t, tc.method, base+tc.path, tc.h, "")
+				status, _, body := authztest.Send(t, tc.method, base+tc.path, tc.h, "")
 				if status != 403 || !strings.Contains(string(body), "route POST /api/liveblocks-auth to the sidecar's HTTP listener") {
 					t.Fatalf("got %d %s, want 403 telling the operator to route the auth path", status, body)
 				}
@@ -370,8 +370,8 @@ func TestChecks_AuthPathSaysToRouteItToTheSidecar(t *testing.T) {
 }
 
 func TestChecks_RequestsThatDoNotSayWhatIsCheckedAre400(t *testing.T) {
-	_, lb := DevServer(t)
-	base := serveHTTPDoors(t, Engine(t, Config, lb.URL, testenv.DevSecretKey), httpdoor.Options{})
+	_, lb := authztest.DevServer(t)
+	base := serveHTTPDoors(t, authztest.Engine(t, authztest.Config, lb.URL, testenv.DevSecretKey), httpdoor.Options{})
 	for _, tc := range []struct {
 		name, method, path string
 		h                  http.Header
@@ -386,7 +386,7 @@ func TestChecks_RequestsThatDoNotSayWhatIsCheckedAre400(t *testing.T) {
 		{"EnvoyWithOnlyQuery", "GET", "/check/envoy?x=1", http.Header{}, "no original path"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			status, h, body := Send(t, tc.method, base+tc.path, tc.h, "")
+			status, h, body := authztest.Send(t, tc.method, base+tc.path, tc.h, "")
 			if status != 400 || !strings.Contains(string(body), tc.reason) || h.Get("content-type") != "application/json" {
 				t.Fatalf("got %d %s, want 400 JSON saying %q", status, body, tc.reason)
 			}
@@ -398,23 +398,23 @@ func TestChecks_RequestsThatDoNotSayWhatIsCheckedAre400(t *testing.T) {
 // removes every identity header name it does not set, underscore spellings
 // included, as the gRPC door's headers_to_remove does.
 func TestEnvoyHTTP_AnswerListsTheHeadersToRemove(t *testing.T) {
-	_, lb := DevServer(t)
-	base := serveHTTPDoors(t, Engine(t, Config, lb.URL, testenv.DevSecretKey), httpdoor.Options{})
-	noGroups := Alice()
+	_, lb := authztest.DevServer(t)
+	base := serveHTTPDoors(t, authztest.Engine(t, authztest.Config, lb.URL, testenv.DevSecretKey), httpdoor.Options{})
+	noGroups := authztest.Alice()
 	delete(noGroups, "groups")
 	for _, tc := range []struct {
 		name, cookie, remove, userID string
 	}{
 		{"Anonymous", "", "x-user-id,x_user_id,x-user-groups,x_user_groups,x-user-info,x_user_info", ""},
-		{"IdentityWithoutGroups", "session=" + Session(noGroups), "x_user_id,x-user-groups,x_user_groups,x_user_info", "alice"},
-		{"FullIdentity", "session=" + Session(Alice()), "x_user_id,x_user_groups,x_user_info", "alice"},
+		{"IdentityWithoutGroups", "session=" + authztest.Session(noGroups), "x_user_id,x-user-groups,x_user_groups,x_user_info", "alice"},
+		{"FullIdentity", "session=" + authztest.Session(authztest.Alice()), "x_user_id,x_user_groups,x_user_info", "alice"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := http.Header{}
 			if tc.cookie != "" {
 				h.Set("Cookie", tc.cookie)
 			}
-			status, ah, _ := Send(t, "GET", base+"/check/envoy/docs", h, "")
+			status, ah, _ := authztest.Send(t, "GET", base+"/check/envoy/docs", h, "")
 			if status != 200 || ah.Get("X-Envoy-Auth-Headers-To-Remove") != tc.remove || ah.Get("X-User-Id") != tc.userID {
 				t.Fatalf("got %d remove=%q user=%q, want 200 remove=%q user=%q", status,
 					ah.Get("X-Envoy-Auth-Headers-To-Remove"), ah.Get("X-User-Id"), tc.remove, tc.userID)
@@ -422,7 +422,7 @@ func TestEnvoyHTTP_AnswerListsTheHeadersToRemove(t *testing.T) {
 		})
 	}
 	t.Run("OtherDoorsSendNoEnvoyHeader", func(t *testing.T) {
-		_, ah, _ := Send(t, "GET", base+"/check/nginx", http.Header{"X-Original-Uri": {"/"}, "X-Original-Method": {"GET"}}, "")
+		_, ah, _ := authztest.Send(t, "GET", base+"/check/nginx", http.Header{"X-Original-Uri": {"/"}, "X-Original-Method": {"GET"}}, "")
 		if ah.Get("X-Envoy-Auth-Headers-To-Remove") != "" || ah.Get("X-User-Id") != "" {
 			t.Fatalf("anonymous nginx answer carries %v", ah)
 		}
@@ -433,8 +433,8 @@ func TestEnvoyHTTP_AnswerListsTheHeadersToRemove(t *testing.T) {
 // answer with a redirect (nginx makes a 3xx from auth_request a 500). The request
 // line is written by hand: Go's client would send some of them cleaned.
 func TestHTTPListener_NeverRedirects(t *testing.T) {
-	_, lb := DevServer(t)
-	e := Engine(t, Config, lb.URL, testenv.DevSecretKey)
+	_, lb := authztest.DevServer(t)
+	e := authztest.Engine(t, authztest.Config, lb.URL, testenv.DevSecretKey)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	base := serveHTTPDoors(t, e, httpdoor.Options{Next: mux})
@@ -459,7 +459,7 @@ func TestHTTPListener_NeverRedirects(t *testing.T) {
 		}
 	})
 	t.Run("HealthzStillServed", func(t *testing.T) {
-		if status, _, body := Send(t, "GET", base+"/healthz", nil, ""); status != 200 || string(body) != "ok\n" {
+		if status, _, body := authztest.Send(t, "GET", base+"/healthz", nil, ""); status != 200 || string(body) != "ok\n" {
 			t.Fatalf("/healthz: %d %q", status, body)
 		}
 	})
@@ -495,23 +495,23 @@ func rawRequest(t *testing.T, addr, req string) int {
 // TestHTTPDoors_FollowTheEngineInUse swaps the engine for one with another
 // auth path, as a reload does: the direct endpoint moves with it.
 func TestHTTPDoors_FollowTheEngineInUse(t *testing.T) {
-	_, lb := DevServer(t)
-	holder := authz.NewHolder(Engine(t, Config, lb.URL, testenv.DevSecretKey))
+	_, lb := authztest.DevServer(t)
+	holder := authz.NewHolder(authztest.Engine(t, authztest.Config, lb.URL, testenv.DevSecretKey))
 	srv := httptest.NewServer(httpdoor.New(holder, httpdoor.Options{}))
 	defer srv.Close()
-	valid := http.Header{"Cookie": {"session=" + Session(Alice())}}
-	if status, _, _ := Send(t, "POST", srv.URL+AuthPath, valid, `{}`); status != 200 {
+	valid := http.Header{"Cookie": {"session=" + authztest.Session(authztest.Alice())}}
+	if status, _, _ := authztest.Send(t, "POST", srv.URL+authztest.AuthPath, valid, `{}`); status != 200 {
 		t.Fatalf("before the swap: %d", status)
 	}
-	holder.Swap(Engine(t, strings.Replace(Config, AuthPath, "/lb-auth", 1), lb.URL, testenv.DevSecretKey))
-	if status, _, _ := Send(t, "POST", srv.URL+"/lb-auth", valid, `{}`); status != 200 {
+	holder.Swap(authztest.Engine(t, strings.Replace(authztest.Config, authztest.AuthPath, "/lb-auth", 1), lb.URL, testenv.DevSecretKey))
+	if status, _, _ := authztest.Send(t, "POST", srv.URL+"/lb-auth", valid, `{}`); status != 200 {
 		t.Fatalf("new auth path after the swap: %d", status)
 	}
-	if status, _, _ := Send(t, "POST", srv.URL+AuthPath, valid, `{}`); status != 404 {
+	if status, _, _ := authztest.Send(t, "POST", srv.URL+authztest.AuthPath, valid, `{}`); status != 404 {
 		t.Fatalf("old auth path after the swap: %d, want 404", status)
 	}
 	h := http.Header{"X-Original-Uri": {"/lb-auth"}, "X-Original-Method": {"POST"}}
-	if status, _, body := Send(t, "GET", srv.URL+"/check/nginx", h, ""); status != 403 || !strings.Contains(string(body), "route POST /lb-auth") {
+	if status, _, body := authztest.Send(t, "GET", srv.URL+"/check/nginx", h, ""); status != 403 || !strings.Contains(string(body), "route POST /lb-auth") {
 		t.Fatalf("check of the new auth path: %d %s", status, body)
 	}
 }

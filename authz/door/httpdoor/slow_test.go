@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/lbauthz/lbauthz/authz"
-	. "github.com/lbauthz/lbauthz/authz/authztest"
 	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
+	"github.com/lbauthz/lbauthz/internal/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
@@ -40,10 +40,10 @@ func serveWithTimeouts(t *testing.T, e *authz.Engine, read time.Duration) string
 // before writing the answer. Every refusal closes the connection too; a
 // token does not.
 func TestHTTPDoors_UnreadBodiesAndRefusalsCloseTheConnection(t *testing.T) {
-	_, lb := DevServer(t)
-	e := Engine(t, Config, lb.URL, testenv.DevSecretKey)
+	_, lb := authztest.DevServer(t)
+	e := authztest.Engine(t, authztest.Config, lb.URL, testenv.DevSecretKey)
 	addr := serveWithTimeouts(t, e, time.Second)
-	cookie := "Cookie: session=" + Session(Alice()) + "\r\n"
+	cookie := "Cookie: session=" + authztest.Session(authztest.Alice()) + "\r\n"
 	partial := "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"roo"
 	whole := func(body string) string {
 		return "Content-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
@@ -55,14 +55,14 @@ func TestHTTPDoors_UnreadBodiesAndRefusalsCloseTheConnection(t *testing.T) {
 		within time.Duration
 		closed bool
 	}{
-		{"AuthPathWithATrickledBodyIs400AfterTheReadDeadline", "POST " + AuthPath + " HTTP/1.1\r\nHost: x\r\n" + cookie + partial, 400, 3 * time.Second, true},
-		{"AuthPathGETWithABodyIs405AtOnce", "GET " + AuthPath + " HTTP/1.1\r\nHost: x\r\n" + partial, 405, time.Second, true},
+		{"AuthPathWithATrickledBodyIs400AfterTheReadDeadline", "POST " + authztest.AuthPath + " HTTP/1.1\r\nHost: x\r\n" + cookie + partial, 400, 3 * time.Second, true},
+		{"AuthPathGETWithABodyIs405AtOnce", "GET " + authztest.AuthPath + " HTTP/1.1\r\nHost: x\r\n" + partial, 405, time.Second, true},
 		{"CheckWithABodyIsAnsweredAtOnce", "GET /check/nginx HTTP/1.1\r\nHost: x\r\nX-Original-Method: GET\r\nX-Original-URI: /docs\r\n" + partial, 200, time.Second, true},
 		{"HealthzWithABodyIsAnsweredAtOnce", "GET /healthz HTTP/1.1\r\nHost: x\r\n" + partial, 200, time.Second, true},
 		{"UncleanPathWithABodyIs404AtOnce", "POST //x HTTP/1.1\r\nHost: x\r\n" + partial, 404, time.Second, true},
-		{"AuthPathWithoutSessionIs401AndCloses", "POST " + AuthPath + " HTTP/1.1\r\nHost: x\r\n" + whole(`{"room":"r1"}`), 401, time.Second, true},
-		{"AuthPathOverTheLimitIs413AndCloses", "POST " + AuthPath + " HTTP/1.1\r\nHost: x\r\n" + cookie + "Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n{", 413, time.Second, true},
-		{"TokenKeepsTheConnection", "POST " + AuthPath + " HTTP/1.1\r\nHost: x\r\n" + cookie + whole(`{"room":"r1"}`), 200, 3 * time.Second, false},
+		{"AuthPathWithoutSessionIs401AndCloses", "POST " + authztest.AuthPath + " HTTP/1.1\r\nHost: x\r\n" + whole(`{"room":"r1"}`), 401, time.Second, true},
+		{"AuthPathOverTheLimitIs413AndCloses", "POST " + authztest.AuthPath + " HTTP/1.1\r\nHost: x\r\n" + cookie + "Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n{", 413, time.Second, true},
+		{"TokenKeepsTheConnection", "POST " + authztest.AuthPath + " HTTP/1.1\r\nHost: x\r\n" + cookie + whole(`{"room":"r1"}`), 200, 3 * time.Second, false},
 		{"CheckWithoutABodyKeepsTheConnection", "GET /check/nginx HTTP/1.1\r\nHost: x\r\nX-Original-Method: GET\r\nX-Original-URI: /docs\r\n\r\n", 200, time.Second, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
 // cpus says where things run. With two CPUs or more, the server under test
@@ -52,12 +54,10 @@ func pinned(cpu string, argv ...string) *exec.Cmd {
 	return exec.Command(argv[0], argv[1:]...)
 }
 
-// proc is a process this program started, in a process group of its own.
+// proc is a process this program started, in a process group of its own
+// (testenv's, as the tests start theirs), its output in a log file.
 type proc struct {
-	name string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
+	*testenv.Process
 }
 
 // procs are the processes started so far, stopped at the end (or when this
@@ -66,49 +66,22 @@ var procs []*proc
 
 // start starts cmd, its output in dir/name.log.
 func start(dir, name string, cmd *exec.Cmd) (*proc, error) {
-	logPath := filepath.Join(dir, name+".log")
-	f, err := os.Create(logPath)
+	// Killed with this program if it dies first.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	tp, err := testenv.StartLogged(name, cmd, filepath.Join(dir, name+".log"))
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stdout, cmd.Stderr = f, f
-	// Its own group, so a stop reaches its children too (nginx workers);
-	// killed with this program if it dies first.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); f.Close(); close(p.done) }()
+	p := &proc{tp}
 	procs = append(procs, p)
 	return p, nil
 }
 
-func (p *proc) pid() int { return p.cmd.Process.Pid }
+func (p *proc) pid() int     { return p.Pid() }
+func (p *proc) exited() bool { return p.Exited() }
 
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop ends the process group: SIGTERM, then SIGKILL after 3 s.
-func (p *proc) stop() {
-	if p.exited() {
-		return
-	}
-	_ = syscall.Kill(-p.pid(), syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(3 * time.Second):
-		_ = syscall.Kill(-p.pid(), syscall.SIGKILL)
-		<-p.done
-	}
-}
+// stop ends the process group: SIGTERM, then SIGKILL after a grace period.
+func (p *proc) stop() { p.Stop() }
 
 func stopAll() {
 	for i := len(procs) - 1; i >= 0; i-- {
@@ -119,8 +92,7 @@ func stopAll() {
 
 // tail returns the end of the process's log, for an error message.
 func (p *proc) tail() string {
-	b, _ := os.ReadFile(p.log)
-	s := strings.TrimSpace(string(b))
+	s := strings.TrimSpace(p.Output())
 	if len(s) > 1500 {
 		s = "..." + s[len(s)-1500:]
 	}
@@ -136,10 +108,10 @@ func (p *proc) waitReady(timeout time.Duration, ready func() error) error {
 			return nil
 		}
 		if p.exited() {
-			return fmt.Errorf("%s exited: %s", p.name, p.tail())
+			return fmt.Errorf("%s exited: %s", p.Name, p.tail())
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not ready after %s: %v\n%s", p.name, timeout, err, p.tail())
+			return fmt.Errorf("%s not ready after %s: %v\n%s", p.Name, timeout, err, p.tail())
 		}
 		// Often at first, so that a start is timed closely (memoryGroup).
 		if time.Until(deadline) > timeout-time.Second {

@@ -269,8 +269,12 @@ func (s *Signer) Dump(doc map[string]any, at time.Time) ([]byte, error) {
 	p := base64.RawURLEncoding.EncodeToString(data)
 	var zb bytes.Buffer
 	zw := zlib.NewWriter(&zb)
-	zw.Write(data)
-	zw.Close()
+	if _, err := zw.Write(data); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
 	if zb.Len() < len(data)-1 {
 		p = "." + base64.RawURLEncoding.EncodeToString(zb.Bytes())
 	}

@@ -26,30 +26,13 @@ import (
 // RS256 JWTs checked with a public key file, with an issuer and an audience,
 // so that the algorithm-confusion, key-selection and claim attacks all have
 // something to defeat. PUBLIC_KEY_FILE is replaced by Attacks.Engine.
-const AttackConfig = `
-listen:
-  grpc: "127.0.0.1:0"
-  http: "127.0.0.1:0"
-liveblocks:
-  auth_path: "/api/liveblocks-auth"
-  timeout: "2s"
-session:
-  cookie: "session"
-  max_cookie_bytes: 4096
+const AttackConfig = ConfigHead + `  max_cookie_bytes: 4096
   jwt:
     public_key_file: "PUBLIC_KEY_FILE"
     algorithms: ["RS256"]
     issuer: "https://idp.example.test"
     audience: ["lbauthz-app"]
-identity:
-  user_id: "sub"
-  group_ids: "groups"
-  user_info: { name: "name", avatar: "picture" }
-upstream_headers:
-  user_id: "x-user-id"
-  group_ids: "x-user-groups"
-  user_info: "x-user-info"
-`
+` + ConfigTail
 
 // Attack issuer and audience of AttackConfig.
 const (

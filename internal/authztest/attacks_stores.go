@@ -43,25 +43,8 @@ func badCases(name, cookie, body string) []Case {
 // RedisAttackConfig reads plain session ids from Redis under the prefix
 // "sess:", as a Redis session library with unsigned cookies writes them.
 // REDIS_ADDR is replaced by RedisAttacks.Engine.
-const RedisAttackConfig = `
-listen:
-  grpc: "127.0.0.1:0"
-  http: "127.0.0.1:0"
-liveblocks:
-  auth_path: "/api/liveblocks-auth"
-  timeout: "2s"
-session:
-  cookie: "session"
-  redis: { address: "REDIS_ADDR", key_template: "sess:{id}" }
-identity:
-  user_id: "sub"
-  group_ids: "groups"
-  user_info: { name: "name", avatar: "picture" }
-upstream_headers:
-  user_id: "x-user-id"
-  group_ids: "x-user-groups"
-  user_info: "x-user-info"
-`
+const RedisAttackConfig = ConfigHead + `  redis: { address: "REDIS_ADDR", key_template: "sess:{id}" }
+` + ConfigTail
 
 // RedisAliceID is the session id of Alice's session in RedisAttacks.
 const RedisAliceID = "Yq0bC2y3bVQ2cKk7wR2l3eX9ZQkz5mQx"

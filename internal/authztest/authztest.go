@@ -4,7 +4,9 @@ package authztest
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -32,12 +34,25 @@ import (
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
 
-// HMACSecret signs the sessions of the tests.
-const HMACSecret = "test-session-secret-0123456789abcdef-0123456789"
+// HMACSecret signs the sessions of the tests: random, made anew by each test
+// process, so no key of a test is written in the repository.
+var HMACSecret = randomSecret()
 
-// Config is the config of most tests; LIVEBLOCKS_BASE_URL comes from the
-// environment given to Engine.
-const Config = `
+func randomSecret() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic("making the test session key: " + err.Error())
+	}
+	return hex.EncodeToString(b)
+}
+
+// The parts of the base config that every config of the tests shares: the
+// listeners on free loopback ports, the auth path, and the identity read
+// from the claims "sub", "groups", "name" and "picture" with the upstream
+// headers it is sent in. A config is ConfigHead, its session store (the
+// lines under "session:", indented by four spaces), then ConfigTail.
+const (
+	ConfigHead = `
 listen:
   grpc: "127.0.0.1:0"
   http: "127.0.0.1:0"
@@ -46,10 +61,8 @@ liveblocks:
   timeout: "2s"
 session:
   cookie: "session"
-  jwt:
-    hmac_secret_file: "HMAC_FILE"
-    algorithms: ["HS256"]
-identity:
+`
+	ConfigTail = `identity:
   user_id: "sub"
   group_ids: "groups"
   user_info: { name: "name", avatar: "picture" }
@@ -58,6 +71,15 @@ upstream_headers:
   group_ids: "x-user-groups"
   user_info: "x-user-info"
 `
+)
+
+// Config is the config of most tests: HS256 sessions signed with
+// HMACSecret; HMAC_FILE is replaced by Engine, LIVEBLOCKS_BASE_URL comes from
+// the environment given to Engine.
+const Config = ConfigHead + `  jwt:
+    hmac_secret_file: "HMAC_FILE"
+    algorithms: ["HS256"]
+` + ConfigTail
 
 // Engine builds an engine from YAML (HMAC_FILE is replaced by a file holding
 // HMACSecret) talking to Liveblocks at baseURL with secretKey, with the
