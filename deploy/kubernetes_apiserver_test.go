@@ -12,6 +12,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/lbauthz/lbauthz/internal/inject"
 	"github.com/lbauthz/lbauthz/internal/testenv"
@@ -52,6 +53,8 @@ spec:
 type kubeFixture struct {
 	c       *testenv.KubeCluster
 	webhook *testenv.Process
+	// deployment is the webhook's Deployment as the API server stored it.
+	deployment *appsv1.Deployment
 	// run starts the webhook again after it was stopped.
 	run func() *testenv.Process
 }
@@ -68,11 +71,13 @@ func startChart(t *testing.T) *kubeFixture {
 		"pod-security.kubernetes.io/enforce": "restricted",
 	})
 	c.CreateNamespace(t, "plain", nil)
+	// The chart's own namespace enforces the restricted standard too.
+	c.CreateNamespace(t, "lbauthz", map[string]string{"pod-security.kubernetes.io/enforce": "restricted"})
 	c.MustKubectl(t, "", "-n", "apps", "create", "secret", "generic", "lbauthz",
 		"--from-literal=liveblocks-secret-key=sk_test_placeholder", "--from-literal=session-hmac=placeholder")
 
 	home := t.TempDir()
-	install := exec.Command(helmBin, "install", "lbauthz", chartDir, "--namespace", "lbauthz", "--create-namespace",
+	install := exec.Command(helmBin, "install", "lbauthz", chartDir, "--namespace", "lbauthz",
 		"--kubeconfig", c.Kubeconfig, "--set", "sidecar.namespaces={apps}", "--timeout", "60s")
 	install.Env = append(os.Environ(), "HOME="+home, "HELM_CACHE_HOME="+home, "HELM_CONFIG_HOME="+home, "HELM_DATA_HOME="+home)
 	if out, err := install.CombinedOutput(); err != nil {
@@ -112,7 +117,7 @@ func startChart(t *testing.T) *kubeFixture {
 		args = append(args, a)
 	}
 	bin := buildLbauthz(t)
-	f := &kubeFixture{c: c}
+	f := &kubeFixture{c: c, deployment: &dep}
 	f.run = func() *testenv.Process {
 		p := testenv.Start(t, "lbauthz webhook", exec.Command(bin, args...))
 		testenv.WaitTCP(t, p, listen, 30*time.Second)
@@ -178,6 +183,7 @@ func sidecars(p *corev1.Pod) []corev1.Container {
 func TestKubernetesAPIServer(t *testing.T) {
 	f := startChart(t)
 	t.Run("ManifestsPassServerSideDryRun", f.manifestsPassServerSideDryRun)
+	t.Run("WebhookPodsAreRestricted", f.webhookPodsAreRestricted)
 	t.Run("ChartInjectsTheSidecarAndFailsClosed", f.chartInjectsTheSidecarAndFailsClosed)
 }
 
@@ -374,7 +380,8 @@ func moduleDir(t *testing.T, path string) string {
 
 // Every manifest of deploy/kubernetes is accepted by a real API server
 // (server-side dry run: schema, CRD OpenAPI validation, defaulting), with the
-// CRDs of Istio, Gateway API and Envoy Gateway installed.
+// CRDs of Istio, Gateway API and Envoy Gateway installed. Objects without a
+// namespace go to "default", as they would for a reader applying them.
 func (f *kubeFixture) manifestsPassServerSideDryRun(t *testing.T) {
 	for _, crd := range crdFiles(t) {
 		f.c.MustKubectl(t, "", "apply", "--server-side", "-f", crd)
@@ -386,7 +393,7 @@ func (f *kubeFixture) manifestsPassServerSideDryRun(t *testing.T) {
 		t.Fatalf("no manifests in deploy/kubernetes: %v", err)
 	}
 	for _, file := range files {
-		out, err := f.c.Kubectl(t, "", "apply", "--server-side", "--dry-run=server", "--field-manager=lbauthz-test", "-n", "apps", "-f", file)
+		out, err := f.c.Kubectl(t, "", "apply", "--server-side", "--dry-run=server", "--field-manager=lbauthz-test", "-f", file)
 		if err != nil {
 			t.Errorf("%s refused by the API server: %v\n%s", file, err, out)
 			continue
@@ -394,5 +401,47 @@ func (f *kubeFixture) manifestsPassServerSideDryRun(t *testing.T) {
 		if !strings.Contains(out, "(server dry run)") {
 			t.Errorf("%s: not a server dry run:\n%s", file, out)
 		}
+	}
+}
+
+// The webhook's pods pass the restricted Pod Security Standard: a pod made
+// from the Deployment's template is admitted in the chart's namespace, which
+// enforces it (no kubelet runs, so the Deployment makes no pod itself). The
+// pod is not injected: the chart's namespace is excluded.
+func (f *kubeFixture) webhookPodsAreRestricted(t *testing.T) {
+	pod := corev1.Pod{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{Name: "webhook-from-template", Namespace: "lbauthz", Labels: f.deployment.Spec.Template.Labels},
+		Spec:       f.deployment.Spec.Template.Spec,
+	}
+	for k, v := range map[string]string{"app.kubernetes.io/name": "lbauthz", "app.kubernetes.io/component": "webhook"} {
+		if pod.Labels[k] != v {
+			t.Errorf("webhook pod label %s = %q, want %q", k, pod.Labels[k], v)
+		}
+	}
+	// Its ServiceAccount, which a controller-manager would not make either.
+	if pod.Spec.ServiceAccountName != "" {
+		if _, err := f.c.Kubectl(t, "", "-n", "lbauthz", "get", "serviceaccount", pod.Spec.ServiceAccountName); err != nil {
+			t.Fatalf("the chart made no ServiceAccount %s", pod.Spec.ServiceAccountName)
+		}
+	}
+	j, _ := json.Marshal(&pod)
+	if out, err := f.c.Kubectl(t, string(j), "create", "-f", "-"); err != nil {
+		t.Fatalf("a webhook pod is refused in a namespace enforcing the restricted standard:\n%s", out)
+	}
+	var stored corev1.Pod
+	kubectlJSON(t, f.c, &stored, "-n", "lbauthz", "get", "pod", pod.Name)
+	if n := len(sidecars(&stored)); n != 0 {
+		t.Errorf("the webhook's own pod got %d lbauthz sidecars", n)
+	}
+	var pdb struct {
+		Spec struct {
+			MinAvailable   any `json:"minAvailable"`
+			MaxUnavailable any `json:"maxUnavailable"`
+		} `json:"spec"`
+	}
+	kubectlJSON(t, f.c, &pdb, "-n", "lbauthz", "get", "poddisruptionbudget", "lbauthz-webhook")
+	if pdb.Spec.MinAvailable == nil && pdb.Spec.MaxUnavailable == nil {
+		t.Errorf("the webhook's PodDisruptionBudget bounds nothing")
 	}
 }
