@@ -45,7 +45,7 @@ build:
 	$(GO) build -ldflags "$(VERSION_LDFLAGS)" -o bin/lbauthz ./cmd/lbauthz
 
 ## deps: everything the tests and the demo need, installed when missing.
-deps: deps-npm deps-apt deps-go
+deps: deps-npm deps-apt deps-go deps-k8s
 
 deps-npm: node_modules/.lbauthz-installed
 node_modules/.lbauthz-installed: package.json package-lock.json
@@ -176,15 +176,13 @@ clean:
 	rm -rf bin
 
 ## deps-k8s: what the Kubernetes tests run: kube-apiserver and etcd built from
-## the versions internal/k8sbuild/go.mod pins, helm, kubectl. Built once per
-## version under $(GOBIN) (about 10 minutes each the first time).
+## the versions internal/k8sbuild/go.mod pins (helm and kubectl are GO_TOOLS and APT_PACKAGES). Built once per
+## version under $(GOBIN) (about 10 minutes each the first time; the Go build cache keeps the rest).
 K8S_BUILD := internal/k8sbuild
 KUBERNETES_VERSION := $(shell awk '$$1=="k8s.io/kubernetes"{print $$2}' $(K8S_BUILD)/go.mod)
 ETCD_VERSION := $(shell awk '$$1=="go.etcd.io/etcd/server/v3"{print $$2}' $(K8S_BUILD)/go.mod)
-HELM_VERSION := v3.22.0
 KUBE_VERSION_PKG := k8s.io/component-base/version
-deps-k8s: $(GOBIN)/kube-apiserver-$(KUBERNETES_VERSION) $(GOBIN)/etcd-$(ETCD_VERSION) $(GOBIN)/helm-$(HELM_VERSION)
-	@command -v kubectl >/dev/null || $(MAKE) --no-print-directory deps-apt APT_PACKAGES=kubernetes-client
+deps-k8s: $(GOBIN)/kube-apiserver-$(KUBERNETES_VERSION) $(GOBIN)/etcd-$(ETCD_VERSION)
 
 $(GOBIN)/kube-apiserver-$(KUBERNETES_VERSION):
 	cd $(K8S_BUILD) && $(GO) build -trimpath -o $@.tmp -ldflags "-s -w \
@@ -197,10 +195,6 @@ $(GOBIN)/kube-apiserver-$(KUBERNETES_VERSION):
 $(GOBIN)/etcd-$(ETCD_VERSION):
 	cd $(K8S_BUILD) && $(GO) build -trimpath -o $@.tmp -ldflags "-s -w" go.etcd.io/etcd/server/v3
 	mv $@.tmp $@
-
-$(GOBIN)/helm-$(HELM_VERSION):
-	$(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
-	cp $(GOBIN)/helm $@
 
 ## image: the container image as an OCI archive, bin/lbauthz-$(VERSION).oci.tar,
 ## built without a daemon or registry (cmd/ociimage: the Dockerfile's last stage).

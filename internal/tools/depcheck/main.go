@@ -41,10 +41,10 @@ type Requirement struct {
 	Line     int    // line number in the manifest
 	Kind     string // program, file or proto-include
 	What     string // a program name, a path, or a path under the include folder
-	Provider string // apt:PKG, go:MODULE@VERSION, npm:PKG or machine:TEXT
+	Provider string // apt:PKG, go:MODULE@VERSION, npm:PKG, make:TARGET or machine:TEXT
 }
 
-// ProviderKind returns "apt", "go", "npm" or "machine".
+// ProviderKind returns "apt", "go", "npm", "make" or "machine".
 func (r Requirement) ProviderKind() string { k, _, _ := strings.Cut(r.Provider, ":"); return k }
 
 // ProviderName returns the package, module@version or text after the colon.
@@ -60,13 +60,15 @@ func (r Requirement) Install() string {
 		return fmt.Sprintf("Go program %s (go install %s; make deps-go)", n, n)
 	case "npm":
 		return fmt.Sprintf("npm package %s (npm ci; make deps-npm)", n)
+	case "make":
+		return fmt.Sprintf("program the Makefile builds (make %s)", n)
 	default:
 		return fmt.Sprintf("%s, which the machine must provide", n)
 	}
 }
 
 var kinds = map[string]bool{"program": true, "file": true, "proto-include": true}
-var providerKinds = map[string]bool{"apt": true, "go": true, "npm": true, "machine": true}
+var providerKinds = map[string]bool{"apt": true, "go": true, "npm": true, "make": true, "machine": true}
 
 // ParseManifest reads requirements, one per line; blank lines and lines
 // starting with # are skipped. The provider may hold spaces (machine:...).
@@ -87,7 +89,7 @@ func ParseManifest(r io.Reader) ([]Requirement, error) {
 			return nil, fmt.Errorf("line %d: unknown kind %q (program, file, proto-include)", n, req.Kind)
 		}
 		if !providerKinds[req.ProviderKind()] || req.ProviderName() == "" {
-			return nil, fmt.Errorf("line %d: provider %q is not apt:, go:, npm: or machine: with a name", n, req.Provider)
+			return nil, fmt.Errorf("line %d: provider %q is not apt:, go:, npm:, make: or machine: with a name", n, req.Provider)
 		}
 		if req.ProviderKind() == "go" && !strings.Contains(req.ProviderName(), "@v") {
 			return nil, fmt.Errorf("line %d: go provider %q has no @version", n, req.Provider)
