@@ -320,8 +320,11 @@ func TestRoomClient_AuthEndpointAnswerDecidesRetry(t *testing.T) {
 			if r.ErrorCode != -1 || !strings.HasPrefix(r.ErrorMessage, "Unauthorized: ") || r.CloseCode != 0 {
 				t.Errorf("error %d %q, close %d; want -1 \"Unauthorized: ...\", no close", r.ErrorCode, r.ErrorMessage, r.CloseCode)
 			}
-			if took > 3*time.Second {
-				t.Errorf("the client took %s to give up, want it to exit promptly", took)
+			// Not timed out and one auth call: the client gave up at the
+			// first answer. How long the run took is mostly Node.js
+			// starting, which says nothing on a loaded machine.
+			if took > timeout {
+				t.Errorf("the client took %s to give up, more than its %s", took, timeout)
 			}
 		})
 	}
