@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
 	"github.com/lbauthz/lbauthz/authz"
@@ -140,6 +141,14 @@ func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log 
 			return fmt.Errorf("listen.grpc: %w", err)
 		}
 		gopts := obs.grpcServerOptions()
+		// The gRPC listener's own timeouts, from listen.http_timeouts: a
+		// connection that has not finished its handshake (TLS and HTTP/2
+		// preface) within read_header is closed, and one idle for idle is
+		// closed with a GOAWAY (Envoy opens a new one when it needs it).
+		t := cfg.Listen.HttpTimeouts
+		gopts = append(gopts,
+			grpc.ConnectionTimeout(t.GetReadHeader().AsDuration()),
+			grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: t.GetIdle().AsDuration()}))
 		if grpcTLS != nil {
 			gopts = append(gopts, grpc.Creds(credentials.NewTLS(grpcTLS.TLSConfig("h2"))))
 		}

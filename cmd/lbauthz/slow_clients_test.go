@@ -105,3 +105,35 @@ func TestServe_SlowClientsAreDroppedInTimeAndOthersServed(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// The gRPC listener has timeouts too: a connection that never sends the
+// HTTP/2 preface is closed after listen.http_timeouts.read_header, while
+// Checks on other connections are answered.
+func TestServe_GRPCConnectionThatNeverSpeaksIsClosed(t *testing.T) {
+	cfgPath, grpcAddr, httpAddr := writeConfig(t, "")
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = []byte(strings.Replace(string(b), "  shutdown_grace: 5s\n", "  shutdown_grace: 5s\n  http_timeouts: { read_header: 1s }\n", 1))
+	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startServe(t, cfgPath, httpAddr)
+	c, err := net.DialTimeout("tcp", grpcAddr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, err = io.Copy(io.Discard, c) // returns when the server closes it
+	took := time.Since(start)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("a gRPC connection that sent nothing was still open after %s", took)
+	}
+	if took < 900*time.Millisecond || took > 5*time.Second {
+		t.Errorf("the silent gRPC connection was closed after %s, want about read_header (1s)", took)
+	}
+}
