@@ -52,13 +52,15 @@ node_modules/.lbauthz-installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# A package removed with its configuration kept is "deinstall", not
-# installed: dpkg-query's status tells, `dpkg -s` does not. The package lists
-# are fetched first when there are none (a new machine), and again when an
-# install from old lists fails.
+# The Debian packages of APT_PACKAGES whose program or file is missing
+# (depcheck -list apt -missing): a program already there is not installed
+# again, whatever package put it there (some machines carry kubectl from
+# another package, over which Debian's kubernetes-client will not install).
+# The package lists are fetched first when there are none (a new machine),
+# and again when an install from old lists fails.
 deps-apt:
-	@missing=""; for p in $(APT_PACKAGES); do \
-	  [ "$$(dpkg-query -W -f='$${Status}' $$p 2>/dev/null)" = "install ok installed" ] || missing="$$missing $$p"; done; \
+	@missing=$$($(GO) run ./internal/tools/depcheck -manifest $(DEPS_MANIFEST) -list apt -missing | tr '\n' ' '); \
+	missing=$${missing% }; [ -z "$$missing" ] || missing=" $$missing"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" != 0 ]; then echo "Please install:$$missing (sudo apt-get install$$missing)"; exit 1; fi; \
 	  echo "Installing Debian packages:$$missing"; \

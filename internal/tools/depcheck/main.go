@@ -6,7 +6,7 @@
 // Usage:
 //
 //	go run ./internal/tools/depcheck [-manifest FILE] [-root DIR]
-//	go run ./internal/tools/depcheck -list apt|go [-manifest FILE]
+//	go run ./internal/tools/depcheck -list apt|go|npm [-missing] [-manifest FILE]
 //	go run ./internal/tools/depcheck -protoc-include
 //
 // The manifest (manifest.txt beside this file by default) has one line per
@@ -16,8 +16,9 @@
 // otherwise it prints one line per missing requirement, naming its
 // package and how to install it, and exits 1. A malformed manifest exits 2.
 //
-// -list prints the providers of one kind, one a line (`make deps` installs
-// those); -protoc-include prints the folder of protobuf's well-known types
+// -list prints the providers of one kind, one a line; with -missing only
+// those of a requirement that is missing (`make deps` installs those);
+// -protoc-include prints the folder of protobuf's well-known types
 // that `make proto` passes to protoc.
 package main
 
@@ -190,6 +191,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	root := fl.String("root", testenv.RepoRoot(), "the repository, for relative file paths")
 	manifest := fl.String("manifest", "", "the manifest (default ROOT/internal/tools/depcheck/manifest.txt)")
 	list := fl.String("list", "", "print the providers of this kind (apt, go, npm) and exit")
+	missingOnly := fl.Bool("missing", false, "with -list: only the providers of a requirement that is missing (what make deps installs)")
 	protocInclude := fl.Bool("protoc-include", false, "print the folder of protobuf's well-known types and exit")
 	if err := fl.Parse(args); err != nil {
 		return 2
@@ -228,7 +230,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "depcheck: -list %q: want apt, go, npm or machine\n", *list)
 			return 2
 		}
-		for _, p := range Providers(reqs, *list) {
+		sel := reqs
+		if *missingOnly {
+			// A program already there is not installed again, whatever
+			// package put it there (a kubectl of another package would
+			// make Debian's refuse to install over it).
+			sel = nil
+			for _, r := range reqs {
+				if Check(r, *root) != "" {
+					sel = append(sel, r)
+				}
+			}
+		}
+		for _, p := range Providers(sel, *list) {
 			fmt.Fprintln(stdout, p)
 		}
 		return 0

@@ -211,3 +211,29 @@ func TestRepositoryManifest(t *testing.T) {
 		}
 	}
 }
+
+// TestListMissingLeavesOutWhatIsThere: -list apt -missing names the package
+// of a missing program and not that of a program already there, whatever
+// installed it (make deps-apt installs only those).
+func TestListMissingLeavesOutWhatIsThere(t *testing.T) {
+	bin := t.TempDir()
+	writeFile(t, bin, "lbauthz-present-tool", "#!/bin/sh\n", 0o755)
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	manifest := writeFile(t, t.TempDir(), "manifest.txt",
+		"program lbauthz-present-tool apt:lbauthz-present\nprogram lbauthz-absent-tool apt:lbauthz-absent\n", 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-list", "apt"}, "lbauthz-absent\nlbauthz-present\n"},
+		{[]string{"-list", "apt", "-missing"}, "lbauthz-absent\n"},
+	} {
+		var out, errOut bytes.Buffer
+		if code := run(append(tc.args, "-manifest", manifest), &out, &errOut); code != 0 {
+			t.Fatalf("%v: exit %d: %s", tc.args, code, errOut.String())
+		}
+		if out.String() != tc.want {
+			t.Errorf("%v printed %q, want %q", tc.args, out.String(), tc.want)
+		}
+	}
+}
