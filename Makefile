@@ -58,8 +58,16 @@ node_modules/.lbauthz-installed: package.json package-lock.json
 # another package, over which Debian's kubernetes-client will not install).
 # The package lists are fetched first when there are none (a new machine),
 # and again when an install from old lists fails.
+# `make deps-apt APT_PACKAGES="..."` (the bench's and the e2e's own lists)
+# installs those of the packages named that dpkg does not have installed.
+ifeq ($(origin APT_PACKAGES),command line)
+APT_MISSING = for p in $(APT_PACKAGES); do \
+  [ "$$(dpkg-query -W -f='$${Status}' $$p 2>/dev/null)" = "install ok installed" ] || echo $$p; done
+else
+APT_MISSING = $(GO) run ./internal/tools/depcheck -manifest $(DEPS_MANIFEST) -list apt -missing
+endif
 deps-apt:
-	@missing=$$($(GO) run ./internal/tools/depcheck -manifest $(DEPS_MANIFEST) -list apt -missing | tr '\n' ' '); \
+	@missing=$$($(APT_MISSING) | tr '\n' ' '); \
 	missing=$${missing% }; [ -z "$$missing" ] || missing=" $$missing"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" != 0 ]; then echo "Please install:$$missing (sudo apt-get install$$missing)"; exit 1; fi; \
