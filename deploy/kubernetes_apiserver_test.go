@@ -64,7 +64,6 @@ type kubeFixture struct {
 func startChart(t *testing.T) *kubeFixture {
 	t.Helper()
 	c := testenv.StartKubeCluster(t)
-	helmBin := testenv.Helm(t)
 
 	c.CreateNamespace(t, "apps", map[string]string{
 		inject.AnnotationInject:              "enabled",
@@ -76,13 +75,10 @@ func startChart(t *testing.T) *kubeFixture {
 	c.MustKubectl(t, "", "-n", "apps", "create", "secret", "generic", "lbauthz",
 		"--from-literal=liveblocks-secret-key=sk_test_placeholder", "--from-literal=session-hmac=placeholder")
 
-	home := t.TempDir()
-	install := exec.Command(helmBin, "install", "lbauthz", chartDir, "--namespace", "lbauthz",
-		"--kubeconfig", c.Kubeconfig, "--set", "sidecar.namespaces={apps}", "--timeout", "60s")
-	install.Env = append(os.Environ(), "HOME="+home, "HELM_CACHE_HOME="+home, "HELM_CONFIG_HOME="+home, "HELM_DATA_HOME="+home)
-	if out, err := install.CombinedOutput(); err != nil {
+	if out, err := helm(t, "install", "lbauthz", chartDir, "--namespace", "lbauthz",
+		"--kubeconfig", c.Kubeconfig, "--set", "sidecar.namespaces={apps}", "--timeout", "60s"); err != nil {
 		t.Fatalf("helm install: %v\n%s", err, out)
-	} else if !strings.Contains(string(out), inject.AnnotationInject) {
+	} else if !strings.Contains(out, inject.AnnotationInject) {
 		t.Errorf("helm install's notes do not say what to label:\n%s", out)
 	}
 
@@ -116,7 +112,7 @@ func startChart(t *testing.T) *kubeFixture {
 		}
 		args = append(args, a)
 	}
-	bin := buildLbauthz(t)
+	bin := testenv.GoBuild(t, "./cmd/lbauthz")
 	f := &kubeFixture{c: c, deployment: &dep}
 	f.run = func() *testenv.Process {
 		p := testenv.Start(t, "lbauthz webhook", exec.Command(bin, args...))
@@ -125,18 +121,6 @@ func startChart(t *testing.T) *kubeFixture {
 	}
 	f.webhook = f.run()
 	return f
-}
-
-// buildLbauthz builds cmd/lbauthz into a temporary folder.
-func buildLbauthz(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "lbauthz")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/lbauthz")
-	build.Dir = testenv.RepoRoot()
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/lbauthz: %v\n%s", err, out)
-	}
-	return bin
 }
 
 func kubectlJSON(t *testing.T, c *testenv.KubeCluster, v any, args ...string) {

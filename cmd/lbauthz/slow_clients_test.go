@@ -21,14 +21,7 @@ func TestServe_SlowClientsAreDroppedInTimeAndOthersServed(t *testing.T) {
 	cfgPath, _, httpAddr := writeConfig(t, `liveblocks:
   timeout: 1s
 `)
-	b, err := os.ReadFile(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b = []byte(strings.Replace(string(b), "  shutdown_grace: 5s\n", "  shutdown_grace: 5s\n  http_timeouts: { read_header: 1s, read: 2s, write: 5s }\n", 1))
-	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	setHTTPTimeouts(t, cfgPath, "{ read_header: 1s, read: 2s, write: 5s }")
 	p := startServe(t, cfgPath, httpAddr)
 	fds := func() int {
 		ents, err := os.ReadDir("/proc/" + strconv.Itoa(p.Cmd.Process.Pid) + "/fd")
@@ -111,14 +104,7 @@ func TestServe_SlowClientsAreDroppedInTimeAndOthersServed(t *testing.T) {
 // Checks on other connections are answered.
 func TestServe_GRPCConnectionThatNeverSpeaksIsClosed(t *testing.T) {
 	cfgPath, grpcAddr, httpAddr := writeConfig(t, "")
-	b, err := os.ReadFile(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b = []byte(strings.Replace(string(b), "  shutdown_grace: 5s\n", "  shutdown_grace: 5s\n  http_timeouts: { read_header: 1s }\n", 1))
-	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	setHTTPTimeouts(t, cfgPath, "{ read_header: 1s }")
 	startServe(t, cfgPath, httpAddr)
 	c, err := net.DialTimeout("tcp", grpcAddr, 2*time.Second)
 	if err != nil {
@@ -135,5 +121,18 @@ func TestServe_GRPCConnectionThatNeverSpeaksIsClosed(t *testing.T) {
 	}
 	if took < 900*time.Millisecond || took > 5*time.Second {
 		t.Errorf("the silent gRPC connection was closed after %s, want about read_header (1s)", took)
+	}
+}
+
+// setHTTPTimeouts sets listen.http_timeouts in a config writeConfig wrote.
+func setHTTPTimeouts(t *testing.T, cfgPath, timeouts string) {
+	t.Helper()
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = []byte(strings.Replace(string(b), "  shutdown_grace: 5s\n", "  shutdown_grace: 5s\n  http_timeouts: "+timeouts+"\n", 1))
+	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

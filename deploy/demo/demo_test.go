@@ -96,12 +96,7 @@ func TestDemo_InABrowser(t *testing.T) {
 		}
 	}
 
-	bin := filepath.Join(t.TempDir(), "lbauthz-demo")
-	build := exec.Command("go", "build", "-o", bin, "./deploy/demo/cmd/lbauthz-demo")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building lbauthz-demo: %v\n%s", err, out)
-	}
+	bin := testenv.GoBuild(t, "./deploy/demo/cmd/lbauthz-demo")
 
 	ports := map[string]string{}
 	for _, name := range []string{"DEMO_PORT", "APP_PORT", "LB_PORT", "LBAUTHZ_HTTP_PORT", "LBAUTHZ_GRPC_PORT"} {

@@ -116,7 +116,7 @@ func TestSoak_FaultsReloadsAndShutdownUnderLoad(t *testing.T) {
 	if !ok {
 		testenv.Missing(t, "nginx is not installed (apt-get install nginx-light)")
 	}
-	bin := buildSidecar(t)
+	bin := testenv.GoBuild(t, "./cmd/lbauthz")
 	dir := t.TempDir()
 
 	// The parts, each on a fixed address that a restart uses again.
@@ -701,18 +701,6 @@ func seedSessions(t *testing.T, rds *testenv.Redis, pg *testenv.Postgres) {
 	}
 	put("redis-only", "u-redis", true, false)
 	put("pg-only", "u-pg", false, true)
-}
-
-// buildSidecar builds the lbauthz binary, as operators run it.
-func buildSidecar(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "lbauthz")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/lbauthz")
-	cmd.Dir = testenv.RepoRoot()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building lbauthz: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // renderNginx writes deploy/nginx/nginx.conf with its documented values

@@ -279,3 +279,16 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return strings.Clone(b.buf.String())
 }
+
+// GoBuild builds the package pkg of this repository (like "./cmd/lbauthz")
+// into a program of a temporary folder and returns its path.
+func GoBuild(t testing.TB, pkg string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-o", bin, pkg)
+	cmd.Dir = RepoRoot()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+	}
+	return bin
+}
