@@ -143,6 +143,20 @@ func Validate(cfg *configv1.Config) error {
 	return errors.Join(errs...)
 }
 
+// TrustedPeers parses http_doors.trusted_peers; empty when none are set
+// (the doors then trust DefaultTrustedPeers).
+func TrustedPeers(c *configv1.HTTPDoors) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for i, p := range c.GetTrustedPeers() {
+		prefix, err := ParsePeer(p)
+		if err != nil {
+			return nil, fmt.Errorf("http_doors.trusted_peers[%d]: %q is not a CIDR prefix or an IP address", i, p)
+		}
+		out = append(out, prefix)
+	}
+	return out, nil
+}
+
 // ParsePeer parses an entry of http_doors.trusted_peers: a CIDR prefix or a
 // single address (a /32 or /128 prefix). IPv4-mapped IPv6 forms are turned
 // into IPv4, as the peers they are compared with are.

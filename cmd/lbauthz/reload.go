@@ -15,7 +15,7 @@ import (
 
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/config"
-	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
+	"github.com/lbauthz/lbauthz/authz/door"
 	"github.com/lbauthz/lbauthz/internal/assemble"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
@@ -27,8 +27,9 @@ import (
 type reloader struct {
 	path   string
 	holder *authz.Holder
-	// doors, if set, are the HTTP doors, whose settings a reload changes.
-	doors   *httpdoor.Handler
+	// doors are the doors in use; a reload changes the settings of those
+	// that are door.Reloadable.
+	doors   []door.Door
 	log     *zap.Logger
 	current *configv1.Config
 	// build are the engines' metrics and tracing.
@@ -56,9 +57,9 @@ func (r *reloader) reload(reason string) bool {
 		sec, err = config.ReadSecrets(cfg, os.Getenv)
 	}
 	var engine *authz.Engine
-	var doors httpdoor.Settings
+	var applyDoors func()
 	if err == nil {
-		doors, err = assemble.HTTPDoors(cfg.HttpDoors)
+		applyDoors, err = assemble.PrepareDoors(r.doors, cfg)
 	}
 	if err == nil {
 		engine, err = assemble.Engine(cfg, sec, r.log, r.build...)
@@ -72,9 +73,7 @@ func (r *reloader) reload(reason string) bool {
 		r.log.Warn("listen settings changed: they take effect at the next restart")
 	}
 	old := r.holder.Swap(engine)
-	if r.doors != nil {
-		r.doors.SetSettings(doors)
-	}
+	applyDoors()
 	r.current = cfg
 	if r.reloaded != nil {
 		select {

@@ -16,7 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"google.golang.org/grpc"
@@ -28,8 +27,7 @@ import (
 
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/config"
-	"github.com/lbauthz/lbauthz/authz/door/envoygrpc"
-	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
+	"github.com/lbauthz/lbauthz/authz/door"
 	"github.com/lbauthz/lbauthz/internal/assemble"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
@@ -87,8 +85,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	}
 	obs.metrics.ReportEngines(holder)
 
-	// Reloads swap the engine in holder and the HTTP doors' settings.
-	startReload := func(doors *httpdoor.Handler) {
+	// Reloads swap the engine in holder and the doors' settings.
+	startReload := func(doors []door.Door) {
 		r := &reloader{path: *path, holder: holder, doors: doors, log: log, current: cfg,
 			grace: cfg.Listen.ShutdownGrace.AsDuration(), build: obs.build, onResult: obs.metrics.ReloadResult}
 		go r.onSIGHUP(ctx)
@@ -110,16 +108,16 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 }
 
 // serve runs the sidecar until ctx ends, then drains in-flight requests.
-// startReload is called once the doors exist, with the HTTP doors (nil
-// without an HTTP listener), to start reloading the config.
+// It puts every registered door (assemble.Doors) on the listener it serves;
+// startReload is called with them once they exist, to start reloading the
+// config.
 func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log *zap.Logger, obs *observability,
-	startReload func(*httpdoor.Handler)) error {
-	settings, err := assemble.HTTPDoors(cfg.HttpDoors)
+	startReload func([]door.Door)) error {
+	doors, err := assemble.BuildDoors(cfg, door.Env{Engines: holder, Log: log,
+		HTTPReadTimeout: cfg.Listen.HttpTimeouts.GetRead().AsDuration()})
 	if err != nil {
 		return err
 	}
-	doors := httpdoor.Options{Settings: settings}
-	var doorsHandler *httpdoor.Handler
 
 	var ready atomic.Bool
 	grace := cfg.Listen.ShutdownGrace.AsDuration()
@@ -153,7 +151,7 @@ func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log 
 			gopts = append(gopts, grpc.Creds(credentials.NewTLS(grpcTLS.TLSConfig("h2"))))
 		}
 		grpcSrv = grpc.NewServer(gopts...)
-		authv3.RegisterAuthorizationServer(grpcSrv, envoygrpc.NewServer(holder))
+		door.RegisterGRPC(doors, grpcSrv)
 		healthSrv = health.NewServer()
 		healthpb.RegisterHealthServer(grpcSrv, healthSrv)
 		if cfg.Listen.GrpcReflection {
@@ -186,14 +184,12 @@ func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log 
 			_, _ = io.WriteString(w, "ready\n")
 		})
 		mux.Handle("GET /metrics", obs.metricsHandler())
+		// The doors (/check/*, the auth path) first, then /healthz,
+		// /readyz and /metrics.
+		handler := door.HTTPHandler(doors, mux)
 		t := cfg.Listen.HttpTimeouts
-		doors.Next, doors.Logger = mux, log.Named("http_doors")
-		doors.ReadTimeout = t.GetRead().AsDuration()
-		doorsHandler = httpdoor.New(holder, doors)
 		httpSrv = &http.Server{
-			// The doors (/check/*, the auth path) first, then /healthz and
-			// /readyz; see authz.NewHTTPHandler.
-			Handler: obs.httpHandler(doorsHandler),
+			Handler: obs.httpHandler(handler),
 			// A client slower than these is disconnected: without them a
 			// connection trickling its headers or body is held forever.
 			ReadHeaderTimeout: t.GetReadHeader().AsDuration(),
@@ -204,12 +200,14 @@ func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log 
 		}
 	}
 
-	startReload(doorsHandler)
+	startReload(doors)
 	errc := make(chan error, 2)
 	if grpcSrv != nil {
 		go func() { errc <- grpcSrv.Serve(grpcLis) }()
 		healthSrv.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-		healthSrv.SetServingStatus(authv3.Authorization_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+		for service := range grpcSrv.GetServiceInfo() {
+			healthSrv.SetServingStatus(service, healthpb.HealthCheckResponse_SERVING)
+		}
 	}
 	if httpSrv != nil {
 		go func() {

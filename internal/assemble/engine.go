@@ -14,7 +14,6 @@ import (
 
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/config"
-	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
 	"github.com/lbauthz/lbauthz/liveblocks"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
@@ -75,7 +74,7 @@ func Engine(cfg *configv1.Config, sec *config.Secrets, log *zap.Logger, with ...
 	if err != nil {
 		return nil, fmt.Errorf("auth_limits: %w", err)
 	}
-	doors, err := HTTPDoors(cfg.HttpDoors)
+	trustedPeers, err := config.TrustedPeers(cfg.HttpDoors)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +98,7 @@ func Engine(cfg *configv1.Config, sec *config.Secrets, log *zap.Logger, with ...
 		Provisioner:             provisioner,
 		AccessPolicy:            policy,
 		Limits:                  limits,
-		UnlimitedPeers:          doors.TrustedPeers,
+		UnlimitedPeers:          trustedPeers,
 		StoreKind:               storeKind(cfg.Session),
 		Logger:                  log,
 		AccessLevel:             accessLevel,
@@ -107,20 +106,4 @@ func Engine(cfg *configv1.Config, sec *config.Secrets, log *zap.Logger, with ...
 		TracerProvider:          b.tracing,
 		Replicas:                b.replicas,
 	})
-}
-
-// HTTPDoors turns the http_doors section of a validated config into the HTTP
-// doors' settings (nil gives the defaults).
-func HTTPDoors(c *configv1.HTTPDoors) (httpdoor.Settings, error) {
-	var s httpdoor.Settings
-	for i, p := range c.GetTrustedPeers() {
-		prefix, err := config.ParsePeer(p)
-		if err != nil {
-			return s, fmt.Errorf("http_doors.trusted_peers[%d]: %q is not a CIDR prefix or an IP address", i, p)
-		}
-		s.TrustedPeers = append(s.TrustedPeers, prefix)
-	}
-	s.MaxBodyBytes = int64(c.GetMaxBodyBytes())
-	s.TrustedHops = int(c.GetTrustedHops())
-	return s, nil
 }

@@ -10,8 +10,9 @@ import (
 	"github.com/lbauthz/lbauthz/authz"
 )
 
-// Door is the name of this door's decisions (authz.Request.Door).
-const Door = "envoy_grpc"
+// name is this door's name, in the registry and on its decisions
+// (authz.Request.Door).
+const name = "envoy_grpc"
 
 // partialBodyHeader is the header Envoy adds to a check that carries the
 // request body: "true" when it holds only the first max_request_bytes.
@@ -48,7 +49,7 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 func requestOf(req *authv3.CheckRequest, r *authz.Request) {
 	h := req.GetAttributes().GetRequest().GetHttp()
 	headers := h.GetHeaders()
-	*r = authz.Request{Door: Door, Method: h.GetMethod(), Path: h.GetPath(), Host: h.GetHost(), Headers: headers,
+	*r = authz.Request{Door: name, Method: h.GetMethod(), Path: h.GetPath(), Host: h.GetHost(), Headers: headers,
 		Origin: headers["origin"], SecFetchSite: headers["sec-fetch-site"], Scheme: h.GetScheme(),
 		// Envoy sets it itself (a client's copy is never passed on) when it
 		// sends a body: "true" when the body was cut at max_request_bytes.

@@ -6,22 +6,28 @@ import (
 	"strings"
 	"testing"
 
+	"go.uber.org/zap"
+
 	"github.com/lbauthz/lbauthz/authz"
-	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
+	"github.com/lbauthz/lbauthz/authz/door"
 	"github.com/lbauthz/lbauthz/internal/assemble"
 	"github.com/lbauthz/lbauthz/internal/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
-// TestHTTPDoors_TrustedPeersAndBodyLimitFollowAReload swaps the engine and
-// the doors' settings for those of a config with other http_doors
-// settings, as a reload does: the doors apply the new trusted peers and body
-// limit at once.
+// TestHTTPDoors_TrustedPeersAndBodyLimitFollowAReload builds the doors
+// through the registry and reloads them as serve does (assemble.BuildDoors,
+// then assemble.PrepareDoors with a config with other http_doors settings):
+// the doors apply the new trusted peers and body limit at once.
 func TestHTTPDoors_TrustedPeersAndBodyLimitFollowAReload(t *testing.T) {
 	dev := testenv.StartLiveblocks(t)
+	first, _ := authztest.ParseConfig(t, authztest.Config, dev.URL, testenv.DevSecretKey)
 	holder := authz.NewHolder(authztest.Engine(t, authztest.Config, dev.URL, testenv.DevSecretKey))
-	doors := httpdoor.New(holder, httpdoor.Options{})
-	srv := httptest.NewServer(doors)
+	doors, err := assemble.BuildDoors(first, door.Env{Engines: holder, Log: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(door.HTTPHandler(doors, http.NotFoundHandler()))
 	defer srv.Close()
 	check := http.Header{"X-Original-Uri": {"/docs/1"}, "X-Original-Method": {"GET"}}
 	valid := http.Header{"Cookie": {"session=" + authztest.Session(authztest.Alice())}}
@@ -39,12 +45,12 @@ http_doors:
   max_body_bytes: 64
 `
 	cfg, _ := authztest.ParseConfig(t, reloaded, dev.URL, testenv.DevSecretKey)
-	settings, err := assemble.HTTPDoors(cfg.HttpDoors)
+	apply, err := assemble.PrepareDoors(doors, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	holder.Swap(authztest.Engine(t, reloaded, dev.URL, testenv.DevSecretKey))
-	doors.SetSettings(settings)
+	apply()
 	if status, _, b := authztest.Send(t, "GET", srv.URL+"/check/nginx", check, ""); status != 403 || !strings.Contains(string(b), "untrusted_peer") {
 		t.Fatalf("loopback check after loopback was dropped from trusted_peers: %d %s", status, b)
 	}

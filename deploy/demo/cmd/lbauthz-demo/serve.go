@@ -11,14 +11,12 @@ import (
 	"os/signal"
 	"syscall"
 
-	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"google.golang.org/grpc"
 
 	"github.com/lbauthz/lbauthz/authz"
-	"github.com/lbauthz/lbauthz/authz/door/envoygrpc"
-	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
+	"github.com/lbauthz/lbauthz/authz/door"
 	"github.com/lbauthz/lbauthz/internal/assemble"
 )
 
@@ -50,7 +48,8 @@ func cmdServe(args []string, getenv func(string) string, stdout, stderr io.Write
 	}
 	holder := authz.NewHolder(engine)
 	defer func() { holder.Engine().Close() }()
-	settings, err := assemble.HTTPDoors(cfg.HttpDoors)
+	t := cfg.Listen.HttpTimeouts
+	doors, err := assemble.BuildDoors(cfg, door.Env{Engines: holder, Log: log, HTTPReadTimeout: t.GetRead().AsDuration()})
 	if err != nil {
 		fmt.Fprintf(stderr, "lbauthz-demo serve: %v\n", err)
 		return exitError
@@ -68,7 +67,6 @@ func cmdServe(args []string, getenv func(string) string, stdout, stderr io.Write
 		return exitError
 	}
 	grpcSrv := grpc.NewServer()
-	authv3.RegisterAuthorizationServer(grpcSrv, envoygrpc.NewServer(holder))
 	mux := http.NewServeMux()
 	for _, path := range []string{"GET /healthz", "GET /readyz"} {
 		mux.HandleFunc(path, func(w http.ResponseWriter, _ *http.Request) {
@@ -76,10 +74,9 @@ func cmdServe(args []string, getenv func(string) string, stdout, stderr io.Write
 			_, _ = io.WriteString(w, "ok\n")
 		})
 	}
-	t := cfg.Listen.HttpTimeouts
+	door.RegisterGRPC(doors, grpcSrv)
 	httpSrv := &http.Server{
-		Handler: httpdoor.New(holder, httpdoor.Options{Settings: settings, Next: mux, Logger: log.Named("http_doors"),
-			ReadTimeout: t.GetRead().AsDuration()}),
+		Handler:           door.HTTPHandler(doors, mux),
 		ReadHeaderTimeout: t.GetReadHeader().AsDuration(),
 		ReadTimeout:       t.GetRead().AsDuration(),
 		WriteTimeout:      t.GetWrite().AsDuration(),
