@@ -10,6 +10,7 @@ package authz
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -39,6 +40,11 @@ type Request struct {
 	// may put them all in Cookies).
 	Cookie  string
 	Cookies []string
+	// Authorization is the request's Authorization header, and
+	// CredentialHeader the header Engine.CredentialHeader names (when a
+	// session source reads one): the credentials other than a cookie.
+	Authorization    HeaderValue
+	CredentialHeader HeaderValue
 	// Body is the request body when the door has it (the auth path's
 	// {"room": ...}); HasBody says whether it does.
 	Body    []byte
@@ -109,12 +115,19 @@ func headerNamesToRemove(h HeaderNames) []string {
 type Options struct {
 	// AuthPath is the path the Liveblocks client posts to, matched exactly.
 	AuthPath string
-	// CookieName is the app's session cookie.
+	// CookieName is the app's session cookie; or Bearer, the token of an
+	// "Authorization: Bearer" header; or Header, the value of that request
+	// header: where the first session source reads its credential.
 	CookieName string
-	// MaxCookieBytes refuses longer session cookies before any lookup.
+	Bearer     bool
+	Header     string
+	// MaxCookieBytes refuses longer credentials before any lookup.
 	MaxCookieBytes int
-	// Sessions resolves cookie values into identities.
+	// Sessions resolves the credentials into identities.
 	Sessions *session.Resolver
+	// MoreSources are the other session sources (more_sessions), each
+	// with its store (credentials.go).
+	MoreSources []Source
 	// Liveblocks issues the tokens (a *liveblocks.Client).
 	Liveblocks TokenIssuer
 	// LiveblocksTimeout bounds one call to Liveblocks (the request's own
@@ -168,6 +181,12 @@ type Engine struct {
 	timed  bool         // whether decisions are timed (for metrics or logs)
 
 	warnedNoBody atomic.Bool // see warnNoBody
+
+	// sources are where the session credential is read: the first from
+	// Options' CookieName (or Bearer, or Header), then MoreSources.
+	sources []Source
+	// credHeader is the header a source reads, lower-case and canonical.
+	credHeader, credHeaderCanonical string
 }
 
 // New returns an engine. Sessions, Liveblocks, AuthPath, CookieName,
@@ -177,8 +196,8 @@ func New(opts Options) (*Engine, error) {
 	if opts.Sessions == nil || opts.Liveblocks == nil {
 		return nil, errors.New("authz: Sessions and Liveblocks are required")
 	}
-	if opts.AuthPath == "" || opts.CookieName == "" {
-		return nil, errors.New("authz: AuthPath and CookieName are required")
+	if opts.AuthPath == "" || (opts.CookieName == "" && !opts.Bearer && opts.Header == "") {
+		return nil, errors.New("authz: AuthPath and CookieName (or Bearer, or Header) are required")
 	}
 	if opts.MaxCookieBytes <= 0 || opts.LiveblocksTimeout <= 0 {
 		return nil, errors.New("authz: MaxCookieBytes and LiveblocksTimeout are required")
@@ -188,6 +207,20 @@ func New(opts Options) (*Engine, error) {
 		log = zap.NewNop()
 	}
 	e := &Engine{opts: opts, log: log, headers: headerNamesToRemove(opts.Headers)}
+	e.sources = append([]Source{{Cookie: opts.CookieName, Bearer: opts.Bearer, Header: opts.Header,
+		MaxBytes: opts.MaxCookieBytes, Sessions: opts.Sessions, StoreKind: opts.StoreKind}}, opts.MoreSources...)
+	for i, s := range e.sources {
+		if s.Sessions == nil || s.MaxBytes <= 0 {
+			return nil, fmt.Errorf("authz: session source %d has no Sessions or MaxBytes", i)
+		}
+		if s.Header == "" {
+			continue
+		}
+		if e.credHeader != "" && !strings.EqualFold(e.credHeader, s.Header) {
+			return nil, errors.New("authz: the session sources read more than one header")
+		}
+		e.credHeader, e.credHeaderCanonical = strings.ToLower(s.Header), http.CanonicalHeaderKey(s.Header)
+	}
 	if opts.TracerProvider != nil {
 		e.tracer = opts.TracerProvider.Tracer(TracerName)
 	}
@@ -293,7 +326,7 @@ func (e *Engine) issue(ctx context.Context, r *Request, x recorder) Decision {
 		if id, ok = e.cachedIdentity(r); !ok {
 			return d
 		}
-		if v, _ := findCookie(r.Cookie, r.Cookies, e.opts.CookieName, e.opts.MaxCookieBytes); e.revoked(v, id) {
+		if v, _ := e.matchedCredential(r); e.revoked(v, id) {
 			return d
 		}
 	} else {
@@ -386,41 +419,11 @@ func liveblocksDecision(resp liveblocks.AuthResponse) Decision {
 // errNoCookie and friends are the reasons a request has no session.
 var (
 	errNoCookie        = session.Invalid("no session cookie")
+	errNoCredential    = session.Invalid("no session credential")
 	errAmbiguousCookie = session.Invalid("more than one session cookie")
 	errCookieTooLong   = session.Invalid("session cookie over the size limit")
 	errCookieMalformed = session.Invalid("malformed session cookie")
 )
-
-// cachedIdentity is the identity of the request's session when it is a
-// valid session already in the cache; the store is not asked.
-func (e *Engine) cachedIdentity(r *Request) (*session.Identity, bool) {
-	v, res := findCookie(r.Cookie, r.Cookies, e.opts.CookieName, e.opts.MaxCookieBytes)
-	if res != cookieFound {
-		return nil, false
-	}
-	return e.opts.Sessions.Cached(v)
-}
-
-func (e *Engine) identify(ctx context.Context, r *Request, x recorder) (*session.Identity, error) {
-	v, res := findCookie(r.Cookie, r.Cookies, e.opts.CookieName, e.opts.MaxCookieBytes)
-	x.cookie(res)
-	switch res {
-	case cookieAbsent:
-		return nil, errNoCookie
-	case cookieAmbiguous:
-		return nil, errAmbiguousCookie
-	case cookieTooLong:
-		return nil, errCookieTooLong
-	case cookieMalformed:
-		return nil, errCookieMalformed
-	}
-	id, err := e.opts.Sessions.Resolve(ctx, v)
-	if err == nil && e.revoked(v, id) {
-		id, err = nil, errRevoked
-	}
-	x.session(id, err)
-	return id, err
-}
 
 // publicReason is the reason a 401 gives the client: one of a few fixed
 // sentences that say what the client can change (send one cookie, sign in
@@ -429,6 +432,10 @@ func publicReason(err error) string {
 	switch err {
 	case errNoCookie:
 		return "no session cookie"
+	case errNoCredential:
+		return "no session credential"
+	case errDisagree:
+		return "session credentials name different users"
 	case errAmbiguousCookie:
 		return "more than one session cookie"
 	case errCookieTooLong, errCookieMalformed:

@@ -27,9 +27,14 @@ type ExplainOptions struct {
 // and for a token request, the room's accesses and the call to Liveblocks.
 // It never holds the cookie's value, the session's data or a token.
 type Explanation struct {
-	Request  ExplainedRequest   `json:"request"`
-	Cookie   string             `json:"cookie"`
-	Session  *ExplainedSession  `json:"session,omitempty"`
+	Request ExplainedRequest `json:"request"`
+	Cookie  string           `json:"cookie"`
+	// Credentials say, with several session sources, what each found.
+	Credentials []string          `json:"credentials,omitempty"`
+	Session     *ExplainedSession `json:"session,omitempty"`
+	// Sessions are, with several session sources, what each store asked
+	// said; Session is the one that gave the identity.
+	Sessions []ExplainedSession `json:"sessions,omitempty"`
 	Identity *ExplainedIdentity `json:"identity,omitempty"`
 	// Room is the room a token request is for ("" when none).
 	Room string `json:"room,omitempty"`
@@ -67,6 +72,8 @@ type ExplainedSession struct {
 	// says: "bad signature", "expired", "no user id", "pickled", ...
 	Step    string     `json:"step,omitempty"`
 	Expires *time.Time `json:"expires,omitempty"`
+	// Source is where the credential was read, with several sources.
+	Source string `json:"source,omitempty"`
 }
 
 // ExplainedIdentity is the Liveblocks identity of the session, after the
@@ -169,6 +176,8 @@ type explainer struct {
 	engine *Engine
 	id     *session.Identity
 	out    Explanation
+	// credentialSeen: Cookie already says a credential the request carries.
+	credentialSeen bool
 }
 
 // dryRun reports whether calls to Liveblocks are to be described, not made.
@@ -178,24 +187,57 @@ func (x *explainer) recording() bool { return true }
 
 func (x *explainer) note(s string) { x.out.Notes = append(x.out.Notes, s) }
 
-func (x *explainer) cookie(res cookieResult) {
-	x.out.Cookie = map[cookieResult]string{
-		cookieAbsent:    "absent (no session cookie " + x.engine.opts.CookieName + ")",
+// source records what a session source found in the request. With one
+// source, Cookie says it; with several, Credentials lists each, and Cookie
+// says the first that the request carries.
+func (x *explainer) source(i int, src *Source, res cookieResult) {
+	what := "cookie " + src.Cookie
+	switch {
+	case src.Bearer:
+		what = "Authorization: Bearer token"
+	case src.Header != "":
+		what = "header " + src.Header
+	}
+	text := map[cookieResult]string{
+		cookieAbsent:    "absent (no session " + what + ")",
 		cookieFound:     "found",
-		cookieAmbiguous: "refused: more than one cookie " + x.engine.opts.CookieName,
+		cookieAmbiguous: "refused: more than one " + what,
 		cookieTooLong:   "refused: over session.max_cookie_bytes",
-		cookieMalformed: "refused: bytes a cookie value may not hold",
+		cookieMalformed: "refused: bytes a " + what + " may not hold",
 	}[res]
+	if len(x.engine.sources) > 1 {
+		x.out.Credentials = append(x.out.Credentials, src.where()+": "+text)
+		switch {
+		case res != cookieAbsent && !x.credentialSeen:
+			x.out.Cookie, x.credentialSeen = src.where()+": "+text, true
+		case i == 0 && !x.credentialSeen:
+			x.out.Cookie = src.where() + ": " + text
+		}
+		return
+	}
+	x.out.Cookie = text
 }
 
-func (x *explainer) session(id *session.Identity, err error) {
-	s := &ExplainedSession{Store: x.engine.opts.StoreKind, Result: "valid"}
+// disagree records that two sources' valid sessions named different users.
+func (x *explainer) disagree() {
+	x.id, x.out.Identity = nil, nil
+	x.note("refused: the valid sessions of the request's credentials name different users")
+}
+
+func (x *explainer) session(src *Source, id *session.Identity, err error) {
+	s := &ExplainedSession{Store: src.StoreKind, Result: "valid"}
+	if len(x.engine.sources) > 1 {
+		s.Source = src.where()
+	}
 	switch {
 	case err == nil:
-		x.id = id
 		if exp := id.Expires(); !exp.IsZero() {
 			s.Expires = &exp
 		}
+		if x.id != nil {
+			break // the identity is the first valid session's
+		}
+		x.id = id
 		x.out.Identity = &ExplainedIdentity{UserID: id.UserID, GroupIDs: id.GroupIDs, UserInfo: id.UserInfo(), OrganizationID: id.OrganizationID, Problem: id.Problem}
 		if x.out.Identity.GroupIDs == nil {
 			x.out.Identity.GroupIDs = []string{}
@@ -209,7 +251,12 @@ func (x *explainer) session(id *session.Identity, err error) {
 			s.Step = ie.Step
 		}
 	}
-	x.out.Session = s
+	if len(x.engine.sources) > 1 {
+		x.out.Sessions = append(x.out.Sessions, *s)
+	}
+	if x.out.Session == nil || err == nil && x.out.Session.Result != "valid" {
+		x.out.Session = s
+	}
 }
 
 // unavailableCause says why a store was unavailable. Store errors never

@@ -13,8 +13,12 @@ type recorder interface {
 	// recording reports whether the decision is explained: then the rate
 	// limits' budgets are neither checked nor spent.
 	recording() bool
-	cookie(res cookieResult)
-	session(id *session.Identity, err error)
+	// source is what session source i found in the request; session what
+	// its store said; disagree that two valid sessions named different
+	// users.
+	source(i int, s *Source, res cookieResult)
+	session(s *Source, id *session.Identity, err error)
+	disagree()
 	forRoom(room string)
 	provisionPlan(req liveblocks.CreateRoomRequest, ok bool)
 	provisioned(o rooms.Outcome, err error)
@@ -32,8 +36,9 @@ type recorder interface {
 type noRecord struct{}
 
 func (noRecord) recording() bool                                       { return false }
-func (noRecord) cookie(cookieResult)                                   {}
-func (noRecord) session(*session.Identity, error)                      {}
+func (noRecord) source(int, *Source, cookieResult)                     {}
+func (noRecord) session(*Source, *session.Identity, error)             {}
+func (noRecord) disagree()                                             {}
 func (noRecord) forRoom(string)                                        {}
 func (noRecord) provisionPlan(liveblocks.CreateRoomRequest, bool)      {}
 func (noRecord) provisioned(rooms.Outcome, error)                      {}

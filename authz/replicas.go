@@ -103,7 +103,7 @@ func (e *Engine) recordAudit(r *Request, d *Decision, span trace.Span) {
 	if r.ClientAddr.IsValid() {
 		rec.ClientAddr = r.ClientAddr.String()
 	}
-	if v, res := findCookie(r.Cookie, r.Cookies, e.opts.CookieName, e.opts.MaxCookieBytes); res == cookieFound {
+	if v, ok := e.matchedCredential(r); ok {
 		rec.Session = shared.SessionHash(v)
 	}
 	if span != nil {

@@ -125,3 +125,40 @@ func TestRoomClient_AccessTokenPatterns(t *testing.T) {
 		})
 	}
 }
+
+// TestRoomClient_BearerTokenThroughTheGRPCDoor runs the real
+// @liveblocks/client with authEndpoint as a callback that sends
+// "Authorization: Bearer" and no cookie, as a mobile app or an API client
+// does, through the gRPC door (an Envoy shim in front of it), with the
+// bearer tokens read by a session source of their own (more_sessions).
+func TestRoomClient_BearerTokenThroughTheGRPCDoor(t *testing.T) {
+	dev := testenv.StartLiveblocks(t)
+	e := authztest.Engine(t, authztest.Config+authztest.BearerSessions, dev.URL, testenv.DevSecretKey)
+	shim := authztest.StartEnvoyShim(t, authztest.GRPC(t, e), authztest.AuthPath)
+	lb, err := liveblocks.New(liveblocks.Options{BaseURL: dev.URL, SecretKey: testenv.DevSecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lb.CreateRoom(context.Background(), liveblocks.CreateRoomRequest{
+		ID: "bearer-room", DefaultAccesses: []liveblocks.Permission{},
+		GroupsAccesses: map[string][]liveblocks.Permission{"team": {liveblocks.Write}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("a valid bearer token enters", func(t *testing.T) {
+		t.Parallel()
+		r := testenv.RunRoomClient(t, testenv.RoomClientOptions{AuthEndpoint: shim.AuthURL, BaseURL: dev.URL,
+			Bearer: authztest.APIToken(authztest.Alice()), RoomID: "bearer-room"})
+		if !r.Connected() || r.SelfID != "alice" || !r.CanWrite || r.AuthStatus != 200 {
+			t.Fatalf("status %q self %q canWrite %v auth %d, want connected as alice with write access", r.Status, r.SelfID, r.CanWrite, r.AuthStatus)
+		}
+	})
+	t.Run("a session cookie's JWT as a bearer token is refused", func(t *testing.T) {
+		t.Parallel()
+		r := testenv.RunRoomClient(t, testenv.RoomClientOptions{AuthEndpoint: shim.AuthURL, BaseURL: dev.URL,
+			Bearer: authztest.Session(authztest.Alice()), RoomID: "bearer-room", Timeout: 4 * time.Second})
+		if r.Connected() || r.AuthStatus != 401 {
+			t.Fatalf("status %q auth %d, want not connected after a 401", r.Status, r.AuthStatus)
+		}
+	})
+}

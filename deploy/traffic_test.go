@@ -75,11 +75,12 @@ type sidecar struct {
 }
 
 // startSidecar serves the real HTTP doors, with the config of the authz
-// tests (cookie "session", x-user-* headers) and the real dev server.
+// tests (cookie "session", x-user-* headers), API clients' bearer tokens
+// (authztest.BearerSessions) and the real dev server.
 func startSidecar(t *testing.T) *sidecar {
 	t.Helper()
 	s := &sidecar{Dev: testenv.StartLiveblocks(t)}
-	e := authztest.Engine(t, authztest.Config, s.Dev.URL, testenv.DevSecretKey)
+	e := authztest.Engine(t, authztest.Config+authztest.BearerSessions, s.Dev.URL, testenv.DevSecretKey)
 	doors := httpdoor.New(authz.NewHolder(e), httpdoor.Options{})
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.record(r)
@@ -291,6 +292,22 @@ func runRoomClients(t *testing.T, s *sidecar, base string) {
 		r := run("")
 		if r.Connected() || r.AuthStatus != 401 || r.AuthToken != nil {
 			t.Fatalf("status %q auth %d token %v, want a 401 and no token", r.Status, r.AuthStatus, r.AuthToken)
+		}
+	})
+	// A mobile app or an API client: authEndpoint as a callback sending
+	// "Authorization: Bearer", no cookie.
+	t.Run("BearerTokenThroughTheAuthEndpointCallbackEnters", func(t *testing.T) {
+		r := testenv.RunRoomClient(t, testenv.RoomClientOptions{AuthEndpoint: base + authPath, BaseURL: s.Dev.URL,
+			Bearer: authztest.APIToken(authztest.Alice()), RoomID: room})
+		if !r.Connected() || r.SelfID != "alice" || !r.CanWrite || r.AuthStatus != 200 {
+			t.Fatalf("status %q self %q canWrite %v auth %d, want connected as alice with write access", r.Status, r.SelfID, r.CanWrite, r.AuthStatus)
+		}
+	})
+	t.Run("BearerTokenReachesTheAppAsTheUsersIdentity", func(t *testing.T) {
+		resp, body := through(t, base, "GET", "/docs/1", "", "", map[string]string{"Authorization": "Bearer " + authztest.APIToken(authztest.Alice())})
+		a, ok := appAnswer(body)
+		if !ok || resp.StatusCode != 200 || strings.Join(a.UserID, "") != "alice" {
+			t.Fatalf("%d, app saw %+v, want alice's identity headers", resp.StatusCode, a)
 		}
 	})
 }

@@ -84,6 +84,7 @@ func applyDefaults(cfg *configv1.Config) {
 	if cfg.Session == nil {
 		cfg.Session = &configv1.Session{}
 	}
+	wroteCookie := cfg.Session.Cookie != ""
 	if cfg.Session.MaxCookieBytes == 0 {
 		cfg.Session.MaxCookieBytes = DefaultMaxCookieBytes
 	}
@@ -103,6 +104,7 @@ func applyDefaults(cfg *configv1.Config) {
 		cfg.Identity = &configv1.Identity{}
 	}
 	applySessionDefaults(cfg)
+	keepCookieDefault(cfg.Session, wroteCookie) // sources.go
 	if cfg.Identity.UserId == "" {
 		cfg.Identity.UserId = DefaultUserIDPath
 	}

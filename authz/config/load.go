@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"gopkg.in/yaml.v3"
 
@@ -46,7 +47,10 @@ func Parse(name string, data []byte, getenv func(string) string) (*configv1.Conf
 		return nil, err
 	}
 	applyEnv(cfg, getenv)
+	// The identity section as written: the default of more_sessions'.
+	written := proto.Clone(cfg.Identity).(*configv1.Identity)
 	applyDefaults(cfg)
+	applySourceDefaults(cfg, written) // sources.go
 	if err := Validate(cfg); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}

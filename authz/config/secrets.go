@@ -18,6 +18,9 @@ type Secrets struct {
 	Session SessionSecrets
 	// SharedRedisPassword is the password of shared.redis.
 	SharedRedisPassword string
+	// More are the secrets of more_sessions, in order: each the Secrets of
+	// SourceConfig(cfg, i+1).
+	More []*Secrets
 }
 
 // ReadSecrets reads the files a config names. The Liveblocks secret key comes
@@ -63,6 +66,13 @@ func ReadSecrets(cfg *configv1.Config, getenv func(string) string) (*Secrets, er
 	var err error
 	if s.SharedRedisPassword, err = ReadSharedRedisPassword(cfg); err != nil {
 		return nil, err
+	}
+	for i := range cfg.GetMoreSessions() {
+		more, err := ReadSecrets(SourceConfig(cfg, i+1), getenv)
+		if err != nil {
+			return nil, fmt.Errorf("more_sessions[%d]: %w", i, err)
+		}
+		s.More = append(s.More, more)
 	}
 	return s, nil
 }

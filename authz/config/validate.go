@@ -56,11 +56,7 @@ func Validate(cfg *configv1.Config) error {
 	validateHTTPTimeouts(add, cfg.Listen.HttpTimeouts, lb.Timeout.AsDuration())
 
 	s := cfg.Session
-	if s.Cookie == "" {
-		add("session.cookie", "the name of the app's session cookie is required")
-	} else if !isToken(s.Cookie) {
-		add("session.cookie", "%q is not a valid cookie name", s.Cookie)
-	}
+	validateCredential(add, "session", s) // sources.go
 	validateSession(add, s)
 	checkPositive(add, "session.cache.ttl", s.Cache.Ttl, true)
 	checkPositive(add, "session.cache.negative_ttl", s.Cache.NegativeTtl, true)
@@ -137,6 +133,7 @@ func Validate(cfg *configv1.Config) error {
 	}
 	validateLimits(add, cfg)        // limits.go
 	validateReplicas(add, cfg)      // replicas.go
+	validateSources(add, cfg)       // sources.go
 	validateDirectory(add, cfg)     // directory.go
 	validateAccessSources(add, cfg) // directory.go
 	errs = append(errs, validateRooms(cfg)...)

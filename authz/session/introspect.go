@@ -18,8 +18,13 @@ const maxIntrospectionBody = 64 << 10
 type IntrospectionOptions struct {
 	// URL of the app's "who am I" endpoint.
 	URL string
-	// CookieName is the name the cookie value is sent under.
+	// CookieName is the name the cookie value is sent under. With Bearer,
+	// the credential is sent as "Authorization: Bearer <credential>"
+	// instead; with SendHeader, as the value of that header: as the client
+	// sent it.
 	CookieName string
+	Bearer     bool
+	SendHeader string
 	// Header is sent with every call (besides Cookie).
 	Header http.Header
 	// Timeout bounds one call (2s when zero); the caller's deadline applies
@@ -35,11 +40,13 @@ type IntrospectionOptions struct {
 // the session document. 3xx (a redirect to a login page), 401, 403 and other
 // 4xx: no session. 5xx, a timeout or no connection: unavailable.
 type IntrospectionStore struct {
-	url     string
-	cookie  string
-	header  http.Header
-	timeout time.Duration
-	client  *http.Client
+	url        string
+	cookie     string
+	bearer     bool
+	sendHeader string
+	header     http.Header
+	timeout    time.Duration
+	client     *http.Client
 }
 
 // NewIntrospectionStore returns a store calling opts.URL.
@@ -48,7 +55,7 @@ func NewIntrospectionStore(opts IntrospectionOptions) (*IntrospectionStore, erro
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("introspection: %q is not an http(s) URL", opts.URL)
 	}
-	if opts.CookieName == "" {
+	if opts.CookieName == "" && !opts.Bearer && opts.SendHeader == "" {
 		return nil, errors.New("introspection: no cookie name")
 	}
 	if opts.Timeout <= 0 {
@@ -64,7 +71,7 @@ func NewIntrospectionStore(opts IntrospectionOptions) (*IntrospectionStore, erro
 	}
 	cc := *c
 	cc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &IntrospectionStore{url: opts.URL, cookie: opts.CookieName, header: opts.Header.Clone(),
+	return &IntrospectionStore{url: opts.URL, cookie: opts.CookieName, bearer: opts.Bearer, sendHeader: opts.SendHeader, header: opts.Header.Clone(),
 		timeout: opts.Timeout, client: &cc}, nil
 }
 
@@ -85,7 +92,14 @@ func (s *IntrospectionStore) Lookup(ctx context.Context, value string) (Data, er
 	if req.Header.Get("Accept") == "" {
 		req.Header.Set("Accept", "application/json")
 	}
-	req.Header.Set("Cookie", s.cookie+"="+value)
+	switch {
+	case s.bearer:
+		req.Header.Set("Authorization", "Bearer "+value)
+	case s.sendHeader != "":
+		req.Header.Set(s.sendHeader, value)
+	default:
+		req.Header.Set("Cookie", s.cookie+"="+value)
+	}
 	resp, err := s.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -84,10 +84,18 @@ func Engine(cfg *configv1.Config, sec *config.Secrets, log *zap.Logger, with ...
 			return nil, fmt.Errorf("log.access_level: %w", err)
 		}
 	}
+	more, err := moreSources(cfg, sec, b)
+	if err != nil {
+		_ = resolver.Close()
+		return nil, err
+	}
 	h := cfg.UpstreamHeaders
 	return authz.New(authz.Options{
 		AuthPath:       cfg.Liveblocks.AuthPath,
 		CookieName:     cfg.Session.Cookie,
+		Bearer:         cfg.Session.Bearer,
+		Header:         cfg.Session.Header,
+		MoreSources:    more,
 		MaxCookieBytes: int(cfg.Session.MaxCookieBytes),
 		Sessions:       resolver,
 		// Pass-through requests when the store is down: anonymous, or 503.

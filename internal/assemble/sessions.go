@@ -44,6 +44,25 @@ func sessionsFromConfig(cfg *configv1.Config, sec *config.Secrets, b buildOption
 	return session.NewResolver(store, mapping, opts), nil
 }
 
+// moreSources builds the session sources of more_sessions, each from the
+// config it reads with (config.SourceConfig) and its secrets.
+func moreSources(cfg *configv1.Config, sec *config.Secrets, b buildOptions) ([]authz.Source, error) {
+	var out []authz.Source
+	for i := range cfg.MoreSessions {
+		c := config.SourceConfig(cfg, i+1)
+		r, err := sessionsFromConfig(c, sec.More[i], b)
+		if err != nil {
+			for _, s := range out {
+				_ = s.Sessions.Close()
+			}
+			return nil, fmt.Errorf("more_sessions[%d]: %w", i, err)
+		}
+		out = append(out, authz.Source{Cookie: c.Session.Cookie, Bearer: c.Session.Bearer, Header: c.Session.Header,
+			MaxBytes: int(c.Session.MaxCookieBytes), Sessions: r, StoreKind: storeKind(c.Session)})
+	}
+	return out, nil
+}
+
 // storeKind names the session store of a config, for metrics and explain,
 // with its framework preset when it has one ("sql/django").
 func storeKind(s *configv1.Session) string {
@@ -98,7 +117,7 @@ func storeFromConfig(cfg *configv1.Config, sec *config.Secrets) (session.Store, 
 	case s.Sql != nil:
 		store, err = sqlStore(s.Sql, cfg.Identity, sec)
 	case s.Introspection != nil:
-		store, err = introspectionStore(s.Introspection, s.Cookie)
+		store, err = introspectionStore(s.Introspection, s)
 	case s.SignedCookie != nil:
 		store, err = signedCookieStore(s.SignedCookie, s.Cookie, sec) // build_session_frameworks.go
 	case s.Files != nil:
@@ -195,13 +214,13 @@ func sqlStore(q *configv1.SQL, id *configv1.Identity, sec *config.Secrets) (sess
 	return st, nil
 }
 
-func introspectionStore(i *configv1.Introspection, cookie string) (session.Store, error) {
+func introspectionStore(i *configv1.Introspection, s *configv1.Session) (session.Store, error) {
 	h := http.Header{}
 	for k, v := range i.Headers {
 		h.Set(k, v)
 	}
 	st, err := session.NewIntrospectionStore(session.IntrospectionOptions{
-		URL: i.Url, CookieName: cookie, Header: h, Timeout: i.Timeout.AsDuration(),
+		URL: i.Url, CookieName: s.Cookie, Bearer: s.Bearer, SendHeader: s.Header, Header: h, Timeout: i.Timeout.AsDuration(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("session.introspection: %w", err)

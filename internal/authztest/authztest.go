@@ -81,6 +81,22 @@ const Config = ConfigHead + `  jwt:
     algorithms: ["HS256"]
 ` + ConfigTail
 
+// BearerSessions is a more_sessions section to add to a config: API clients'
+// bearer tokens, HS256 JWTs signed with APISecret (API_HMAC_FILE is replaced
+// by Engine and ParseConfig), read with the config's identity section.
+const BearerSessions = `more_sessions:
+  - session:
+      bearer: true
+      jwt: { hmac_secret_file: "API_HMAC_FILE", algorithms: ["HS256"] }
+`
+
+// APISecret signs the bearer tokens of BearerSessions: not HMACSecret, so a
+// session cookie is no bearer token and the other way round.
+var APISecret = randomSecret()
+
+// APIToken signs a bearer token of BearerSessions over claims.
+func APIToken(claims map[string]any) string { return SignHS(APISecret, "HS256", claims) }
+
 // Engine builds an engine from YAML (HMAC_FILE is replaced by a file holding
 // HMACSecret) talking to Liveblocks at baseURL with secretKey, with the
 // metrics or tracing of with.
@@ -102,6 +118,11 @@ func ParseConfig(t testing.TB, yaml, baseURL, secretKey string) (*configv1.Confi
 	if err := os.WriteFile(hf, []byte(HMACSecret), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	af := filepath.Join(dir, "api-hmac")
+	if err := os.WriteFile(af, []byte(APISecret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	yaml = strings.ReplaceAll(yaml, "API_HMAC_FILE", af)
 	yaml = strings.ReplaceAll(yaml, "HMAC_FILE", hf)
 	env := map[string]string{"LIVEBLOCKS_BASE_URL": baseURL, "LIVEBLOCKS_SECRET_KEY": secretKey}
 	getenv := func(k string) string { return env[k] }

@@ -29,6 +29,10 @@ type RoomClientOptions struct {
 	// endpoint's origin (and nowhere else), as a browser sends its cookies to a
 	// same-origin endpoint. Empty sends no cookie. It is never logged.
 	Cookie string
+	// Bearer, when set, makes authEndpoint a callback that sends
+	// "Authorization: Bearer <Bearer>" (and no cookie), as mobile apps and
+	// API clients do. It is never logged.
+	Bearer string
 	// RoomID is the room to enter.
 	RoomID string
 	// WriteStorage makes the client, once connected, read the number stored
@@ -182,6 +186,9 @@ func RunRoomClient(t testing.TB, opts RoomClientOptions) RoomClientResult {
 		"NODE_PATH="+filepath.Join(rootDir, "node_modules"),
 		"LB_ROOM_CLIENT_COOKIE="+opts.Cookie,
 	)
+	if opts.Bearer != "" {
+		cmd.Env = append(cmd.Env, "LB_ROOM_CLIENT_BEARER="+opts.Bearer)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
@@ -190,7 +197,7 @@ func RunRoomClient(t testing.TB, opts RoomClientOptions) RoomClientResult {
 	cmd.Stderr = &stderr
 
 	runErr := cmd.Run()
-	clean := func(s string) string { return tail(redactSecrets(s, opts.Cookie), 4000) }
+	clean := func(s string) string { return tail(redactSecrets(redactSecrets(s, opts.Cookie), opts.Bearer), 4000) }
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		t.Fatalf("room client for room %q did not answer within %s (killed)\nstderr:\n%s",
 			opts.RoomID, opts.Timeout+roomClientStartup, clean(stderr.String()))

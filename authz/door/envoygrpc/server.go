@@ -40,13 +40,13 @@ func NewServer(engines authz.EngineSource) *Server {
 func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.CheckResponse, error) {
 	e := s.engines.Engine()
 	var r authz.Request
-	requestOf(req, &r)
+	requestOf(req, &r, e)
 	d := e.Decide(ctx, &r)
 	return s.response(e, &d), nil
 }
 
-// requestOf fills r with what the engine needs of Envoy's check request.
-func requestOf(req *authv3.CheckRequest, r *authz.Request) {
+// requestOf fills r with what the engine e needs of Envoy's check request.
+func requestOf(req *authv3.CheckRequest, r *authz.Request, e *authz.Engine) {
 	h := req.GetAttributes().GetRequest().GetHttp()
 	headers := h.GetHeaders()
 	*r = authz.Request{Door: name, Method: h.GetMethod(), Path: h.GetPath(), Host: h.GetHost(), Headers: headers,
@@ -74,11 +74,14 @@ func requestOf(req *authv3.CheckRequest, r *authz.Request) {
 	// With encode_raw_headers, Envoy sends header_map, one entry per header
 	// line: the Cookie lines are then apart, which the joined "cookie"
 	// entry of headers (lines joined by ",") cannot show.
+	credHeader, _ := e.CredentialHeader()
 	if hm := h.GetHeaderMap(); hm != nil {
 		for _, hv := range hm.GetHeaders() {
-			switch hv.GetKey() {
+			switch k := hv.GetKey(); k {
 			case "cookie":
 				r.Cookies = append(r.Cookies, headerValue(hv))
+			case "authorization":
+				addLine(&r.Authorization, headerValue(hv))
 			case "origin":
 				if r.Origin == "" {
 					r.Origin = headerValue(hv)
@@ -93,8 +96,20 @@ func requestOf(req *authv3.CheckRequest, r *authz.Request) {
 				}
 			case partialBodyHeader:
 				r.PartialBody = r.PartialBody || headerValue(hv) == "true"
+			default:
+				if k == credHeader && k != "" {
+					addLine(&r.CredentialHeader, headerValue(hv))
+				}
 			}
 		}
+	}
+	// Envoy's headers map holds one entry per name, repeated lines joined
+	// with ",": a joined credential is refused as malformed.
+	if v, ok := headers["authorization"]; ok && r.Authorization.Lines == 0 {
+		r.Authorization = authz.HeaderValue{Value: v, Lines: 1}
+	}
+	if v, ok := headers[credHeader]; ok && credHeader != "" && r.CredentialHeader.Lines == 0 {
+		r.CredentialHeader = authz.HeaderValue{Value: v, Lines: 1}
 	}
 	if len(r.Cookies) == 0 {
 		r.Cookie = headers["cookie"]
@@ -104,6 +119,14 @@ func requestOf(req *authv3.CheckRequest, r *authz.Request) {
 	} else if b := h.GetBody(); b != "" {
 		r.Body, r.HasBody = []byte(b), true
 	}
+}
+
+// addLine counts one more line of a header, keeping the first value.
+func addLine(h *authz.HeaderValue, v string) {
+	if h.Lines == 0 {
+		h.Value = v
+	}
+	h.Lines++
 }
 
 // headerValue is the value of an entry of Envoy's header_map, which holds

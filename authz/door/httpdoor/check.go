@@ -108,6 +108,7 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, e *authz.Engine,
 		return
 	}
 	req := authz.Request{Door: door.name, Method: method, Path: uri, Cookies: r.Header["Cookie"]}
+	credentials(&req, r.Header, e)
 	st.describeFrom(&req, r, peer, true)
 	d := e.Decide(r.Context(), &req)
 	if !d.Allow {

@@ -27,6 +27,7 @@ const bodyReadTimeout = 5 * time.Second
 // limits and the origin check.
 func (h *Handler) direct(w http.ResponseWriter, r *http.Request, e *authz.Engine, st *settings, target string) {
 	req := authz.Request{Door: "http_direct", Method: r.Method, Path: target, Cookies: r.Header["Cookie"]}
+	credentials(&req, r.Header, e)
 	st.describe(&req, r)
 	if r.Method == http.MethodPost {
 		body, d := readBody(w, r, st.maxBodyBytes, h.opts.ReadTimeout)

@@ -210,6 +210,19 @@ func (st *settings) describeFrom(req *authz.Request, r *http.Request, peer netip
 	req.SecFetchSite = firstValue(r.Header, "Sec-Fetch-Site")
 }
 
+// credentials puts the request's credentials other than cookies in req:
+// the Authorization header, and the header a session source reads.
+func credentials(req *authz.Request, h http.Header, e *authz.Engine) {
+	if v := h["Authorization"]; len(v) > 0 {
+		req.Authorization = authz.HeaderValue{Value: v[0], Lines: len(v)}
+	}
+	if _, name := e.CredentialHeader(); name != "" {
+		if v := h[name]; len(v) > 0 {
+			req.CredentialHeader = authz.HeaderValue{Value: v[0], Lines: len(v)}
+		}
+	}
+}
+
 // firstValue is the first value of a header, by its canonical key: unlike
 // Header.Get, it does not canonicalize the key on every request.
 func firstValue(h http.Header, key string) string {

@@ -14,6 +14,12 @@
 //                 as a browser does for a same-origin endpoint; "" = no cookie.
 //                 LB_ROOM_CLIENT_COOKIE, when set, takes precedence so the value
 //                 stays out of the command line.
+//   bearer        when set (LB_ROOM_CLIENT_BEARER only, never the command
+//                 line), authEndpoint is given to createClient as a callback,
+//                 as a mobile app or an API client does: it POSTs {"room"}
+//                 to the URL with "Authorization: Bearer <bearer>" and no
+//                 cookie, and returns the endpoint's JSON ({token} or
+//                 {error: "forbidden", reason} for a 4xx).
 //   roomId        room to enter
 //   actions       steps to run once connected, in order (see ACTIONS below),
 //                 e.g. [{"type": "storage.increment", "key": "counter"}]
@@ -48,6 +54,7 @@ const SETTLE_MS = 50;
 // reaches stdout or stderr.
 const JWT_RE = /eyJ[\w-]*\.[\w-]*\.[\w-]*/g;
 let secretCookie = "";
+let secretBearer = "";
 // The library reports a retryable auth failure (429, 5xx, a 2xx without a
 // token, a timeout) only in its log; the last one is kept for the result.
 let lastAuthFailure = null;
@@ -55,6 +62,7 @@ let lastAuthFailure = null;
 function redact(s) {
   let out = String(s).replace(JWT_RE, "<jwt>");
   if (secretCookie) out = out.split(secretCookie).join("<cookie>");
+  if (secretBearer) out = out.split(secretBearer).join("<bearer>");
   return out;
 }
 
@@ -96,6 +104,7 @@ function readInput() {
   }
   const envCookie = process.env.LB_ROOM_CLIENT_COOKIE;
   return {
+    bearer: process.env.LB_ROOM_CLIENT_BEARER ?? "",
     authEndpoint: input.authEndpoint,
     baseUrl: input.baseUrl,
     cookie: envCookie !== undefined ? envCookie : (input.cookie ?? ""),
@@ -117,6 +126,31 @@ function tokenClaims(token) {
   } catch {
     return { malformed: true };
   }
+}
+
+// bearerCallback is authEndpoint as a callback sending a bearer token, as
+// the Liveblocks guide shows for custom headers: the library calls it with the
+// room id and reads {token}, or {error, reason} ("forbidden" stops its
+// retries).
+function bearerCallback(url, bearer, result) {
+  return async (roomId) => {
+    result.authCalls++;
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${bearer}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ room: roomId }),
+    });
+    result.authStatus = res.status;
+    const body = await res.json().catch(() => null);
+    if (res.ok && typeof body?.token === "string") {
+      result.authToken = tokenClaims(body.token);
+      return { token: body.token };
+    }
+    if (res.status >= 400 && res.status < 500) {
+      return { error: "forbidden", reason: `the auth endpoint answered ${res.status}` };
+    }
+    return { error: "unavailable", reason: `the auth endpoint answered ${res.status}` };
+  };
 }
 
 // makeFetch plays the browser for the auth endpoint: it attaches the cookie to
@@ -254,6 +288,7 @@ async function main() {
     process.exit(2);
   }
   secretCookie = input.cookie;
+  secretBearer = input.bearer;
   for (const step of input.actions) {
     if (!ACTIONS[step?.type]) {
       console.error(`room-client: unknown action ${safeJSON(step?.type)}; known: ${Object.keys(ACTIONS).join(", ")}`);
@@ -314,7 +349,7 @@ async function main() {
   }, input.timeoutMs);
 
   const client = createClient({
-    authEndpoint: input.authEndpoint,
+    authEndpoint: input.bearer ? bearerCallback(input.authEndpoint, input.bearer, result) : input.authEndpoint,
     baseUrl: input.baseUrl,
     polyfills: {
       WebSocket: makeWebSocket(state),

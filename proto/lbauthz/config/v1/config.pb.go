@@ -52,7 +52,13 @@ type Config struct {
 	Audit *Audit `protobuf:"bytes,11,opt,name=audit,proto3" json:"audit,omitempty"`
 	// The users, groups and rooms the Liveblocks client's resolvers ask for
 	// (names, avatars, mention suggestions), served to signed-in users.
-	Directory     *Directory `protobuf:"bytes,12,opt,name=directory,proto3" json:"directory,omitempty"`
+	Directory *Directory `protobuf:"bytes,12,opt,name=directory,proto3" json:"directory,omitempty"`
+	// More session sources, beside session: a bearer token with a JWT store
+	// for API clients, or a new store tried beside the old one during a
+	// migration. Every source whose credential the request carries is asked;
+	// the sessions that are valid must name the same user, or the request is
+	// refused as one with two session cookies is.
+	MoreSessions  []*SessionSource `protobuf:"bytes,13,rep,name=more_sessions,json=moreSessions,proto3" json:"more_sessions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -167,6 +173,13 @@ func (x *Config) GetAudit() *Audit {
 func (x *Config) GetDirectory() *Directory {
 	if x != nil {
 		return x.Directory
+	}
+	return nil
+}
+
+func (x *Config) GetMoreSessions() []*SessionSource {
+	if x != nil {
+		return x.MoreSessions
 	}
 	return nil
 }
@@ -1065,11 +1078,69 @@ func (x *Log) GetAccessLevel() string {
 	return ""
 }
 
+// SessionSource is one more place the session is read from, with its own
+// store and, optionally, its own mapping to an identity.
+type SessionSource struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Where the credential is and the store that knows it; as the top-level
+	// session.
+	Session *Session `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	// How this source's sessions become an identity. Unset: the top-level
+	// identity section, as written.
+	Identity      *Identity `protobuf:"bytes,2,opt,name=identity,proto3" json:"identity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionSource) Reset() {
+	*x = SessionSource{}
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionSource) ProtoMessage() {}
+
+func (x *SessionSource) ProtoReflect() protoreflect.Message {
+	mi := &file_lbauthz_config_v1_config_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionSource.ProtoReflect.Descriptor instead.
+func (*SessionSource) Descriptor() ([]byte, []int) {
+	return file_lbauthz_config_v1_config_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *SessionSource) GetSession() *Session {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+func (x *SessionSource) GetIdentity() *Identity {
+	if x != nil {
+		return x.Identity
+	}
+	return nil
+}
+
 var File_lbauthz_config_v1_config_proto protoreflect.FileDescriptor
 
 const file_lbauthz_config_v1_config_proto_rawDesc = "" +
 	"\n" +
-	"\x1elbauthz/config/v1/config.proto\x12\x11lbauthz.config.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1dlbauthz/config/v1/doors.proto\x1a\x1elbauthz/config/v1/limits.proto\x1a lbauthz/config/v1/replicas.proto\x1a\x1dlbauthz/config/v1/rooms.proto\x1a\x1flbauthz/config/v1/session.proto\"\xae\x05\n" +
+	"\x1elbauthz/config/v1/config.proto\x12\x11lbauthz.config.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1dlbauthz/config/v1/doors.proto\x1a\x1elbauthz/config/v1/limits.proto\x1a lbauthz/config/v1/replicas.proto\x1a\x1dlbauthz/config/v1/rooms.proto\x1a\x1flbauthz/config/v1/session.proto\"\xf5\x05\n" +
 	"\x06Config\x121\n" +
 	"\x06listen\x18\x01 \x01(\v2\x19.lbauthz.config.v1.ListenR\x06listen\x12=\n" +
 	"\n" +
@@ -1087,7 +1158,8 @@ const file_lbauthz_config_v1_config_proto_rawDesc = "" +
 	"\x06shared\x18\n" +
 	" \x01(\v2\x19.lbauthz.config.v1.SharedR\x06shared\x12.\n" +
 	"\x05audit\x18\v \x01(\v2\x18.lbauthz.config.v1.AuditR\x05audit\x12:\n" +
-	"\tdirectory\x18\f \x01(\v2\x1c.lbauthz.config.v1.DirectoryR\tdirectory\"\x9a\x03\n" +
+	"\tdirectory\x18\f \x01(\v2\x1c.lbauthz.config.v1.DirectoryR\tdirectory\x12E\n" +
+	"\rmore_sessions\x18\r \x03(\v2 .lbauthz.config.v1.SessionSourceR\fmoreSessions\"\x9a\x03\n" +
 	"\tDirectory\x121\n" +
 	"\x03sql\x18\x01 \x01(\v2\x1f.lbauthz.config.v1.DirectorySQLR\x03sql\x124\n" +
 	"\x04http\x18\x02 \x01(\v2 .lbauthz.config.v1.DirectoryHTTPR\x04http\x12\x12\n" +
@@ -1167,7 +1239,10 @@ const file_lbauthz_config_v1_config_proto_rawDesc = "" +
 	"\x03Log\x12\x14\n" +
 	"\x05level\x18\x01 \x01(\tR\x05level\x12\x16\n" +
 	"\x06format\x18\x02 \x01(\tR\x06format\x12!\n" +
-	"\faccess_level\x18\x03 \x01(\tR\vaccessLevelB=Z;github.com/lbauthz/lbauthz/proto/lbauthz/config/v1;configv1b\x06proto3"
+	"\faccess_level\x18\x03 \x01(\tR\vaccessLevel\"~\n" +
+	"\rSessionSource\x124\n" +
+	"\asession\x18\x01 \x01(\v2\x1a.lbauthz.config.v1.SessionR\asession\x127\n" +
+	"\bidentity\x18\x02 \x01(\v2\x1b.lbauthz.config.v1.IdentityR\bidentityB=Z;github.com/lbauthz/lbauthz/proto/lbauthz/config/v1;configv1b\x06proto3"
 
 var (
 	file_lbauthz_config_v1_config_proto_rawDescOnce sync.Once
@@ -1181,7 +1256,7 @@ func file_lbauthz_config_v1_config_proto_rawDescGZIP() []byte {
 	return file_lbauthz_config_v1_config_proto_rawDescData
 }
 
-var file_lbauthz_config_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_lbauthz_config_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_lbauthz_config_v1_config_proto_goTypes = []any{
 	(*Config)(nil),              // 0: lbauthz.config.v1.Config
 	(*Directory)(nil),           // 1: lbauthz.config.v1.Directory
@@ -1194,50 +1269,54 @@ var file_lbauthz_config_v1_config_proto_goTypes = []any{
 	(*GroupRules)(nil),          // 8: lbauthz.config.v1.GroupRules
 	(*UpstreamHeaders)(nil),     // 9: lbauthz.config.v1.UpstreamHeaders
 	(*Log)(nil),                 // 10: lbauthz.config.v1.Log
-	nil,                         // 11: lbauthz.config.v1.Identity.UserInfoEntry
-	nil,                         // 12: lbauthz.config.v1.GroupRules.RenameEntry
-	(*Session)(nil),             // 13: lbauthz.config.v1.Session
-	(*HTTPDoors)(nil),           // 14: lbauthz.config.v1.HTTPDoors
-	(*Rooms)(nil),               // 15: lbauthz.config.v1.Rooms
-	(*AuthLimits)(nil),          // 16: lbauthz.config.v1.AuthLimits
-	(*Shared)(nil),              // 17: lbauthz.config.v1.Shared
-	(*Audit)(nil),               // 18: lbauthz.config.v1.Audit
-	(*durationpb.Duration)(nil), // 19: google.protobuf.Duration
-	(*TLS)(nil),                 // 20: lbauthz.config.v1.TLS
+	(*SessionSource)(nil),       // 11: lbauthz.config.v1.SessionSource
+	nil,                         // 12: lbauthz.config.v1.Identity.UserInfoEntry
+	nil,                         // 13: lbauthz.config.v1.GroupRules.RenameEntry
+	(*Session)(nil),             // 14: lbauthz.config.v1.Session
+	(*HTTPDoors)(nil),           // 15: lbauthz.config.v1.HTTPDoors
+	(*Rooms)(nil),               // 16: lbauthz.config.v1.Rooms
+	(*AuthLimits)(nil),          // 17: lbauthz.config.v1.AuthLimits
+	(*Shared)(nil),              // 18: lbauthz.config.v1.Shared
+	(*Audit)(nil),               // 19: lbauthz.config.v1.Audit
+	(*durationpb.Duration)(nil), // 20: google.protobuf.Duration
+	(*TLS)(nil),                 // 21: lbauthz.config.v1.TLS
 }
 var file_lbauthz_config_v1_config_proto_depIdxs = []int32{
 	4,  // 0: lbauthz.config.v1.Config.listen:type_name -> lbauthz.config.v1.Listen
 	6,  // 1: lbauthz.config.v1.Config.liveblocks:type_name -> lbauthz.config.v1.Liveblocks
-	13, // 2: lbauthz.config.v1.Config.session:type_name -> lbauthz.config.v1.Session
+	14, // 2: lbauthz.config.v1.Config.session:type_name -> lbauthz.config.v1.Session
 	7,  // 3: lbauthz.config.v1.Config.identity:type_name -> lbauthz.config.v1.Identity
 	9,  // 4: lbauthz.config.v1.Config.upstream_headers:type_name -> lbauthz.config.v1.UpstreamHeaders
 	10, // 5: lbauthz.config.v1.Config.log:type_name -> lbauthz.config.v1.Log
-	14, // 6: lbauthz.config.v1.Config.http_doors:type_name -> lbauthz.config.v1.HTTPDoors
-	15, // 7: lbauthz.config.v1.Config.rooms:type_name -> lbauthz.config.v1.Rooms
-	16, // 8: lbauthz.config.v1.Config.auth_limits:type_name -> lbauthz.config.v1.AuthLimits
-	17, // 9: lbauthz.config.v1.Config.shared:type_name -> lbauthz.config.v1.Shared
-	18, // 10: lbauthz.config.v1.Config.audit:type_name -> lbauthz.config.v1.Audit
+	15, // 6: lbauthz.config.v1.Config.http_doors:type_name -> lbauthz.config.v1.HTTPDoors
+	16, // 7: lbauthz.config.v1.Config.rooms:type_name -> lbauthz.config.v1.Rooms
+	17, // 8: lbauthz.config.v1.Config.auth_limits:type_name -> lbauthz.config.v1.AuthLimits
+	18, // 9: lbauthz.config.v1.Config.shared:type_name -> lbauthz.config.v1.Shared
+	19, // 10: lbauthz.config.v1.Config.audit:type_name -> lbauthz.config.v1.Audit
 	1,  // 11: lbauthz.config.v1.Config.directory:type_name -> lbauthz.config.v1.Directory
-	2,  // 12: lbauthz.config.v1.Directory.sql:type_name -> lbauthz.config.v1.DirectorySQL
-	3,  // 13: lbauthz.config.v1.Directory.http:type_name -> lbauthz.config.v1.DirectoryHTTP
-	19, // 14: lbauthz.config.v1.Directory.ttl:type_name -> google.protobuf.Duration
-	19, // 15: lbauthz.config.v1.Listen.shutdown_grace:type_name -> google.protobuf.Duration
-	20, // 16: lbauthz.config.v1.Listen.grpc_tls:type_name -> lbauthz.config.v1.TLS
-	20, // 17: lbauthz.config.v1.Listen.http_tls:type_name -> lbauthz.config.v1.TLS
-	5,  // 18: lbauthz.config.v1.Listen.http_timeouts:type_name -> lbauthz.config.v1.HTTPTimeouts
-	19, // 19: lbauthz.config.v1.HTTPTimeouts.read_header:type_name -> google.protobuf.Duration
-	19, // 20: lbauthz.config.v1.HTTPTimeouts.read:type_name -> google.protobuf.Duration
-	19, // 21: lbauthz.config.v1.HTTPTimeouts.write:type_name -> google.protobuf.Duration
-	19, // 22: lbauthz.config.v1.HTTPTimeouts.idle:type_name -> google.protobuf.Duration
-	19, // 23: lbauthz.config.v1.Liveblocks.timeout:type_name -> google.protobuf.Duration
-	11, // 24: lbauthz.config.v1.Identity.user_info:type_name -> lbauthz.config.v1.Identity.UserInfoEntry
-	8,  // 25: lbauthz.config.v1.Identity.groups:type_name -> lbauthz.config.v1.GroupRules
-	12, // 26: lbauthz.config.v1.GroupRules.rename:type_name -> lbauthz.config.v1.GroupRules.RenameEntry
-	27, // [27:27] is the sub-list for method output_type
-	27, // [27:27] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	11, // 12: lbauthz.config.v1.Config.more_sessions:type_name -> lbauthz.config.v1.SessionSource
+	2,  // 13: lbauthz.config.v1.Directory.sql:type_name -> lbauthz.config.v1.DirectorySQL
+	3,  // 14: lbauthz.config.v1.Directory.http:type_name -> lbauthz.config.v1.DirectoryHTTP
+	20, // 15: lbauthz.config.v1.Directory.ttl:type_name -> google.protobuf.Duration
+	20, // 16: lbauthz.config.v1.Listen.shutdown_grace:type_name -> google.protobuf.Duration
+	21, // 17: lbauthz.config.v1.Listen.grpc_tls:type_name -> lbauthz.config.v1.TLS
+	21, // 18: lbauthz.config.v1.Listen.http_tls:type_name -> lbauthz.config.v1.TLS
+	5,  // 19: lbauthz.config.v1.Listen.http_timeouts:type_name -> lbauthz.config.v1.HTTPTimeouts
+	20, // 20: lbauthz.config.v1.HTTPTimeouts.read_header:type_name -> google.protobuf.Duration
+	20, // 21: lbauthz.config.v1.HTTPTimeouts.read:type_name -> google.protobuf.Duration
+	20, // 22: lbauthz.config.v1.HTTPTimeouts.write:type_name -> google.protobuf.Duration
+	20, // 23: lbauthz.config.v1.HTTPTimeouts.idle:type_name -> google.protobuf.Duration
+	20, // 24: lbauthz.config.v1.Liveblocks.timeout:type_name -> google.protobuf.Duration
+	12, // 25: lbauthz.config.v1.Identity.user_info:type_name -> lbauthz.config.v1.Identity.UserInfoEntry
+	8,  // 26: lbauthz.config.v1.Identity.groups:type_name -> lbauthz.config.v1.GroupRules
+	13, // 27: lbauthz.config.v1.GroupRules.rename:type_name -> lbauthz.config.v1.GroupRules.RenameEntry
+	14, // 28: lbauthz.config.v1.SessionSource.session:type_name -> lbauthz.config.v1.Session
+	7,  // 29: lbauthz.config.v1.SessionSource.identity:type_name -> lbauthz.config.v1.Identity
+	30, // [30:30] is the sub-list for method output_type
+	30, // [30:30] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_lbauthz_config_v1_config_proto_init() }
@@ -1256,7 +1335,7 @@ func file_lbauthz_config_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lbauthz_config_v1_config_proto_rawDesc), len(file_lbauthz_config_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

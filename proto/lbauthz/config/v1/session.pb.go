@@ -24,16 +24,25 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// Session is where the app's session is read from. Exactly one store (jwt,
-// redis, sql, introspection) is configured.
+// Session is where the app's session is read from: where the request
+// carries its credential (exactly one of cookie, bearer and header) and the
+// store that knows it (exactly one of jwt, redis, sql, introspection,
+// signed_cookie and files).
 type Session struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Name of the app's session cookie. Required, except with an Express
-	// preset (redis: connect-redis, sql: connect-pg-simple), where it defaults
-	// to express-session's "connect.sid".
+	// Name of the app's session cookie. Required unless bearer or header is
+	// set, except with an Express preset (redis: connect-redis, sql:
+	// connect-pg-simple), where it defaults to express-session's "connect.sid".
 	Cookie string `protobuf:"bytes,1,opt,name=cookie,proto3" json:"cookie,omitempty"`
-	// Cookies whose value is longer than this are refused before any store is
-	// asked. Default 4096.
+	// The credential is the token of the request's "Authorization: Bearer"
+	// header (RFC 6750), as the Liveblocks client's authEndpoint callback of a
+	// mobile app or an API client sends it.
+	Bearer bool `protobuf:"varint,14,opt,name=bearer,proto3" json:"bearer,omitempty"`
+	// The credential is the value of this request header (e.g. "X-Api-Token").
+	// Every session source that reads a header reads the same one.
+	Header string `protobuf:"bytes,15,opt,name=header,proto3" json:"header,omitempty"`
+	// Credentials (a cookie's value, a bearer token, a header's value) longer
+	// than this are refused before any store is asked. Default 4096.
 	MaxCookieBytes uint32 `protobuf:"varint,2,opt,name=max_cookie_bytes,json=maxCookieBytes,proto3" json:"max_cookie_bytes,omitempty"`
 	// The cookie holds a signed JWT.
 	Jwt *JWT `protobuf:"bytes,3,opt,name=jwt,proto3" json:"jwt,omitempty"`
@@ -112,6 +121,20 @@ func (*Session) Descriptor() ([]byte, []int) {
 func (x *Session) GetCookie() string {
 	if x != nil {
 		return x.Cookie
+	}
+	return ""
+}
+
+func (x *Session) GetBearer() bool {
+	if x != nil {
+		return x.Bearer
+	}
+	return false
+}
+
+func (x *Session) GetHeader() string {
+	if x != nil {
+		return x.Header
 	}
 	return ""
 }
@@ -1040,9 +1063,11 @@ var File_lbauthz_config_v1_session_proto protoreflect.FileDescriptor
 
 const file_lbauthz_config_v1_session_proto_rawDesc = "" +
 	"\n" +
-	"\x1flbauthz/config/v1/session.proto\x12\x11lbauthz.config.v1\x1a\x1egoogle/protobuf/duration.proto\"\xe2\x04\n" +
+	"\x1flbauthz/config/v1/session.proto\x12\x11lbauthz.config.v1\x1a\x1egoogle/protobuf/duration.proto\"\x92\x05\n" +
 	"\aSession\x12\x16\n" +
-	"\x06cookie\x18\x01 \x01(\tR\x06cookie\x12(\n" +
+	"\x06cookie\x18\x01 \x01(\tR\x06cookie\x12\x16\n" +
+	"\x06bearer\x18\x0e \x01(\bR\x06bearer\x12\x16\n" +
+	"\x06header\x18\x0f \x01(\tR\x06header\x12(\n" +
 	"\x10max_cookie_bytes\x18\x02 \x01(\rR\x0emaxCookieBytes\x12(\n" +
 	"\x03jwt\x18\x03 \x01(\v2\x16.lbauthz.config.v1.JWTR\x03jwt\x12.\n" +
 	"\x05cache\x18\x04 \x01(\v2\x18.lbauthz.config.v1.CacheR\x05cache\x12.\n" +
