@@ -150,7 +150,7 @@ bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./authz/... ./liveblocks/
 
 ## bench: the sidecar, a floor ext_authz server and the Express reference on
-## loopback, side by side; see bench/cmd/benchrun. About 4 minutes.
+## loopback, side by side; see bench/cmd/benchrun. About 7 minutes.
 GHZ_VERSION := v0.120.0
 bench: build deps-npm deps-bench
 	$(GO) build -o bin/floor ./bench/cmd/floor
