@@ -1,10 +1,11 @@
-# lbauthz's image: a static binary on an empty root, run as uid 65532, with
+# lbauthz's image: static binaries (the sidecar, and the Kubernetes sidecar
+# injector beside it) on an empty root, run as uid 65532, with
 # no shell. Where a registry is reachable:
 #
 #   docker build --build-arg VERSION=$(git describe --tags --always) -t lbauthz .
 #
 # `make image` assembles the same final stage without a daemon or a registry
-# (cmd/ociimage): the binary built as below, the CA bundle, the same user,
+# (cmd/ociimage): the binaries built as below, the CA bundle, the same user,
 # entrypoint and labels.
 
 ARG GO_IMAGE=docker.io/library/golang:1.26-bookworm
@@ -17,7 +18,10 @@ RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -trimpath \
       -ldflags "-s -w -X github.com/lbauthz/lbauthz/internal/buildinfo.version=${VERSION}" \
-      -o /out/lbauthz ./cmd/lbauthz
+      -o /out/lbauthz ./cmd/lbauthz && \
+    CGO_ENABLED=0 go build -trimpath \
+      -ldflags "-s -w -X github.com/lbauthz/lbauthz/internal/buildinfo.version=${VERSION}" \
+      -o /out/lbauthz-injector ./cmd/lbauthz-injector
 
 FROM scratch
 ARG VERSION=dev
@@ -28,5 +32,7 @@ LABEL org.opencontainers.image.title="lbauthz" \
 # TLS to Liveblocks needs the CA roots; nothing else comes from the builder.
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build /out/lbauthz /lbauthz
+# The Kubernetes sidecar injector, run by the Helm chart's webhook Deployment.
+COPY --from=build /out/lbauthz-injector /lbauthz-injector
 USER 65532:65532
 ENTRYPOINT ["/lbauthz"]

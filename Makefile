@@ -43,6 +43,7 @@ all: build
 
 build:
 	$(GO) build -ldflags "$(VERSION_LDFLAGS)" -o bin/lbauthz ./cmd/lbauthz
+	$(GO) build -ldflags "$(VERSION_LDFLAGS)" -o bin/lbauthz-injector ./cmd/lbauthz-injector
 
 ## deps: everything the tests and the demo need, installed when missing.
 deps: deps-npm deps-apt deps-go deps-k8s
@@ -149,7 +150,7 @@ bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./authz/... ./liveblocks/
 
 ## bench: the sidecar, a floor ext_authz server and the Express reference on
-## loopback, side by side; see bench/cmd/benchrun. About 4 minutes.
+## loopback, side by side; see bench/cmd/benchrun. About 7 minutes.
 GHZ_VERSION := v0.120.0
 bench: build deps-npm deps-bench
 	$(GO) build -o bin/floor ./bench/cmd/floor
@@ -211,7 +212,8 @@ $(GOBIN)/etcd-$(ETCD_VERSION):
 ## Load it with `podman load -i` or `skopeo copy oci-archive:... docker://...`.
 image:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(VERSION_LDFLAGS)" -o bin/lbauthz-linux-amd64 ./cmd/lbauthz
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(VERSION_LDFLAGS)" -o bin/lbauthz-injector-linux-amd64 ./cmd/lbauthz-injector
 	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 0) $(GO) run ./cmd/ociimage \
-	  -binary bin/lbauthz-linux-amd64 -version $(VERSION) -revision "$$(git rev-parse HEAD 2>/dev/null)" \
+	  -binary bin/lbauthz-linux-amd64 -injector bin/lbauthz-injector-linux-amd64 -version $(VERSION) -revision "$$(git rev-parse HEAD 2>/dev/null)" \
 	  -out bin/lbauthz-$(VERSION).oci.tar
 	@echo "bin/lbauthz-$(VERSION).oci.tar"

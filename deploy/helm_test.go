@@ -160,8 +160,8 @@ func TestHelmChart_WebhookFailsClosedOutsideSystemNamespaces(t *testing.T) {
 		t.Errorf("Service %+v must send :443 to the webhook pods", svc.Spec)
 	}
 	c := d.Spec.Template.Spec.Containers[0]
-	if c.Args[0] != "webhook" || c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Scheme != corev1.URISchemeHTTPS {
-		t.Errorf("webhook container args %v, readiness %+v", c.Args, c.ReadinessProbe)
+	if !slices.Equal(c.Command, []string{"/lbauthz-injector"}) || c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Scheme != corev1.URISchemeHTTPS {
+		t.Errorf("webhook container command %v, readiness %+v; want the image's /lbauthz-injector", c.Command, c.ReadinessProbe)
 	}
 	if sc := c.SecurityContext; sc == nil || !*sc.RunAsNonRoot || *sc.AllowPrivilegeEscalation || !*sc.ReadOnlyRootFilesystem ||
 		!slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {

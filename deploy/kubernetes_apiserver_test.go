@@ -22,7 +22,7 @@ import (
 // testenv.StartKubeCluster): the chart is installed with helm, pods are
 // created with kubectl and what the API server stored is read back. No
 // kubelet runs, so the chart's webhook Deployment gets no pod: the test runs
-// the same lbauthz binary with the Deployment's own arguments and the
+// the lbauthz-injector binary with the Deployment's own arguments and the
 // certificate the chart made, on the webhook Service's cluster IP and port,
 // where the API server calls it.
 
@@ -112,10 +112,14 @@ func startChart(t *testing.T) *kubeFixture {
 		}
 		args = append(args, a)
 	}
-	bin := testenv.GoBuild(t, "./cmd/lbauthz")
+	// The Deployment's command is the image's /lbauthz-injector.
+	if cmd := dep.Spec.Template.Spec.Containers[0].Command; len(cmd) != 1 || cmd[0] != "/lbauthz-injector" {
+		t.Fatalf("webhook Deployment command %v, want [/lbauthz-injector]", cmd)
+	}
+	bin := testenv.GoBuild(t, "./cmd/lbauthz-injector")
 	f := &kubeFixture{c: c, deployment: &dep}
 	f.run = func() *testenv.Process {
-		p := testenv.Start(t, "lbauthz webhook", exec.Command(bin, args...))
+		p := testenv.Start(t, "lbauthz-injector", exec.Command(bin, args...))
 		testenv.WaitTCP(t, p, listen, 30*time.Second)
 		return p
 	}

@@ -10,8 +10,9 @@
 //	lbauthz explain --config FILE --cookie COOKIE [--path P] [--room R]
 //	lbauthz rooms create|get|update|delete|list ...
 //	lbauthz sessions revoke --config FILE --user ID | --session-cookie-hash H
-//	lbauthz webhook --listen ADDR --tls-cert FILE --tls-key FILE
 //	lbauthz version
+//
+// The Kubernetes sidecar injector is its own binary, cmd/lbauthz-injector.
 package main
 
 import (
@@ -35,7 +36,7 @@ Usage:
   lbauthz rooms create|get|update|delete|list ...  manage rooms and their permissions
   lbauthz sessions revoke --config FILE --user ID | --session-cookie-hash H [--for D]
                                    refuse a user or a session on every replica (shared Redis)
-  lbauthz webhook  --tls-cert F --tls-key F  the Kubernetes sidecar injector
+  lbauthz webhook  moved: the Kubernetes sidecar injector is lbauthz-injector
   lbauthz version                  print the version
 
 Run "lbauthz COMMAND -h" for a command's flags.

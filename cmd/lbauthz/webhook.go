@@ -1,117 +1,36 @@
 package main
 
 import (
-	"context"
-	"crypto/x509"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
-	"os/signal"
+	"os"
+	"path/filepath"
 	"syscall"
-	"time"
-
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
-	"k8s.io/apimachinery/pkg/api/resource"
-
-	"github.com/lbauthz/lbauthz/internal/certwatch"
-	"github.com/lbauthz/lbauthz/internal/inject"
 )
 
-// cmdWebhook serves the Kubernetes sidecar injector (internal/inject) over
-// HTTPS until SIGTERM or SIGINT.
-func cmdWebhook(args []string, stdout, stderr io.Writer) int {
-	def := inject.DefaultOptions(version)
-	opts := def
-	fs := flag.NewFlagSet("webhook", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	listen := fs.String("listen", ":8443", "HTTPS address to serve AdmissionReviews on")
-	certFile := fs.String("tls-cert", "/etc/lbauthz-webhook/tls/tls.crt", "TLS certificate (PEM), reloaded when the file changes")
-	keyFile := fs.String("tls-key", "/etc/lbauthz-webhook/tls/tls.key", "TLS key (PEM), reloaded when the file changes")
-	debug := fs.Bool("debug", false, "log every decision, also pods left unchanged")
-	fs.StringVar(&opts.Image, "image", def.Image, "lbauthz image of the sidecar")
-	fs.StringVar(&opts.NginxImage, "nginx-image", def.NginxImage, "nginx image of the nginx front door (runs as non-root)")
-	fs.StringVar(&opts.ConfigMap, "config-map", def.ConfigMap, "default ConfigMap with config.yaml ("+inject.AnnotationConfig+")")
-	fs.StringVar(&opts.Secret, "secret", def.Secret, "default Secret with the files the config reads ("+inject.AnnotationSecret+")")
-	fs.StringVar(&opts.NginxConfigMap, "nginx-config-map", def.NginxConfigMap, "default ConfigMap with nginx.conf ("+inject.AnnotationNginxConfig+")")
-	fs.StringVar(&opts.FrontDoor, "front-door", def.FrontDoor, "default front door, istio or nginx ("+inject.AnnotationFrontDoor+")")
-	quantity := func(name string, q *resource.Quantity, usage string) {
-		fs.Func(name, fmt.Sprintf("%s (default %s)", usage, q.String()), func(s string) error {
-			v, err := resource.ParseQuantity(s)
-			if err == nil {
-				*q = v
-			}
-			return err
-		})
-	}
-	quantity("cpu-request", &opts.CPURequest, "sidecar CPU request")
-	quantity("cpu-limit", &opts.CPULimit, "sidecar CPU limit")
-	quantity("memory-request", &opts.MemoryRequest, "sidecar memory request")
-	quantity("memory-limit", &opts.MemoryLimit, "sidecar memory limit (GOMEMLIMIT is 90% of it)")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "lbauthz webhook: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
-	}
-	injector, err := inject.New(opts)
-	if err != nil {
-		fmt.Fprintf(stderr, "lbauthz webhook: %v\n", err)
-		return exitUsage
-	}
-	cert, err := certwatch.Load(*certFile, *keyFile)
-	if err != nil {
-		fmt.Fprintf(stderr, "lbauthz webhook: %v\n", err)
-		return exitError
-	}
-	level := zap.InfoLevel
-	if *debug {
-		level = zap.DebugLevel
-	}
-	ec := zap.NewProductionEncoderConfig()
-	ec.EncodeTime = zapcore.ISO8601TimeEncoder
-	log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(ec), zapcore.Lock(zapcore.AddSync(stderr)), level))
-	defer func() { _ = log.Sync() }()
-	cert.OnReload = func(leaf *x509.Certificate) {
-		log.Info("TLS certificate reloaded", zap.Time("not_after", leaf.NotAfter))
-	}
-	cert.OnError = func(err error) { log.Warn("TLS certificate not reloaded, keeping the previous one", zap.Error(err)) }
+// injectorBinary is the sidecar injector's own binary, installed beside
+// lbauthz (the image holds both at its root).
+const injectorBinary = "lbauthz-injector"
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	l, err := net.Listen("tcp", *listen)
+// cmdWebhook is what `lbauthz webhook` has become: the injector moved to its
+// own binary, so that the sidecar does not link the Kubernetes API types. It
+// runs lbauthz-injector with the same arguments when it is installed beside
+// lbauthz, so that a Deployment still running `lbauthz webhook` keeps
+// working for this release, and otherwise says where the injector went.
+func cmdWebhook(args []string, _, stderr io.Writer) int {
+	fmt.Fprintf(stderr, "lbauthz webhook: the sidecar injector is now the %s binary; run %s %s instead (this command will be removed)\n",
+		injectorBinary, injectorBinary, "[flags]")
+	self, err := os.Executable()
 	if err != nil {
-		fmt.Fprintf(stderr, "lbauthz webhook: %v\n", err)
-		return exitError
+		return exitUsage
 	}
-	srv := &http.Server{
-		Handler:           inject.NewHandler(injector, log),
-		TLSConfig:         cert.ServerConfig(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      10 * time.Second,
-		IdleTimeout:       90 * time.Second,
-		ErrorLog:          zap.NewStdLog(log.Named("http")),
+	path := filepath.Join(filepath.Dir(self), injectorBinary)
+	if _, err := os.Stat(path); err != nil {
+		fmt.Fprintf(stderr, "lbauthz webhook: %s is not installed beside %s\n", injectorBinary, self)
+		return exitUsage
 	}
-	log.Info("webhook serving", zap.String("addr", l.Addr().String()), zap.String("version", version),
-		zap.String("image", opts.Image))
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ServeTLS(l, "", "") }()
-	select {
-	case err = <-errc:
-	case <-ctx.Done():
-		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		err = srv.Shutdown(shutdown)
-	}
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Error("webhook stopped", zap.Error(err))
-		return exitError
-	}
-	log.Info("webhook stopped")
-	return exitOK
+	// Exec replaces this process: the injector gets its signals and its exit code.
+	err = syscall.Exec(path, append([]string{path}, args...), os.Environ())
+	fmt.Fprintf(stderr, "lbauthz webhook: running %s: %v\n", path, err)
+	return exitError
 }

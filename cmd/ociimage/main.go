@@ -1,9 +1,10 @@
 // Command ociimage writes lbauthz's container image as an OCI archive, with
 // no daemon and no registry: the last stage of the Dockerfile (FROM scratch,
-// the static binary, CA certificates, uid 65532) assembled from files built
-// on this machine. `make image` runs it.
+// the static binaries of the sidecar and of the injector, CA certificates, uid
+// 65532) assembled from files built on this machine. `make image` runs it.
 //
-//	ociimage -binary bin/lbauthz-linux-amd64 -version v1.2.3 -out bin/lbauthz-v1.2.3.oci.tar
+//	ociimage -binary bin/lbauthz-linux-amd64 -injector bin/lbauthz-injector-linux-amd64 \
+//	  -version v1.2.3 -out bin/lbauthz-v1.2.3.oci.tar
 package main
 
 import (
@@ -19,6 +20,7 @@ import (
 
 func main() {
 	binary := flag.String("binary", "", "static lbauthz binary (CGO_ENABLED=0)")
+	injector := flag.String("injector", "", "static lbauthz-injector binary (CGO_ENABLED=0), the Kubernetes sidecar injector")
 	version := flag.String("version", "dev", "version of the image (tag and label)")
 	source := flag.String("source", "https://github.com/lbauthz/lbauthz", "source repository (label)")
 	revision := flag.String("revision", "", "commit of the source (label)")
@@ -26,23 +28,24 @@ func main() {
 	out := flag.String("out", "", "archive to write")
 	arch := flag.String("arch", "amd64", "architecture of the binary")
 	flag.Parse()
-	if *binary == "" || *out == "" {
-		fmt.Fprintln(os.Stderr, "ociimage: -binary and -out are required")
+	if *binary == "" || *injector == "" || *out == "" {
+		fmt.Fprintln(os.Stderr, "ociimage: -binary, -injector and -out are required")
 		os.Exit(2)
 	}
-	if err := run(*binary, *version, *source, *revision, *caCerts, *out, *arch); err != nil {
+	if err := run(*binary, *injector, *version, *source, *revision, *caCerts, *out, *arch); err != nil {
 		fmt.Fprintf(os.Stderr, "ociimage: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(binary, version, source, revision, caCerts, out, arch string) error {
-	bin, err := os.ReadFile(binary)
+func run(binary, injector, version, source, revision, caCerts, out, arch string) error {
+	bin, err := readELF(binary)
 	if err != nil {
 		return err
 	}
-	if !bytes.HasPrefix(bin, []byte("\x7fELF")) {
-		return fmt.Errorf("%s is not an ELF binary", binary)
+	inj, err := readELF(injector)
+	if err != nil {
+		return err
 	}
 	ca, err := os.ReadFile(caCerts)
 	if err != nil {
@@ -76,6 +79,7 @@ func run(binary, version, source, revision, caCerts, out, arch string) error {
 		Ref: version,
 		Files: []ociimage.File{
 			{Path: "/lbauthz", Mode: 0o755, Data: bin},
+			{Path: "/lbauthz-injector", Mode: 0o755, Data: inj},
 			{Path: "/etc/ssl/certs/ca-certificates.crt", Mode: 0o644, Data: ca},
 		},
 		Entrypoint:   []string{"/lbauthz"},
@@ -93,4 +97,16 @@ func run(binary, version, source, revision, caCerts, out, arch string) error {
 		return err
 	}
 	return os.Rename(out+".tmp", out)
+}
+
+// readELF reads a binary and checks that it is one.
+func readELF(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.HasPrefix(b, []byte("\x7fELF")) {
+		return nil, fmt.Errorf("%s is not an ELF binary", path)
+	}
+	return b, nil
 }

@@ -53,23 +53,27 @@ func blob(t *testing.T, files map[string][]byte, digest string, v any) []byte {
 	return data
 }
 
-// TestImage_IsTheStaticBinaryAsNonRootWithNoShell builds the image as `make
-// image` does and reads it back: entrypoint, user, labels, the files of the
-// layer, and the binary itself, run.
-func TestImage_IsTheStaticBinaryAsNonRootWithNoShell(t *testing.T) {
+// TestImage_IsTheStaticBinariesAsNonRootWithNoShell builds the image as
+// `make image` does and reads it back: entrypoint, user, labels, the files of
+// the layer, and the binaries themselves, run.
+func TestImage_IsTheStaticBinariesAsNonRootWithNoShell(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the binary")
+		t.Skip("builds the binaries")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "lbauthz-linux-amd64")
-	build := exec.Command("go", "build", "-trimpath", "-o", bin,
-		"-ldflags", "-s -w -X github.com/lbauthz/lbauthz/internal/buildinfo.version=v0.0.0-imagetest", "github.com/lbauthz/lbauthz/cmd/lbauthz")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	build := func(name string) string {
+		bin := filepath.Join(dir, name+"-linux-amd64")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", bin,
+			"-ldflags", "-s -w -X github.com/lbauthz/lbauthz/internal/buildinfo.version=v0.0.0-imagetest", "github.com/lbauthz/lbauthz/cmd/"+name)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", name, err, out)
+		}
+		return bin
 	}
+	bin, injector := build("lbauthz"), build("lbauthz-injector")
 	archive := filepath.Join(dir, "image.oci.tar")
-	if err := run(bin, "v0.0.0-imagetest", "https://github.com/lbauthz/lbauthz", "abc123", "/etc/ssl/certs/ca-certificates.crt", archive, "amd64"); err != nil {
+	if err := run(bin, injector, "v0.0.0-imagetest", "https://github.com/lbauthz/lbauthz", "abc123", "/etc/ssl/certs/ca-certificates.crt", archive, "amd64"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -96,14 +100,14 @@ func TestImage_IsTheStaticBinaryAsNonRootWithNoShell(t *testing.T) {
 		t.Errorf("platform %s/%s, %d layers", cfg.OS, cfg.Architecture, len(man.Layers))
 	}
 
-	// The layer: the binary and the CA bundle, nothing else (no shell).
+	// The layer: the binaries and the CA bundle, nothing else (no shell).
 	zr, err := gzip.NewReader(strings.NewReader(string(blob(t, files, man.Layers[0].Digest, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
 	tr := tar.NewReader(zr)
 	var regular []string
-	var binary []byte
+	binaries := map[string][]byte{}
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -115,18 +119,25 @@ func TestImage_IsTheStaticBinaryAsNonRootWithNoShell(t *testing.T) {
 		if h.Typeflag == tar.TypeReg {
 			regular = append(regular, h.Name)
 		}
-		if h.Name == "lbauthz" {
-			binary, _ = io.ReadAll(tr)
+		if h.Name == "lbauthz" || h.Name == "lbauthz-injector" {
+			binaries[h.Name], _ = io.ReadAll(tr)
 			if h.Mode&0o111 == 0 {
-				t.Error("/lbauthz is not executable")
+				t.Errorf("/%s is not executable", h.Name)
 			}
 		}
 	}
-	if !slices.Equal(regular, []string{"etc/ssl/certs/ca-certificates.crt", "lbauthz"}) {
-		t.Errorf("layer files %v, want only the binary and the CA bundle", regular)
+	if !slices.Equal(regular, []string{"etc/ssl/certs/ca-certificates.crt", "lbauthz", "lbauthz-injector"}) {
+		t.Errorf("layer files %v, want only the binaries and the CA bundle", regular)
 	}
+	for _, name := range []string{"lbauthz", "lbauthz-injector"} {
+		checkStaticBinary(t, filepath.Join(dir, "extracted-"+name), binaries[name], name+" v0.0.0-imagetest")
+	}
+}
 
-	extracted := filepath.Join(dir, "extracted")
+// checkStaticBinary writes a binary taken from the image to path, checks
+// that it needs no dynamic loader, and runs its version command.
+func checkStaticBinary(t *testing.T, extracted string, binary []byte, version string) {
+	t.Helper()
 	if err := os.WriteFile(extracted, binary, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -136,12 +147,12 @@ func TestImage_IsTheStaticBinaryAsNonRootWithNoShell(t *testing.T) {
 	}
 	for _, p := range ef.Progs {
 		if p.Type == elf.PT_INTERP {
-			t.Error("the binary is dynamically linked: it cannot run on an empty root")
+			t.Errorf("%s is dynamically linked: it cannot run on an empty root", filepath.Base(extracted))
 		}
 	}
 	ef.Close()
 	out, err := exec.Command(extracted, "version").CombinedOutput()
-	if err != nil || strings.TrimSpace(string(out)) != "lbauthz v0.0.0-imagetest" {
-		t.Errorf("lbauthz version from the image: %v %q", err, out)
+	if err != nil || strings.TrimSpace(string(out)) != version {
+		t.Errorf("%s version from the image: %v %q, want %q", filepath.Base(extracted), err, out, version)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -31,6 +32,10 @@ type benchCase struct {
 	sat        func(d time.Duration) (loadResult, error)
 	fixed      func(rate int, d time.Duration) (loadResult, error)
 	res        *caseResult
+	// base is the baseline this case is paired with: the same requests
+	// through the same front (an nginx of the same shape), answered by the
+	// floor. Nil: the group's baseline, its first case.
+	base *benchCase
 }
 
 // run is one run of a load generator against a case, with the server's CPU
@@ -50,7 +55,7 @@ type pair struct {
 }
 
 // caseResult is a case's figures: the best of its runs, and ratios to the
-// baseline's best among the runs paired with it.
+// baseline: the median of the ratios of its pairs of runs.
 type caseResult struct {
 	Name   string `json:"name"`
 	Door   string `json:"door"`
@@ -75,8 +80,10 @@ type caseResult struct {
 	AddedP50ms float64 `json:"added_p50_ms,omitempty"`
 	AddedP99ms float64 `json:"added_p99_ms,omitempty"`
 	// The baseline's best among the runs paired with this case, which the
-	// ratios and differences are taken against.
+	// differences are taken against.
 	Base *caseResult `json:"paired_baseline,omitempty"`
+	// BaseName names the baseline when it is not the group's first case.
+	BaseName string `json:"paired_baseline_name,omitempty"`
 
 	Sat   []pair `json:"saturation_runs,omitempty"`
 	Fixed []pair `json:"fixed_rate_runs,omitempty"`
@@ -138,25 +145,40 @@ func measure(srv *server, fn func() (loadResult, error)) (run, error) {
 	return run{Load: r, CPUms1k: cpu * 1e6 / float64(r.Requests), CPUShare: cpu / wall}, nil
 }
 
-// runCases measures the cases against the first, the baseline. In each
-// round, every case runs at saturation right after a run of the baseline,
-// then the same at the fixed rate: the machine is shared, and whatever else
-// it does at a moment weighs on both runs of a pair alike. rateFor picks
-// the fixed rate from the first round's saturation figures.
+// runCases measures the cases against the first, the baseline (or each
+// against its own base). In each round, every case runs at saturation next
+// to a run of its baseline, then the same at the fixed rate: the machine is
+// shared, and whatever else it does at a moment weighs on both runs of a
+// pair alike. The order within a pair alternates from round to round, so
+// that a drift of the machine does not always favour the same side. rateFor
+// picks the fixed rate from the first round's saturation figures.
 func runCases(cases []*benchCase, st settings, rateFor func([]*benchCase) int) {
 	if len(cases) == 0 {
 		return
 	}
 	base := cases[0]
+	baseOf := func(c *benchCase) *benchCase {
+		if c.base != nil {
+			return c.base
+		}
+		return base
+	}
 	fail := func(c *benchCase, what string, err error) {
 		c.res.Status = fmt.Sprintf("failed: %s: %v", what, err)
 		log.Printf("  %s: %s", c.name, c.res.Status)
 	}
+	warmed := map[*benchCase]bool{}
 	for _, c := range cases {
-		if c.res.ok() {
-			if _, err := c.sat(st.Warmup); err != nil {
-				fail(c, "warm-up", err)
+		for _, w := range []*benchCase{c.base, c} {
+			if w != nil && w.res.ok() && !warmed[w] {
+				warmed[w] = true
+				if _, err := w.sat(st.Warmup); err != nil {
+					fail(w, "warm-up", err)
+				}
 			}
+		}
+		if c.base != nil && !c.base.res.ok() && c.res.ok() {
+			c.res.Status = "pending: its baseline (" + c.base.name + ") did not run"
 		}
 	}
 	if !base.res.ok() {
@@ -181,15 +203,32 @@ func runCases(cases []*benchCase, st settings, rateFor func([]*benchCase) int) {
 	// past a load generator's timeout) is tried once more. A fixed-rate pair
 	// that fails again leaves the case's saturation figures standing: only
 	// its latency figures are then missing (FixedStatus says why).
-	phase := func(name string, fixedRate bool, do func(*benchCase) (loadResult, error), add func(*caseResult, pair)) {
+	phase := func(name string, round int, fixedRate bool, do func(*benchCase) (loadResult, error), add func(*caseResult, pair)) {
 		for _, c := range others() {
+			cb := baseOf(c)
 			var b, r run
 			var err error
+			measureBase := func() error {
+				var err error
+				if b, err = measure(cb.srv, func() (loadResult, error) { return do(cb) }); err != nil {
+					return fmt.Errorf("baseline: %w", err)
+				}
+				return nil
+			}
+			measureCase := func() error {
+				var err error
+				r, err = measure(c.srv, func() (loadResult, error) { return do(c) })
+				return err
+			}
+			first, second := measureBase, measureCase
+			if round%2 == 0 {
+				first, second = measureCase, measureBase
+			}
 			for try := 1; try <= 2; try++ {
-				if b, err = measure(base.srv, func() (loadResult, error) { return do(base) }); err != nil {
-					err = fmt.Errorf("baseline: %w", err)
-				} else if r, err = measure(c.srv, func() (loadResult, error) { return do(c) }); err == nil {
-					break
+				if err = first(); err == nil {
+					if err = second(); err == nil {
+						break
+					}
 				}
 				if try == 1 {
 					log.Printf("  %-12s %-44s failed (%v); once more", name, c.name, err)
@@ -204,7 +243,7 @@ func runCases(cases []*benchCase, st settings, rateFor func([]*benchCase) int) {
 				fail(c, name, err)
 				continue
 			}
-			base.res.Runs = append(base.res.Runs, b)
+			cb.res.Runs = append(cb.res.Runs, b)
 			add(c.res, pair{Case: r, Base: b})
 			log.Printf("  %-12s %-44s %s", name, c.name, describe(r, b))
 		}
@@ -212,12 +251,12 @@ func runCases(cases []*benchCase, st settings, rateFor func([]*benchCase) int) {
 	rate := 0
 	for round := 1; round <= st.Rounds; round++ {
 		log.Printf(" round %d", round)
-		phase("saturation", false, func(c *benchCase) (loadResult, error) { return c.sat(st.Sat) },
+		phase("saturation", round, false, func(c *benchCase) (loadResult, error) { return c.sat(st.Sat) },
 			func(r *caseResult, p pair) { r.Sat = append(r.Sat, p) })
 		if rate == 0 {
 			rate = rateFor(cases)
 		}
-		phase(fmt.Sprintf("%d req/s", rate), true, func(c *benchCase) (loadResult, error) { return c.fixed(rate, st.Fixed) },
+		phase(fmt.Sprintf("%d req/s", rate), round, true, func(c *benchCase) (loadResult, error) { return c.fixed(rate, st.Fixed) },
 			func(r *caseResult, p pair) { r.Fixed = append(r.Fixed, p) })
 	}
 	if !base.res.ok() {
@@ -230,13 +269,20 @@ func runCases(cases []*benchCase, st settings, rateFor func([]*benchCase) int) {
 	for _, c := range cases {
 		c.res.Rate = rate
 		summarize(c.res, c == base)
+		if c.base != nil {
+			c.res.BaseName = c.base.name
+		}
 		if c.srv != nil {
 			c.res.PeakRSSMB, _ = memMB(c.srv.pid(), "VmHWM")
 		}
 	}
-	// The baseline's runs are the ones paired with every case.
+	// The baseline's runs are the ones paired with the cases that have no
+	// base of their own.
 	var sat, fixed []run
 	for _, c := range cases[1:] {
+		if c.base != nil {
+			continue
+		}
 		for _, p := range c.res.Sat {
 			sat = append(sat, p.Base)
 		}
@@ -256,11 +302,14 @@ func describe(r, b run) string {
 		r.Load.P50ms, b.Load.P50ms, r.Load.P99ms, b.Load.P99ms, r.CPUms1k)
 }
 
-// summarize sets a case's figures to the best of its runs, and its ratios
-// to the baseline's best among the runs paired with it. The rest of a
-// shared machine only ever slows a run down (fewer requests per second,
-// more CPU time per request, later answers), so the best run is the closest
-// to what the server itself costs.
+// summarize sets a case's figures to the best of its runs (the rest of a
+// shared machine only ever slows a run down: fewer requests per second,
+// more CPU time per request, later answers, so the best run is the closest
+// to what the server itself costs), and its ratios to the median of the
+// ratios of its pairs of runs: each pair ran back to back, under what the
+// machine was doing then, and the median leaves out a pair where one side
+// was unlucky. The differences (added latency) are taken between the best
+// runs.
 func summarize(r *caseResult, isBase bool) {
 	if !r.ok() || isBase {
 		return
@@ -276,19 +325,39 @@ func summarize(r *caseResult, isBase bool) {
 	var b caseResult
 	b.Status = "ok"
 	summarizeRuns(&b, baseSat, baseFixed)
-	ratio := func(x, y float64) float64 {
-		if y == 0 {
-			return 0
-		}
-		return x / y
-	}
 	b.Name, b.Errors = "baseline, paired runs", 0
 	r.Base = &b
-	r.RPSRatio = ratio(r.RPS, b.RPS)
-	r.CPURatio = ratio(r.SatCPUms1k, b.SatCPUms1k)
-	r.P99Ratio = ratio(r.P99ms, b.P99ms)
+	r.RPSRatio = medianRatio(r.Sat, func(x run) float64 { return x.Load.RPS })
+	r.CPURatio = medianRatio(r.Sat, func(x run) float64 { return x.CPUms1k })
+	r.P99Ratio = medianRatio(r.Fixed, func(x run) float64 { return x.Load.P99ms })
 	r.AddedP50ms = r.P50ms - b.P50ms
 	r.AddedP99ms = r.P99ms - b.P99ms
+}
+
+// medianRatio is the median, over the pairs, of the case's figure divided
+// by its baseline's (0 when no pair has both).
+func medianRatio(pairs []pair, f func(run) float64) float64 {
+	var rs []float64
+	for _, p := range pairs {
+		if b := f(p.Base); b > 0 {
+			rs = append(rs, f(p.Case)/b)
+		}
+	}
+	return median(rs)
+}
+
+// median is the middle value, or the mean of the two middle ones.
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	v = slices.Clone(v)
+	slices.Sort(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
 }
 
 func summarizeRuns(r *caseResult, sat, fixed []run) {

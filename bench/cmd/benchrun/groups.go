@@ -173,20 +173,26 @@ func (e *env) tokenGroup(st settings, dev *server) *group {
 // nginxGroup: nginx's auth_request (deploy/nginx/nginx.conf) in front of an
 // app, with the floor's HTTP check, then with each of the sidecar's HTTP
 // check doors: /check/nginx as the file has it, and /check/forward and
-// /check/envoy/<uri> asked by the same nginx.
+// /check/envoy/<uri> asked by the same nginx with the check request of their
+// own proxies. Each door is paired with the floor behind an nginx of the same
+// shape (the same check path and headers), so that both parse the same
+// request.
 func (e *env) nginxGroup(st settings) *group {
 	g := &group{ID: "nginx", Title: "HTTP check doors, through nginx's auth_request (deploy/nginx/nginx.conf) to an app",
-		Baseline: "nginx + floor check"}
+		Baseline: "nginx + floor check, each door's check request"}
 	doors := []struct {
 		name, door string
 		check      checkDoor
 	}{
-		{"nginx + floor check", "floor HTTP check", checkNginx},
 		{"nginx + lbauthz /check/nginx, JWT session", "lbauthz HTTP /check/nginx", checkNginx},
 		{"nginx + lbauthz /check/forward, JWT session", "lbauthz HTTP /check/forward", checkForward},
 		{"nginx + lbauthz /check/envoy, JWT session", "lbauthz HTTP /check/envoy", checkEnvoy},
 	}
+	floorName := func(d checkDoor) string {
+		return [...]string{"nginx + floor check", "nginx + floor check, /check/forward's request", "nginx + floor check, /check/envoy's request"}[d]
+	}
 	if missing := lookTools("nginx"); len(missing) > 0 && !fileExists("/usr/sbin/nginx") {
+		g.add(floorName(checkNginx), "floor HTTP check").Status = "pending: nginx is not installed"
 		for _, d := range doors {
 			g.add(d.name, d.door).Status = "pending: nginx is not installed"
 		}
@@ -199,22 +205,45 @@ func (e *env) nginxGroup(st settings) *group {
 		}
 	}()
 	alice := signJWT(claims("alice", "Alice", []string{"team", "eng"}))
+	get := func(ng *server) httpSpec {
+		return httpSpec{Method: "GET", URL: "http://" + ng.http + pagePath, Header: [][2]string{{"Cookie", browserCookie(alice)}}}
+	}
+	baseRes := g.add(floorName(checkNginx), "floor HTTP check")
 	app, err := e.startApp()
+	if err == nil {
+		started = append(started, app)
+	}
+	var floor *server
+	if err == nil {
+		if floor, err = e.startFloor(false, true); err == nil {
+			started = append(started, floor)
+		}
+	}
 	if err != nil {
+		baseRes.Status = "failed: " + err.Error()
 		for _, d := range doors {
-			g.add(d.name, d.door).Status = "failed: the app: " + err.Error()
+			g.add(d.name, d.door).Status = "failed: " + err.Error()
 		}
 		return g
 	}
-	started = append(started, app)
-	var cases []*benchCase
-	for i, d := range doors {
-		res := g.add(d.name, d.door)
-		start, user := func() (*server, error) { return e.startSidecar(e.jwtSession()) }, "alice"
-		if i == 0 {
-			start, user = func() (*server, error) { return e.startFloor(false, true) }, "floor"
+	// floorCase is the floor behind an nginx of the door's shape.
+	floorCase := func(res *caseResult, d checkDoor) *benchCase {
+		ng, err := e.startNginx(floor.http, app.http, d)
+		if err != nil {
+			res.Status = "failed: nginx: " + err.Error()
+			return &benchCase{name: res.Name, res: res}
 		}
-		chk, err := start()
+		started = append(started, ng)
+		return e.httpCase(res, floor, get(ng), 200, "floor")
+	}
+	cases := []*benchCase{floorCase(baseRes, checkNginx)}
+	for _, d := range doors {
+		res := g.add(d.name, d.door)
+		var base *benchCase
+		if d.check != checkNginx {
+			base = floorCase(&caseResult{Name: floorName(d.check), Door: "floor HTTP check", Status: "ok"}, d.check)
+		}
+		chk, err := e.startSidecar(e.jwtSession())
 		if err != nil {
 			res.Status = "failed: " + err.Error()
 			continue
@@ -226,31 +255,42 @@ func (e *env) nginxGroup(st settings) *group {
 			continue
 		}
 		started = append(started, ng)
-		cases = append(cases, e.httpCase(res, chk, httpSpec{Method: "GET", URL: "http://" + ng.http + pagePath,
-			Header: [][2]string{{"Cookie", browserCookie(alice)}}}, 200, user))
+		c := e.httpCase(res, chk, get(ng), 200, "alice")
+		c.base = base
+		cases = append(cases, c)
 	}
 	runCases(cases, st, shareOfSlowest(st.RateShare, st.HTTPRate))
-	g.Note = fmt.Sprintf("saturation: wrk; fixed rate: %d req/s, evenly spaced (benchrun's own open-loop driver); CPU and memory are the check server's", firstRate(g))
+	g.Note = fmt.Sprintf("saturation: wrk; fixed rate: %d req/s, evenly spaced (benchrun's own open-loop driver); CPU and memory are the check server's. "+
+		"Each door's check request is the one its proxy sends (/check/forward: X-Forwarded-Method and X-Forwarded-Uri; "+
+		"/check/envoy: the original path after the door's, no X-Original-* headers), and each door is paired with the same "+
+		"floor server asked the same request by an nginx of the same shape", firstRate(g))
 	return g
 }
 
 // memory is the sidecar's resident memory idle and with many sessions
 // cached, and its time from start to ready, with the floor server's beside.
 type memory struct {
-	Status       string    `json:"status"`
-	IdleRSSMB    float64   `json:"idle_rss_mb"`
-	FloorIdleMB  float64   `json:"floor_idle_rss_mb"`
-	ReadyMs      float64   `json:"start_to_ready_ms"`     // best of the starts
-	ReadyMsAll   []float64 `json:"start_to_ready_ms_all"` // every start
-	FloorReadyMs float64   `json:"floor_start_to_listen_ms"`
-	Sessions     int       `json:"sessions"`
-	Allowed      int64     `json:"allowed"`
-	FillSeconds  float64   `json:"fill_seconds"`
-	FilledRSSMB  float64   `json:"filled_rss_mb"`     // right after the fill
-	SteadyRSSMB  float64   `json:"steady_rss_mb"`     // after a second pass over the sessions
-	SteadyCalls  int64     `json:"steady_calls"`      // Checks of that pass, each answer checked
-	BytesPerSess float64   `json:"bytes_per_session"` // (steady - idle) / sessions
-	PeakRSSMB    float64   `json:"peak_rss_mb"`
+	Status      string  `json:"status"`
+	IdleRSSMB   float64 `json:"idle_rss_mb"`
+	FloorIdleMB float64 `json:"floor_idle_rss_mb"`
+	// The idle RSS in its two parts (of the same start): the process's own
+	// memory (RssAnon), and the pages of its binary it has mapped
+	// (RssFile), which every process of the same binary on a machine shares.
+	IdleAnonMB      float64   `json:"idle_rss_anon_mb"`
+	IdleFileMB      float64   `json:"idle_rss_file_mb"`
+	FloorIdleAnonMB float64   `json:"floor_idle_rss_anon_mb"`
+	FloorIdleFileMB float64   `json:"floor_idle_rss_file_mb"`
+	ReadyMs         float64   `json:"start_to_ready_ms"`     // best of the starts
+	ReadyMsAll      []float64 `json:"start_to_ready_ms_all"` // every start
+	FloorReadyMs    float64   `json:"floor_start_to_listen_ms"`
+	Sessions        int       `json:"sessions"`
+	Allowed         int64     `json:"allowed"`
+	FillSeconds     float64   `json:"fill_seconds"`
+	FilledRSSMB     float64   `json:"filled_rss_mb"`     // right after the fill
+	SteadyRSSMB     float64   `json:"steady_rss_mb"`     // after a second pass over the sessions
+	SteadyCalls     int64     `json:"steady_calls"`      // Checks of that pass, each answer checked
+	BytesPerSess    float64   `json:"bytes_per_session"` // (steady - idle) / sessions
+	PeakRSSMB       float64   `json:"peak_rss_mb"`
 }
 
 // startsToReady is how many times the sidecar and the floor are started to
@@ -276,6 +316,8 @@ func (e *env) memoryGroup(n int) *memory {
 		time.Sleep(time.Second)
 		if v, _ := memMB(fl.pid(), "VmRSS"); m.FloorIdleMB == 0 || v < m.FloorIdleMB {
 			m.FloorIdleMB = v
+			m.FloorIdleAnonMB, _ = memMB(fl.pid(), "RssAnon")
+			m.FloorIdleFileMB, _ = memMB(fl.pid(), "RssFile")
 		}
 		fl.stop()
 		t0 = time.Now()
@@ -292,6 +334,8 @@ func (e *env) memoryGroup(n int) *memory {
 		time.Sleep(time.Second)
 		if v, _ := memMB(sc.pid(), "VmRSS"); m.IdleRSSMB == 0 || v < m.IdleRSSMB {
 			m.IdleRSSMB = v
+			m.IdleAnonMB, _ = memMB(sc.pid(), "RssAnon")
+			m.IdleFileMB, _ = memMB(sc.pid(), "RssFile")
 		}
 		sc.stop()
 	}

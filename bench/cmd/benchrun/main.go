@@ -10,7 +10,7 @@
 //
 // Usage (from the repository, after building bin/lbauthz and bin/floor):
 //
-//	benchrun [-out bench/results] [-rounds 3] [-only grpc,token,nginx,memory]
+//	benchrun [-out bench/results] [-rounds 5] [-only grpc,token,nginx,memory]
 package main
 
 import (
@@ -35,7 +35,7 @@ func main() {
 	bin := flag.String("bin", "bin", "folder holding lbauthz and floor")
 	out := flag.String("out", filepath.Join("bench", "results"), "folder of latest.md and latest.json")
 	only := flag.String("only", "grpc,token,nginx,memory", "groups to run")
-	flag.IntVar(&st.Rounds, "rounds", 3, "rounds per group; each figure is the median")
+	flag.IntVar(&st.Rounds, "rounds", 5, "rounds per group: each figure is the best of them, each ratio the median of their pairs")
 	flag.DurationVar(&st.Warmup, "warmup", time.Second, "warm-up per case")
 	flag.DurationVar(&st.Sat, "sat", 2*time.Second, "saturation run per case and round")
 	flag.DurationVar(&st.Fixed, "fixed", 3*time.Second, "fixed-rate run per case and round")

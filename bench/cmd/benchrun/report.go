@@ -72,15 +72,15 @@ func (r *report) evaluate() {
 				}
 			default:
 				b := c.Base
-				check(name+": req/s at saturation", fmt.Sprintf("%.0f vs floor %.0f: %.2f× floor", c.RPS, b.RPS, c.RPSRatio),
+				check(name+": req/s at saturation", fmt.Sprintf("%.0f vs floor %.0f (best runs); %.2f× floor (median of %d pairs)", c.RPS, b.RPS, c.RPSRatio, len(c.Sat)),
 					c.RPSRatio, "≥ 0.95× floor", c.RPSRatio >= 0.95)
-				check(name+": CPU per request", fmt.Sprintf("%.1f vs floor %.1f ms/1k: %.2f× floor", c.SatCPUms1k, b.SatCPUms1k, c.CPURatio),
+				check(name+": CPU per request", fmt.Sprintf("%.1f vs floor %.1f ms/1k (best runs); %.2f× floor (median of %d pairs)", c.SatCPUms1k, b.SatCPUms1k, c.CPURatio, len(c.Sat)),
 					c.CPURatio, "≤ 1.05× floor", c.CPURatio <= 1.05)
 				if len(c.Fixed) == 0 {
 					pending(name+": p99 at a fixed rate", "≤ 1.5× floor", c.FixedStatus)
 					continue
 				}
-				check(name+": p99 at a fixed rate", fmt.Sprintf("%.3f vs floor %.3f ms: %.2f× floor", c.P99ms, b.P99ms, c.P99Ratio),
+				check(name+": p99 at a fixed rate", fmt.Sprintf("%.3f vs floor %.3f ms (best runs); %.2f× floor (median of %d pairs)", c.P99ms, b.P99ms, c.P99Ratio, len(c.Fixed)),
 					c.P99Ratio, "≤ 1.5× floor", c.P99Ratio <= 1.5)
 			}
 		}
@@ -111,16 +111,16 @@ func (r *report) evaluate() {
 		}
 	}
 	if g := r.group("nginx"); g != nil {
-		floor := g.find("nginx + floor check")
+		floor := g.Cases[0]
 		for _, c := range g.Cases[1:] {
 			name := c.Door + ": CPU per request"
 			switch {
-			case floor == nil || !floor.ok():
+			case !floor.ok():
 				pending(name, "≤ 1.10× floor", "no floor figures")
 			case !c.ok() || c.Base == nil:
 				pending(name, "≤ 1.10× floor", c.Status)
 			default:
-				check(name, fmt.Sprintf("%.1f vs floor %.1f ms/1k: %.2f× floor", c.SatCPUms1k, c.Base.SatCPUms1k, c.CPURatio),
+				check(name, fmt.Sprintf("%.1f vs floor %.1f ms/1k (best runs); %.2f× floor (median of %d pairs)", c.SatCPUms1k, c.Base.SatCPUms1k, c.CPURatio, len(c.Sat)),
 					c.CPURatio, "≤ 1.10× floor", c.CPURatio <= 1.10)
 			}
 		}
@@ -155,10 +155,12 @@ func (r *report) markdown() string {
 	w("# lbauthz benchmark\n\n")
 	w("`%s`, %s. %s; %s; Go %s; load average at start %s.\n\n", r.Command, r.Date, r.Machine.CPUModel,
 		r.Machine.Pinning, strings.TrimPrefix(r.Machine.GoVersion, "go"), r.Machine.LoadAvg)
-	w("In each of %d rounds, every case of a group runs %gs at saturation right after a run of the group's baseline, "+
-		"then the same at a fixed rate (%gs each; a %gs warm-up first). The machine is shared, and what else runs on it "+
-		"only ever slows a run down, so each figure is the best of a case's rounds, and a ratio (× base) or difference "+
-		"(added) compares it with the best of the baseline runs paired with that case. CPU is the user + system time "+
+	w("In each of %d rounds, every case of a group runs %gs at saturation next to a run of its baseline (the one before "+
+		"the other, in turn), then the same at a fixed rate (%gs each; a %gs warm-up first). The machine is shared, and what "+
+		"else runs on it only ever slows a run down, so each figure is the best of a case's rounds, and a difference (added) "+
+		"compares it with the best of the baseline runs paired with that case; a ratio (× base) is the median, over the "+
+		"rounds, of the case's run divided by the baseline's run next to it, which leaves out a round where one side was "+
+		"unlucky. CPU is the user + system time "+
 		"of the server under test (/proc/PID/stat) per 1,000 requests; \"CPU used\" is the share of one CPU it got "+
 		"during its best saturation run (well below 1: the load generator, not the server, was the limit, or the "+
 		"machine was busy); peak RSS is its VmHWM.\n\n",
@@ -206,6 +208,10 @@ func (r *report) markdown() string {
 		}
 		w("\n")
 		for _, c := range g.Cases {
+			if c.ok() && c.BaseName != "" && c.Base != nil {
+				w("%s: paired with %s (best runs: %.0f req/s, %s ms CPU / 1k req at saturation, p99 %.3f ms @ %d/s).\n\n",
+					c.Name, c.BaseName, c.Base.RPS, cpuCell(c.Base.SatCPUms1k), c.Base.P99ms, rate)
+			}
 			if c.ok() && c.FixedStatus != "" {
 				w("%s: no fixed-rate figures (%s); its saturation figures stand.\n\n", c.Name, c.FixedStatus)
 			}
@@ -232,6 +238,10 @@ func (r *report) markdown() string {
 			"checked (allowed, as its own user).\n\n", len(m.ReadyMsAll))
 		w("| state | lbauthz | floor | × floor |\n|---|--:|--:|--:|\n")
 		w("| RSS idle, 1 s after start, MB | %.1f | %.1f | %.2f |\n", m.IdleRSSMB, m.FloorIdleMB, m.IdleRSSMB/m.FloorIdleMB)
+		if m.FloorIdleAnonMB > 0 && m.FloorIdleFileMB > 0 {
+			w("| of which the process's own memory (RssAnon), MB | %.1f | %.1f | %.2f |\n", m.IdleAnonMB, m.FloorIdleAnonMB, m.IdleAnonMB/m.FloorIdleAnonMB)
+			w("| of which pages of its binary (RssFile; shared by every process of the same binary on a machine), MB | %.1f | %.1f | %.2f |\n", m.IdleFileMB, m.FloorIdleFileMB, m.IdleFileMB/m.FloorIdleFileMB)
+		}
 		w("| start to ready, ms | %.0f | %.0f | |\n", m.ReadyMs, m.FloorReadyMs)
 		if m.Status == "ok" {
 			w("| RSS with %d distinct valid sessions cached, 1 s after they were sent (in %.1fs), MB | %.1f | | |\n", m.Allowed, m.FillSeconds, m.FilledRSSMB)

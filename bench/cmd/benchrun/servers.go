@@ -215,8 +215,9 @@ const (
 
 // startNginx starts nginx with deploy/nginx/nginx.conf, changed only where
 // this machine differs (the ports, one worker, no access log) and, for
-// another door than /check/nginx, in the check's location. check is the
-// HTTP address of the check server, app the app's.
+// another door than /check/nginx, in the check's location: its path and the
+// headers that carry the original request. check is the HTTP address of the
+// check server, app the app's.
 func (e *env) startNginx(check, app string, door checkDoor) (*server, error) {
 	b, err := os.ReadFile(filepath.Join(e.root, "deploy", "nginx", "nginx.conf"))
 	if err != nil {
@@ -233,13 +234,20 @@ func (e *env) startNginx(check, app string, door checkDoor) (*server, error) {
 		{"worker_processes auto;", "worker_processes 1;"},
 		{"access_log access.log;", "access_log off;"},
 	}
+	// The check request of each door as its proxy sends it: forward-auth
+	// sends the original method and URI as X-Forwarded-Method and
+	// X-Forwarded-Uri, Envoy's HTTP mode in the check's own method and path;
+	// neither sends nginx's X-Original-* headers.
+	const originalHeaders = "proxy_set_header X-Original-URI $request_uri;\n" +
+		"            proxy_set_header X-Original-Method $request_method;"
 	switch door {
 	case checkForward:
-		edits = append(edits, [2]string{checkPass, "proxy_pass http://lbauthz/check/forward;\n" +
-			"            proxy_set_header X-Forwarded-Method $request_method;\n" +
-			"            proxy_set_header X-Forwarded-Uri $request_uri;"})
+		edits = append(edits, [2]string{checkPass, "proxy_pass http://lbauthz/check/forward;"},
+			[2]string{originalHeaders, "proxy_set_header X-Forwarded-Uri $request_uri;\n" +
+				"            proxy_set_header X-Forwarded-Method $request_method;"})
 	case checkEnvoy:
-		edits = append(edits, [2]string{checkPass, "proxy_pass http://lbauthz/check/envoy$request_uri;"})
+		edits = append(edits, [2]string{checkPass, "proxy_pass http://lbauthz/check/envoy$request_uri;"},
+			[2]string{originalHeaders, "# no X-Original-* headers: Envoy's HTTP mode does not send them"})
 	}
 	for _, r := range edits {
 		if !strings.Contains(conf, r[0]) {
