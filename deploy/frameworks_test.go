@@ -210,6 +210,30 @@ func TestFrameworks_DjangoDatabaseSessionsOnPostgres(t *testing.T) {
 	}
 }
 
+// Django's db backend on MariaDB through Django's own mysql backend
+// (Debian's python3-mysqldb), read through the MySQL driver of the sql
+// store.
+func TestFrameworks_DjangoDatabaseSessionsOnMariaDB(t *testing.T) {
+	db := testenv.StartMariaDB(t)
+	secret := secretFile(t, "django-insecure-test-key-mariadb-0123456789abcdef")
+	app := testenv.StartDjango(t, testenv.DjangoOptions{Engine: "db", MariaDB: db, SecretKeyFile: secret})
+	pw := secretFile(t, testenv.MariaDBPassword)
+	r := newFrameworkRig(t, "sessionid", `
+  sql: { preset: django, driver: mysql, dsn: "`+db.DSN()+`", password_file: "`+pw+`" }
+  app_secret_files: ["`+secret+`"]
+`)
+	cookie, uid := app.Login(t)
+	r.signedIn(t, cookie, uid, []string{"editors", "staff"})
+	app.Post(t, "/password")
+	afterCache()
+	r.refused(t, cookie)
+	cookie, uid = app.Login(t)
+	r.signedIn(t, cookie, uid, []string{"editors", "staff"})
+	app.Logout(t, cookie)
+	afterCache()
+	r.refused(t, cookie)
+}
+
 func TestFrameworks_DjangoSignedCookies(t *testing.T) {
 	secret := secretFile(t, "django-insecure-signed-cookie-key-0123456789")
 	app := testenv.StartDjango(t, testenv.DjangoOptions{Engine: "signed_cookies", SecretKeyFile: secret, CookieAge: 3 * time.Second})

@@ -208,7 +208,7 @@ func validateSQL(add func(string, string, ...any), q *configv1.SQL) {
 	switch q.Driver {
 	case "postgres":
 	case "mysql":
-		if q.Preset == PresetConnectPGSimple || q.Preset == PresetDjango {
+		if q.Preset == PresetConnectPGSimple {
 			add("session.sql.driver", "%q: the %s preset is for postgres", q.Driver, q.Preset)
 		}
 	default:

@@ -43,6 +43,14 @@ const DjangoGroupsQuery = `SELECT g.name FROM auth_group g JOIN auth_user_groups
 // DjangoUserQuery reads what django.contrib.auth checks of a session's user.
 const DjangoUserQuery = `SELECT password, is_active FROM auth_user WHERE id::text = $1`
 
+// The django preset's queries for MySQL and MariaDB (driver "mysql").
+const (
+	DjangoMySQLQuery       = `SELECT session_data, expire_date FROM django_session WHERE session_key = ?`
+	DjangoMySQLGroupsQuery = `SELECT g.name FROM auth_group g JOIN auth_user_groups ug ON ug.group_id = g.id ` +
+		`WHERE CAST(ug.user_id AS CHAR) = ? ORDER BY g.name`
+	DjangoMySQLUserQuery = `SELECT password, is_active FROM auth_user WHERE CAST(id AS CHAR) = ?`
+)
+
 // applyFrameworkDefaults fills in what a framework preset implies: the
 // cookie name, the user id's path, the query or key of the session. It runs
 // before the other session defaults.
@@ -51,8 +59,12 @@ func applyFrameworkDefaults(cfg *configv1.Config) {
 	cookie, userID := "", ""
 	if q := s.Sql; q != nil && q.Preset == PresetDjango {
 		cookie, userID = DefaultDjangoCookie, DefaultDjangoUserID
+		query, groups, user := DjangoQuery, DjangoGroupsQuery, DjangoUserQuery
+		if q.Driver == "mysql" {
+			query, groups, user = DjangoMySQLQuery, DjangoMySQLGroupsQuery, DjangoMySQLUserQuery
+		}
 		if q.Query == "" {
-			q.Query = DjangoQuery
+			q.Query = query
 			if q.JsonColumn == "" {
 				q.JsonColumn = "session_data"
 			}
@@ -60,11 +72,11 @@ func applyFrameworkDefaults(cfg *configv1.Config) {
 				q.ExpiresColumn = "expire_date"
 			}
 			if q.GroupsQuery == "" {
-				q.GroupsQuery = DjangoGroupsQuery
+				q.GroupsQuery = groups
 			}
 		}
 		if q.UserQuery == "" {
-			q.UserQuery = DjangoUserQuery
+			q.UserQuery = user
 		}
 	}
 	if r := s.Redis; r != nil && r.Preset == PresetPHPRedis {
@@ -159,6 +171,10 @@ func validateFrameworkStores(add func(string, string, ...any), s *configv1.Sessi
 	if q := s.Sql; q != nil && q.UserQuery != "" {
 		if q.Preset != PresetDjango {
 			add("session.sql.user_query", "set, but the preset is not django")
+		} else if q.Driver == "mysql" {
+			if mysqlParams(q.UserQuery) != 1 {
+				add("session.sql.user_query", "the query must take exactly one parameter, ?")
+			}
 		} else if params := placeholder.FindAllString(q.UserQuery, -1); len(params) == 0 {
 			add("session.sql.user_query", "the query must take exactly one parameter, $1")
 		} else {

@@ -47,14 +47,14 @@ func DjangoSessionData(keys [][]byte, salt string) (func([]byte) (map[string]any
 // (is_active) and the session's "_auth_user_hash" is still the hash of the
 // user's password, so a password change or a deactivation ends the user's
 // other sessions here as in Django. user holds the columns "password" and
-// "is_active".
+// "is_active" (a boolean, or MySQL's 0 or 1).
 func DjangoUserCheck(keys [][]byte) (func(doc, user map[string]any) error, error) {
 	a, err := django.NewAuthHash(keys)
 	if err != nil {
 		return nil, err
 	}
 	return func(doc, user map[string]any) error {
-		if active, _ := user["is_active"].(bool); !active {
+		if !truthy(user["is_active"]) {
 			return &InvalidError{Reason: "django session: the user is not active", Step: "inactive user"}
 		}
 		password, _ := user["password"].(string)
@@ -64,6 +64,18 @@ func DjangoUserCheck(keys [][]byte) (func(doc, user map[string]any) error, error
 		}
 		return nil
 	}, nil
+}
+
+// truthy reads a boolean column: a bool (PostgreSQL) or a number
+// (MySQL's BOOLEAN is TINYINT(1)).
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case bool:
+		return x
+	case int64:
+		return x != 0
+	}
+	return false
 }
 
 // PHPSessionData returns a decoder of PHP's session data (for

@@ -50,8 +50,8 @@ type SQLOptions struct {
 	UserIDPath  string
 	GroupsKey   string
 
-	// UserQuery, when set, reads the session's user (PostgreSQL): its one
-	// parameter is the user id at UserIDPath, and its first row's columns
+	// UserQuery, when set, reads the session's user: its one parameter
+	// ($1, or ? for MySQL) is the user id at UserIDPath, and its first row's columns
 	// go to CheckUser, which refuses a session its user no longer holds.
 	// No row: the user is gone, and the session invalid.
 	UserQuery string
@@ -86,8 +86,8 @@ func NewSQLStore(opts SQLOptions) (*SQLStore, error) {
 	if opts.GroupsKey == "" {
 		opts.GroupsKey = "groups"
 	}
-	if opts.UserQuery != "" && (opts.Driver == "mysql" || opts.CheckUser == nil || opts.UserIDPath == "") {
-		return nil, errors.New("sql: the user query needs postgres, a check and the user id path")
+	if opts.UserQuery != "" && (opts.CheckUser == nil || opts.UserIDPath == "") {
+		return nil, errors.New("sql: the user query needs a check and the user id path")
 	}
 	if opts.DecodeColumn == nil {
 		opts.DecodeColumn = DecodeDocument
@@ -277,6 +277,9 @@ func (s *SQLStore) groups(ctx context.Context, uid any) ([]any, error) {
 
 // checkUser runs the user query and the check of its row.
 func (s *SQLStore) checkUser(ctx context.Context, doc map[string]any, uid any) error {
+	if s.db != nil {
+		return s.mysqlCheckUser(ctx, doc, uid)
+	}
 	param := fmt.Sprint(uid)
 	rows, err := s.pool.Query(ctx, s.opts.UserQuery, uid)
 	if err != nil {

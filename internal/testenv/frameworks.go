@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -39,7 +40,10 @@ type DjangoOptions struct {
 	Engine string
 	// PostgresURL (with the password) holds the app's tables; SQLite in a
 	// temporary folder when empty.
-	PostgresURL   string
+	PostgresURL string
+	// MariaDB, when set, holds the app's tables instead (Django's mysql
+	// backend, Debian's python3-mysqldb).
+	MariaDB       *MariaDB
 	SecretKeyFile string
 	// CookieAge is SESSION_COOKIE_AGE (Django's two weeks when zero).
 	CookieAge time.Duration
@@ -54,7 +58,12 @@ func StartDjango(t testing.TB, opts DjangoOptions) *FrameworkApp {
 	if opts.PostgresURL != "" {
 		needPython(t, "psycopg2", "python3-psycopg2")
 	}
-	env := []string{"SESSION_ENGINE=" + opts.Engine, "PG_URL=" + opts.PostgresURL,
+	mysqlURL := ""
+	if opts.MariaDB != nil {
+		needPython(t, "MySQLdb", "python3-mysqldb")
+		mysqlURL = fmt.Sprintf("mysql://%s:%s@%s/%s", MariaDBUser, MariaDBPassword, opts.MariaDB.Addr, MariaDBDatabase)
+	}
+	env := []string{"SESSION_ENGINE=" + opts.Engine, "PG_URL=" + opts.PostgresURL, "MYSQL_URL=" + mysqlURL,
 		"SECRET_KEY_FILE=" + opts.SecretKeyFile, "DATA_DIR=" + t.TempDir()}
 	if opts.CookieAge > 0 {
 		env = append(env, "SESSION_COOKIE_AGE="+strconv.Itoa(int(opts.CookieAge.Seconds())))

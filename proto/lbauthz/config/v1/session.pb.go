@@ -690,8 +690,9 @@ type SQL struct {
 	// query, json_column "sess", expires_column "expire", the cookie format
 	// "express" and the cookie name "connect.sid" when those are left empty.
 	// PostgreSQL only.
-	// "django": Django's db and cached_db session backends on PostgreSQL
-	// (django.contrib.sessions and django.contrib.auth). Sets the query of
+	// "django": Django's db and cached_db session backends on PostgreSQL,
+	// MySQL or MariaDB (django.contrib.sessions and django.contrib.auth),
+	// with queries written for the driver. Sets the query of
 	// "django_session" (session_data is checked with session.app_secret_files
 	// and decoded; a pickled session is refused), expires_column
 	// "expire_date", a groups_query reading the names of the user's groups
@@ -746,8 +747,9 @@ type SQL struct {
 	// "is_active". A session is refused when its user is not active or its
 	// "_auth_user_hash" no longer matches the password (changed since the
 	// login), as Django does. Default
-	// "SELECT password, is_active FROM auth_user WHERE id::text = $1"; set it
-	// for a custom user model's table.
+	// "SELECT password, is_active FROM auth_user WHERE id::text = $1" (for
+	// mysql: "... WHERE CAST(id AS CHAR) = ?"); set it for a custom user
+	// model's table.
 	UserQuery     string `protobuf:"bytes,12,opt,name=user_query,json=userQuery,proto3" json:"user_query,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
