@@ -109,6 +109,43 @@ func (p PHPSessionID) Lookup(ctx context.Context, id string) (Data, error) {
 // Close closes the next store.
 func (p PHPSessionID) Close() error { return closeStore(p.Next) }
 
+// RailsStoredSession returns a decoder of a session that a Rails
+// server-side store wrote (redis-store, activerecord-session_store), for
+// RedisOptions.Decode and SQLOptions.DecodeColumn: JSON only, a Marshal
+// dump refused unread. format names the store in refusals.
+func RailsStoredSession(format string) func([]byte) (map[string]any, error) {
+	return func(b []byte) (map[string]any, error) {
+		doc, err := rails.DecodeStoredSession(format, b)
+		return doc, refused(err)
+	}
+}
+
+// RackSessionID reads the public session id of a Rack session cookie
+// (Rails' Redis and ActiveRecord session stores) and asks the next store
+// for Prefix and the id's SHA-256, the private id under which Rack 2.0.8
+// and later keep the session. Sessions kept under the public id itself
+// (written before that version) are not read: the cookie could then name
+// another session's private id.
+type RackSessionID struct {
+	Next Store
+	// Prefix goes before the hash: "2::" (Rack's version) for a SQL
+	// column; "" for Redis, whose key template holds it.
+	Prefix string
+}
+
+// Lookup refuses a value that is not a Rack session id (hex digits) and
+// asks the next store for the others' private id.
+func (r RackSessionID) Lookup(ctx context.Context, value string) (Data, error) {
+	hash, ok := rails.PrivateSessionID(value)
+	if !ok {
+		return Data{}, &InvalidError{Reason: "rails session id: " + framework.StepMalformed + " (not a Rack session id)", Step: framework.StepMalformed}
+	}
+	return r.Next.Lookup(ctx, r.Prefix+hash)
+}
+
+// Close closes the next store.
+func (r RackSessionID) Close() error { return closeStore(r.Next) }
+
 // SignedCookieStore reads a session the app's framework keeps in the cookie
 // itself (Django's signed_cookies backend, Flask's default session). A
 // lookup is a signature check and a decode, without I/O.

@@ -42,6 +42,11 @@ type SQLOptions struct {
 	DecodeColumn func([]byte) (map[string]any, error)
 	// ExpiresColumn names a column holding when the session ends.
 	ExpiresColumn string
+	// IdleColumn names a column holding when the session was last used;
+	// the session ends MaxIdle after it (Laravel's last_activity and
+	// SESSION_LIFETIME).
+	IdleColumn string
+	MaxIdle    time.Duration
 	// GroupsQuery, when set, reads the user's group ids (the first column of
 	// each row); its one parameter ($1, or ? for MySQL) is the user id found
 	// at UserIDPath.
@@ -88,6 +93,9 @@ func NewSQLStore(opts SQLOptions) (*SQLStore, error) {
 	}
 	if opts.UserQuery != "" && (opts.CheckUser == nil || opts.UserIDPath == "") {
 		return nil, errors.New("sql: the user query needs a check and the user id path")
+	}
+	if opts.IdleColumn != "" && opts.MaxIdle <= 0 {
+		return nil, errors.New("sql: the idle column needs a positive max idle time")
 	}
 	if opts.DecodeColumn == nil {
 		opts.DecodeColumn = DecodeDocument
@@ -236,8 +244,15 @@ func (s *SQLStore) document(names []string, dest []any) (map[string]any, time.Ti
 		}
 		if name == s.opts.ExpiresColumn {
 			if t, ok := expiresAt(v); ok {
-				expires = t
+				expires = earliest(expires, t)
 			}
+		}
+		if name == s.opts.IdleColumn {
+			t, ok := expiresAt(v)
+			if !ok {
+				return nil, time.Time{}, Invalid("column " + strconv.Quote(name) + " is not a time")
+			}
+			expires = earliest(expires, t.Add(s.opts.MaxIdle))
 		}
 		if s.opts.JSONColumn == "" {
 			doc[name] = v

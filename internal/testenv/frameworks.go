@@ -259,12 +259,17 @@ func StartLaravelFormat(t testing.TB, opts LaravelFormatOptions) *FrameworkApp {
 // RailsOptions configures StartRails.
 type RailsOptions struct {
 	SecretKeyBaseFile string
-	// ExpireAfter is the cookie store's expire_after (none when zero).
+	// ExpireAfter is the session store's expire_after (none when zero).
 	ExpireAfter time.Duration
+	// RedisAddr, when set, is the Redis server of redis-actionpack's
+	// session store (Debian's ruby-redis-actionpack), used instead of the
+	// cookie store.
+	RedisAddr string
 }
 
 // StartRails starts the one-file Rails app (frameworks/rails_app.rb,
-// Debian's ruby-rails 6.1) on WEBrick, with Rails' default cookie store.
+// Debian's ruby-rails 6.1) on WEBrick, with Rails' default cookie store or
+// redis-actionpack's Redis store.
 func StartRails(t testing.TB, opts RailsOptions) *FrameworkApp {
 	t.Helper()
 	SkipShort(t, "the Rails app") // before the checks of its interpreter, which take seconds
@@ -275,7 +280,12 @@ func StartRails(t testing.TB, opts RailsOptions) *FrameworkApp {
 	if err := exec.Command(bin, "-e", `require "rails"; require "webrick"`).Run(); err != nil {
 		Missing(t, "Rails 6.1 and WEBrick (apt-get install ruby-rails)")
 	}
-	env := []string{"SECRET_KEY_BASE_FILE=" + opts.SecretKeyBaseFile}
+	if opts.RedisAddr != "" {
+		if err := exec.Command(bin, "-e", `require "rails"; require "action_controller/railtie"; require "redis-actionpack"`).Run(); err != nil {
+			Missing(t, "redis-actionpack (apt-get install ruby-redis-actionpack)")
+		}
+	}
+	env := []string{"SECRET_KEY_BASE_FILE=" + opts.SecretKeyBaseFile, "REDIS_ADDR=" + opts.RedisAddr}
 	if opts.ExpireAfter > 0 {
 		env = append(env, "EXPIRE_AFTER="+strconv.Itoa(int(opts.ExpireAfter.Seconds())))
 	}
