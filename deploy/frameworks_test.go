@@ -316,19 +316,33 @@ identity: { user_id: "user_id", group_ids: "groups" }
 func TestFrameworks_LaravelFormatSessions(t *testing.T) {
 	appKey := "base64:" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
 	oldKey := "base64:" + base64.StdEncoding.EncodeToString([]byte("fedcba9876543210fedcba9876543210"))
-	for _, c := range []struct{ driver, cipher string }{
-		{"file", "aes-256-cbc"}, {"file", "aes-256-gcm"}, {"redis", "aes-256-cbc"},
+	for _, c := range []struct {
+		driver, cipher string
+		encrypt        bool
+	}{
+		{"file", "aes-256-cbc", false}, {"file", "aes-256-gcm", false}, {"redis", "aes-256-cbc", false},
+		{"database", "aes-256-cbc", false},
+		{"file", "aes-256-gcm", true}, {"redis", "aes-256-cbc", true}, {"database", "aes-256-gcm", true},
 	} {
-		t.Run(c.driver+"/"+c.cipher, func(t *testing.T) {
+		name := c.driver + "/" + c.cipher
+		if c.encrypt {
+			name += "/encrypted"
+		}
+		t.Run(name, func(t *testing.T) {
 			// The app signs with the old key: lbauthz lists the new key
 			// first, as after a rotation with APP_PREVIOUS_KEYS.
-			opts := testenv.LaravelFormatOptions{AppKey: oldKey, Cipher: c.cipher, Driver: c.driver}
+			opts := testenv.LaravelFormatOptions{AppKey: oldKey, Cipher: c.cipher, Driver: c.driver, Encrypt: c.encrypt}
 			store := ""
-			if c.driver == "redis" {
+			switch c.driver {
+			case "redis":
 				rd := testenv.StartRedis(t)
 				opts.RedisAddr = rd.Addr
 				store = `  redis: { preset: laravel, address: "` + rd.Addr + `" }`
-			} else {
+			case "database":
+				db := testenv.StartMariaDB(t)
+				opts.MariaDB = db
+				store = `  sql: { preset: laravel, driver: mysql, dsn: "` + db.DSN() + `", password_file: "` + secretFile(t, testenv.MariaDBPassword) + `" }`
+			default:
 				opts.SessionPath = t.TempDir()
 				store = `  files: { preset: laravel, path: "` + opts.SessionPath + `" }`
 			}

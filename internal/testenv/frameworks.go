@@ -234,8 +234,12 @@ type LaravelFormatOptions struct {
 	// AppKey is APP_KEY ("base64:..."), Cipher "aes-256-cbc" (Laravel's
 	// default) or "aes-256-gcm".
 	AppKey, Cipher string
-	// Driver is "file" (SessionPath) or "redis" (RedisAddr).
+	// Driver is "file" (SessionPath), "redis" (RedisAddr) or "database"
+	// (MariaDB, through PHP's pdo_mysql).
 	Driver, SessionPath, RedisAddr string
+	MariaDB                        *MariaDB
+	// Encrypt is SESSION_ENCRYPT.
+	Encrypt bool
 }
 
 // StartLaravelFormat starts PHP's built-in server with
@@ -252,7 +256,16 @@ func StartLaravelFormat(t testing.TB, opts LaravelFormatOptions) *FrameworkApp {
 	}
 	host, port, _ := net.SplitHostPort(opts.RedisAddr)
 	env := []string{"APP_KEY=" + opts.AppKey, "CIPHER=" + opts.Cipher, "DRIVER=" + opts.Driver,
-		"SESSION_PATH=" + opts.SessionPath, "REDIS_HOST=" + host, "REDIS_PORT=" + port}
+		"SESSION_PATH=" + opts.SessionPath, "REDIS_HOST=" + host, "REDIS_PORT=" + port,
+		"SESSION_ENCRYPT=" + strconv.FormatBool(opts.Encrypt)}
+	if opts.MariaDB != nil {
+		if out, err := exec.Command(bin, "-m").Output(); err != nil || !strings.Contains(string(out), "\npdo_mysql\n") {
+			Missing(t, "PHP's pdo_mysql extension (apt-get install php-mysql)")
+		}
+		dbHost, dbPort, _ := net.SplitHostPort(opts.MariaDB.Addr)
+		env = append(env, "DB_HOST="+dbHost, "DB_PORT="+dbPort, "DB_DATABASE="+MariaDBDatabase,
+			"DB_USERNAME="+MariaDBUser, "DB_PASSWORD="+MariaDBPassword)
+	}
 	return startFrameworkApp(t, "laravel-format php", "laravel_session", env, bin, "-S", "ADDR", "laravel_format_app.php")
 }
 
