@@ -16,6 +16,7 @@ import (
 	"github.com/lbauthz/lbauthz/authz/session/framework/django"
 	"github.com/lbauthz/lbauthz/authz/session/framework/flask"
 	"github.com/lbauthz/lbauthz/internal/authztest"
+	"github.com/lbauthz/lbauthz/internal/testenv"
 )
 
 const benchAppSecret = "the app's framework secret key 0123456789"
@@ -67,7 +68,41 @@ func frameworkBenches(tb testing.TB) []frameworkBench {
 	if err := os.WriteFile(railsSecret, []byte(rv.Secret), 0o600); err != nil {
 		tb.Fatal(err)
 	}
+	// Laravel: an encrypted session (SESSION_ENCRYPT) of the Laravel-format
+	// fixtures, behind its encrypted cookie.
+	lb, err := os.ReadFile(filepath.Join("session", "framework", "laravel", "testdata", "vectors.json"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var lv map[string]string
+	if err := json.Unmarshal(lb, &lv); err != nil {
+		tb.Fatal(err)
+	}
+	laravelDir := filepath.Join(dir, "laravel")
+	if err := os.Mkdir(laravelDir, 0o700); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(laravelDir, lv["session_id"]), []byte(lv["encrypted_file_payload"]), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	appKey := filepath.Join(dir, "app-key")
+	if err := os.WriteFile(appKey, []byte(lv["app_key"]), 0o600); err != nil {
+		tb.Fatal(err)
+	}
 	return []frameworkBench{
+		{name: "LaravelEncryptedFiles", yaml: `
+session:
+  files: { preset: laravel, path: "` + laravelDir + `" }
+  app_secret_files: ["` + appKey + `"]
+identity: { group_ids: "groups" }
+`, cookie: "laravel_session=" + lv["cbc_cookie"], value: lv["cbc_cookie"], store: func() (session.Store, error) {
+			keys := [][]byte{[]byte(lv["app_key"])}
+			st, err := session.NewPHPFilesStore(session.PHPFilesOptions{Dir: laravelDir, Laravel: true, LaravelKeys: keys, MaxIdle: time.Hour})
+			if err != nil {
+				return nil, err
+			}
+			return session.NewLaravelCookie(keys, "laravel_session", st)
+		}},
 		{name: "Rails", yaml: `
 session:
   cookie: _app_session
@@ -118,6 +153,28 @@ func TestCheck_PassThroughWithCachedFrameworkSessionDoesNotAllocate(t *testing.T
 				t.Fatalf("a pass-through Check with a cached %s session allocates %v times", fb.name, n)
 			}
 		})
+	}
+}
+
+// The same for a preset whose sessions are in a server: Rails' Redis store.
+func TestCheck_PassThroughWithCachedRailsRedisSessionDoesNotAllocate(t *testing.T) {
+	r := testenv.StartRedis(t)
+	ra := authztest.NewRailsRedisAttacks(t, r.Addr)
+	srv := envoygrpc.NewServer(authz.NewHolder(ra.Engine(t, "http://127.0.0.1:9", "sk_bench")))
+	var cookie string
+	for _, c := range ra.Cases() {
+		if c.Name == "PageWithARailsRedisSessionID" {
+			cookie = c.Cookie
+		}
+	}
+	req := authztest.CheckRequest("GET", "/docs/42", map[string]string{"cookie": "theme=dark; " + cookie}, "")
+	ctx := context.Background()
+	resp, err := srv.Check(ctx, req)
+	if err != nil || resp.GetStatus().GetCode() != int32(codes.OK) || len(resp.GetOkResponse().GetHeaders()) == 0 {
+		t.Fatalf("not allowed with identity: %v %v", resp, err)
+	}
+	if n := testing.AllocsPerRun(200, func() { _, _ = srv.Check(ctx, req) }); n > 0 {
+		t.Fatalf("a pass-through Check with a cached Rails Redis session allocates %v times", n)
 	}
 }
 

@@ -2,7 +2,9 @@ package deploy_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"net/http/httptest"
 	"os"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc/codes"
 
 	"github.com/lbauthz/lbauthz/authz"
@@ -210,6 +213,30 @@ func TestFrameworks_DjangoDatabaseSessionsOnPostgres(t *testing.T) {
 	}
 }
 
+// Django's db backend on MariaDB through Django's own mysql backend
+// (Debian's python3-mysqldb), read through the MySQL driver of the sql
+// store.
+func TestFrameworks_DjangoDatabaseSessionsOnMariaDB(t *testing.T) {
+	db := testenv.StartMariaDB(t)
+	secret := secretFile(t, "django-insecure-test-key-mariadb-0123456789abcdef")
+	app := testenv.StartDjango(t, testenv.DjangoOptions{Engine: "db", MariaDB: db, SecretKeyFile: secret})
+	pw := secretFile(t, testenv.MariaDBPassword)
+	r := newFrameworkRig(t, "sessionid", `
+  sql: { preset: django, driver: mysql, dsn: "`+db.DSN()+`", password_file: "`+pw+`" }
+  app_secret_files: ["`+secret+`"]
+`)
+	cookie, uid := app.Login(t)
+	r.signedIn(t, cookie, uid, []string{"editors", "staff"})
+	app.Post(t, "/password")
+	afterCache()
+	r.refused(t, cookie)
+	cookie, uid = app.Login(t)
+	r.signedIn(t, cookie, uid, []string{"editors", "staff"})
+	app.Logout(t, cookie)
+	afterCache()
+	r.refused(t, cookie)
+}
+
 func TestFrameworks_DjangoSignedCookies(t *testing.T) {
 	secret := secretFile(t, "django-insecure-signed-cookie-key-0123456789")
 	app := testenv.StartDjango(t, testenv.DjangoOptions{Engine: "signed_cookies", SecretKeyFile: secret, CookieAge: 3 * time.Second})
@@ -289,19 +316,33 @@ identity: { user_id: "user_id", group_ids: "groups" }
 func TestFrameworks_LaravelFormatSessions(t *testing.T) {
 	appKey := "base64:" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
 	oldKey := "base64:" + base64.StdEncoding.EncodeToString([]byte("fedcba9876543210fedcba9876543210"))
-	for _, c := range []struct{ driver, cipher string }{
-		{"file", "aes-256-cbc"}, {"file", "aes-256-gcm"}, {"redis", "aes-256-cbc"},
+	for _, c := range []struct {
+		driver, cipher string
+		encrypt        bool
+	}{
+		{"file", "aes-256-cbc", false}, {"file", "aes-256-gcm", false}, {"redis", "aes-256-cbc", false},
+		{"database", "aes-256-cbc", false},
+		{"file", "aes-256-gcm", true}, {"redis", "aes-256-cbc", true}, {"database", "aes-256-gcm", true},
 	} {
-		t.Run(c.driver+"/"+c.cipher, func(t *testing.T) {
+		name := c.driver + "/" + c.cipher
+		if c.encrypt {
+			name += "/encrypted"
+		}
+		t.Run(name, func(t *testing.T) {
 			// The app signs with the old key: lbauthz lists the new key
 			// first, as after a rotation with APP_PREVIOUS_KEYS.
-			opts := testenv.LaravelFormatOptions{AppKey: oldKey, Cipher: c.cipher, Driver: c.driver}
+			opts := testenv.LaravelFormatOptions{AppKey: oldKey, Cipher: c.cipher, Driver: c.driver, Encrypt: c.encrypt}
 			store := ""
-			if c.driver == "redis" {
+			switch c.driver {
+			case "redis":
 				rd := testenv.StartRedis(t)
 				opts.RedisAddr = rd.Addr
 				store = `  redis: { preset: laravel, address: "` + rd.Addr + `" }`
-			} else {
+			case "database":
+				db := testenv.StartMariaDB(t)
+				opts.MariaDB = db
+				store = `  sql: { preset: laravel, driver: mysql, dsn: "` + db.DSN() + `", password_file: "` + secretFile(t, testenv.MariaDBPassword) + `" }`
+			default:
 				opts.SessionPath = t.TempDir()
 				store = `  files: { preset: laravel, path: "` + opts.SessionPath + `" }`
 			}
@@ -339,4 +380,90 @@ identity: { group_ids: "groups" }
 	}
 	time.Sleep(3500 * time.Millisecond)
 	r.refused(t, cookie)
+}
+
+// redis-actionpack's Redis session store (Debian's ruby-redis-actionpack)
+// in the real Rails app, with redis-store's JSON serializer: the cookie
+// holds Rack's public session id, Redis the session under its SHA-256.
+func TestFrameworks_RailsRedisStore(t *testing.T) {
+	rd := testenv.StartRedis(t)
+	secret := secretFile(t, "rails-secret-key-base-for-tests-0123456789abcdef0123456789abcdef")
+	app := testenv.StartRails(t, testenv.RailsOptions{SecretKeyBaseFile: secret, RedisAddr: rd.Addr, ExpireAfter: 3 * time.Second})
+	r := newFrameworkRig(t, "_app_session", `  cookie: "_app_session"
+  redis: { preset: rails, address: "`+rd.Addr+`", key_template: "session:2::{id}" }
+identity: { group_ids: "groups" }
+`)
+	cookie, uid := app.Login(t)
+	r.signedIn(t, cookie, uid, []string{"editors", "staff"})
+	// reset_session deletes the session from Redis.
+	app.Logout(t, cookie)
+	afterCache()
+	r.refused(t, cookie)
+	// expire_after is the key's TTL.
+	cookie, uid = app.Login(t)
+	r.signedIn(t, cookie, uid, []string{"editors", "staff"})
+	time.Sleep(3500 * time.Millisecond)
+	r.refused(t, cookie)
+}
+
+// activerecord-session_store is not in Debian: its rows are fixtures of the
+// gem's documented format (the "sessions" table of its migration, the
+// private id "2::" + SHA-256 of the cookie's public id, data written by the
+// :json serializer, or Base64 of Marshal by the default :marshal one) made
+// with Ruby's own JSON, Marshal and Digest by
+// authz/session/framework/rails/testdata/make_store_vectors.rb, not rows the
+// gem wrote. PostgreSQL and the doors are real.
+func TestFrameworks_RailsActiveRecordStoreFixtures(t *testing.T) {
+	raw, err := os.ReadFile("../authz/session/framework/rails/testdata/store_vectors.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		PublicID      string `json:"public_id"`
+		PrivateID     string `json:"private_id"`
+		JSON          string `json:"json"`
+		MarshalBase64 string `json:"marshal_base64"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	pg := testenv.StartPostgres(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	db, err := pgx.Connect(ctx, pg.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.Exec(ctx, q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`CREATE TABLE sessions (id bigserial PRIMARY KEY, session_id varchar NOT NULL, data text,
+		created_at timestamp(6) NOT NULL DEFAULT now(), updated_at timestamp(6) NOT NULL DEFAULT now())`)
+	exec(`CREATE UNIQUE INDEX index_sessions_on_session_id ON sessions (session_id)`)
+	exec(`INSERT INTO sessions (session_id, data) VALUES ($1, $2)`, v.PrivateID, v.JSON)
+	// The Marshal row of another public id.
+	marshalID := strings.Repeat("0123456789abcdef", 2)
+	sum := sha256.Sum256([]byte(marshalID))
+	exec(`INSERT INTO sessions (session_id, data) VALUES ($1, $2)`, "2::"+hex.EncodeToString(sum[:]), v.MarshalBase64)
+	// A row kept under a public id, as before Rack 2.0.8: never read, so
+	// that a cookie cannot name a row by its private id.
+	exec(`INSERT INTO sessions (session_id, data) VALUES ($1, $2)`, "fedcba9876543210fedcba9876543210", v.JSON)
+
+	pw := secretFile(t, testenv.PostgresPassword)
+	r := newFrameworkRig(t, "_app_session", `  cookie: "_app_session"
+  sql: { preset: rails, dsn: "`+pg.DSN()+`", password_file: "`+pw+`" }
+identity: { group_ids: "groups" }
+`)
+	r.signedIn(t, v.PublicID, "42", []string{"editors", "staff"})
+	r.refused(t, marshalID)
+	r.refused(t, v.PrivateID)
+	r.refused(t, "fedcba9876543210fedcba9876543210")
+	// The logout (reset_session) destroys the row.
+	exec(`DELETE FROM sessions WHERE session_id = $1`, v.PrivateID)
+	afterCache()
+	r.refused(t, v.PublicID)
 }

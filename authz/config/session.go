@@ -174,9 +174,9 @@ func validateSession(add func(string, string, ...any), s *configv1.Session) {
 
 func validateRedis(add func(string, string, ...any), r *configv1.Redis, cookieFormat string) {
 	switch r.Preset {
-	case "", PresetConnectRedis, PresetPHPRedis, PresetLaravel:
+	case "", PresetConnectRedis, PresetPHPRedis, PresetLaravel, PresetRails:
 	default:
-		add("session.redis.preset", "%q is not a known preset (connect-redis, phpredis, laravel)", r.Preset)
+		add("session.redis.preset", "%q is not a known preset (connect-redis, phpredis, laravel, rails)", r.Preset)
 	}
 	if r.Address == "" {
 		add("session.redis.address", "the host:port of the Redis server is required")
@@ -200,15 +200,15 @@ var placeholder = regexp.MustCompile(`\$([0-9]+)`)
 
 func validateSQL(add func(string, string, ...any), q *configv1.SQL) {
 	switch q.Preset {
-	case "", PresetConnectPGSimple, PresetDjango:
+	case "", PresetConnectPGSimple, PresetDjango, PresetRails, PresetLaravel:
 	default:
-		add("session.sql.preset", "%q is not a known preset (connect-pg-simple, django)", q.Preset)
+		add("session.sql.preset", "%q is not a known preset (connect-pg-simple, django, rails, laravel)", q.Preset)
 	}
 	mysqlDriver := q.Driver == "mysql"
 	switch q.Driver {
 	case "postgres":
 	case "mysql":
-		if q.Preset == PresetConnectPGSimple || q.Preset == PresetDjango {
+		if q.Preset == PresetConnectPGSimple {
 			add("session.sql.driver", "%q: the %s preset is for postgres", q.Driver, q.Preset)
 		}
 	default:

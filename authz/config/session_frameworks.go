@@ -13,8 +13,8 @@ const (
 	PresetFlask    = "flask"    // signed_cookie
 	PresetPHP      = "php"      // files
 	PresetPHPRedis = "phpredis" // redis
-	PresetLaravel  = "laravel"  // files, redis
-	PresetRails    = "rails"    // signed_cookie
+	PresetLaravel  = "laravel"  // files, redis, sql
+	PresetRails    = "rails"    // signed_cookie, redis, sql
 
 	DefaultDjangoCookie    = "sessionid"
 	DefaultDjangoUserID    = "_auth_user_id"
@@ -30,6 +30,22 @@ const (
 	DefaultLaravelUserID   = "login_web_59ba36addc2b2f9401580f014c7f58ea4e30989d"
 	DefaultLaravelLifetime = 120 * time.Minute // SESSION_LIFETIME
 	DefaultLaravelRedisKey = "laravel_database_laravel_cache_:{id}"
+	DefaultRailsRedisKey   = "rack:session:2::{id}" // {id}: the SHA-256 of the public id
+)
+
+// The rails preset's query (activerecord-session_store's table), for
+// postgres and for mysql. The parameter is the private id, "2::" and the
+// SHA-256 of the cookie's public id.
+const (
+	RailsQuery      = `SELECT data FROM sessions WHERE session_id = $1`
+	RailsMySQLQuery = `SELECT data FROM sessions WHERE session_id = ?`
+)
+
+// The laravel preset's query (the database driver's table), for postgres
+// and for mysql.
+const (
+	LaravelQuery      = `SELECT payload, last_activity FROM sessions WHERE id = $1`
+	LaravelMySQLQuery = `SELECT payload, last_activity FROM sessions WHERE id = ?`
 )
 
 // DjangoQuery reads a session of Django's db and cached_db backends.
@@ -43,6 +59,14 @@ const DjangoGroupsQuery = `SELECT g.name FROM auth_group g JOIN auth_user_groups
 // DjangoUserQuery reads what django.contrib.auth checks of a session's user.
 const DjangoUserQuery = `SELECT password, is_active FROM auth_user WHERE id::text = $1`
 
+// The django preset's queries for MySQL and MariaDB (driver "mysql").
+const (
+	DjangoMySQLQuery       = `SELECT session_data, expire_date FROM django_session WHERE session_key = ?`
+	DjangoMySQLGroupsQuery = `SELECT g.name FROM auth_group g JOIN auth_user_groups ug ON ug.group_id = g.id ` +
+		`WHERE CAST(ug.user_id AS CHAR) = ? ORDER BY g.name`
+	DjangoMySQLUserQuery = `SELECT password, is_active FROM auth_user WHERE CAST(id AS CHAR) = ?`
+)
+
 // applyFrameworkDefaults fills in what a framework preset implies: the
 // cookie name, the user id's path, the query or key of the session. It runs
 // before the other session defaults.
@@ -51,8 +75,12 @@ func applyFrameworkDefaults(cfg *configv1.Config) {
 	cookie, userID := "", ""
 	if q := s.Sql; q != nil && q.Preset == PresetDjango {
 		cookie, userID = DefaultDjangoCookie, DefaultDjangoUserID
+		query, groups, user := DjangoQuery, DjangoGroupsQuery, DjangoUserQuery
+		if q.Driver == "mysql" {
+			query, groups, user = DjangoMySQLQuery, DjangoMySQLGroupsQuery, DjangoMySQLUserQuery
+		}
 		if q.Query == "" {
-			q.Query = DjangoQuery
+			q.Query = query
 			if q.JsonColumn == "" {
 				q.JsonColumn = "session_data"
 			}
@@ -60,11 +88,45 @@ func applyFrameworkDefaults(cfg *configv1.Config) {
 				q.ExpiresColumn = "expire_date"
 			}
 			if q.GroupsQuery == "" {
-				q.GroupsQuery = DjangoGroupsQuery
+				q.GroupsQuery = groups
 			}
 		}
 		if q.UserQuery == "" {
-			q.UserQuery = DjangoUserQuery
+			q.UserQuery = user
+		}
+	}
+	if q := s.Sql; q != nil && q.Preset == PresetRails {
+		userID = DefaultRailsUserID // the cookie is named after the app: no default
+		if q.Query == "" {
+			q.Query = RailsQuery
+			if q.Driver == "mysql" {
+				q.Query = RailsMySQLQuery
+			}
+			if q.JsonColumn == "" {
+				q.JsonColumn = "data"
+			}
+		}
+	}
+	if q := s.Sql; q != nil && q.Preset == PresetLaravel {
+		cookie, userID = DefaultLaravelCookie, DefaultLaravelUserID
+		if q.Query == "" {
+			q.Query = LaravelQuery
+			if q.Driver == "mysql" {
+				q.Query = LaravelMySQLQuery
+			}
+			if q.JsonColumn == "" {
+				q.JsonColumn = "payload"
+			}
+			if q.IdleColumn == "" {
+				q.IdleColumn = "last_activity"
+			}
+		}
+		setDuration(&q.MaxIdle, DefaultLaravelLifetime)
+	}
+	if r := s.Redis; r != nil && r.Preset == PresetRails {
+		userID = DefaultRailsUserID
+		if r.KeyTemplate == "" {
+			r.KeyTemplate = DefaultRailsRedisKey
 		}
 	}
 	if r := s.Redis; r != nil && r.Preset == PresetPHPRedis {
@@ -159,6 +221,10 @@ func validateFrameworkStores(add func(string, string, ...any), s *configv1.Sessi
 	if q := s.Sql; q != nil && q.UserQuery != "" {
 		if q.Preset != PresetDjango {
 			add("session.sql.user_query", "set, but the preset is not django")
+		} else if q.Driver == "mysql" {
+			if mysqlParams(q.UserQuery) != 1 {
+				add("session.sql.user_query", "the query must take exactly one parameter, ?")
+			}
 		} else if params := placeholder.FindAllString(q.UserQuery, -1); len(params) == 0 {
 			add("session.sql.user_query", "the query must take exactly one parameter, $1")
 		} else {
@@ -170,7 +236,16 @@ func validateFrameworkStores(add func(string, string, ...any), s *configv1.Sessi
 			}
 		}
 	}
-	needSecret := s.SignedCookie != nil || s.Sql.GetPreset() == PresetDjango ||
+	if q := s.Sql; q != nil {
+		if q.IdleColumn != "" && q.MaxIdle == nil {
+			add("session.sql.max_idle", "required with idle_column: how long after its last use a session is accepted")
+		}
+		if q.MaxIdle != nil && q.IdleColumn == "" {
+			add("session.sql.max_idle", "set, but no idle_column says when the session was last used")
+		}
+		checkPositive(add, "session.sql.max_idle", q.MaxIdle, false)
+	}
+	needSecret := s.SignedCookie != nil || s.Sql.GetPreset() == PresetDjango || s.Sql.GetPreset() == PresetLaravel ||
 		s.Files.GetPreset() == PresetLaravel || s.Redis.GetPreset() == PresetLaravel
 	switch {
 	case needSecret && len(s.AppSecretFiles) == 0:
@@ -200,9 +275,9 @@ func FrameworkPreset(s *configv1.Session) string {
 		return s.SignedCookie.Preset
 	case s.GetFiles() != nil:
 		return s.Files.Preset
-	case s.GetSql().GetPreset() == PresetDjango:
-		return PresetDjango
-	case s.GetRedis().GetPreset() == PresetPHPRedis, s.GetRedis().GetPreset() == PresetLaravel:
+	case s.GetSql().GetPreset() == PresetDjango, s.GetSql().GetPreset() == PresetRails, s.GetSql().GetPreset() == PresetLaravel:
+		return s.Sql.Preset
+	case s.GetRedis().GetPreset() == PresetPHPRedis, s.GetRedis().GetPreset() == PresetLaravel, s.GetRedis().GetPreset() == PresetRails:
 		return s.Redis.Preset
 	}
 	return ""

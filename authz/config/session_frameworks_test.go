@@ -47,6 +47,21 @@ session:
   redis: { preset: laravel, address: "127.0.0.1:6379" }
   app_secret_files: ["/run/secrets/app-key"]
 `, "laravel_session", config.DefaultLaravelUserID, ""},
+		{"RailsRedis", `
+session:
+  cookie: _shop_session
+  redis: { preset: rails, address: "127.0.0.1:6379" }
+`, "_shop_session", config.DefaultRailsUserID, ""},
+		{"RailsActiveRecord", `
+session:
+  cookie: _shop_session
+  sql: { preset: rails, dsn: "postgres://app@127.0.0.1:5432/app" }
+`, "_shop_session", config.DefaultRailsUserID, ""},
+		{"LaravelDatabase", `
+session:
+  sql: { preset: laravel, driver: mysql, dsn: "app@tcp(127.0.0.1:3306)/app" }
+  app_secret_files: ["/run/secrets/app-key"]
+`, "laravel_session", config.DefaultLaravelUserID, ""},
 		{"PHPRedis", `
 session:
   redis: { preset: phpredis, address: "127.0.0.1:6379" }
@@ -63,13 +78,42 @@ identity: { user_id: "uid" }
 			}
 		})
 	}
-	cfg, _ := config.Parse("c.yaml", []byte(`
+	cfg, err := config.Parse("c.yaml", []byte(`
 session:
   sql: { preset: django, dsn: "postgres://app@127.0.0.1:5432/app" }
   app_secret_files: ["/run/secrets/django"]
 `), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if q := cfg.Session.Sql; q.Query != config.DjangoQuery || q.JsonColumn != "session_data" || q.ExpiresColumn != "expire_date" || q.GroupsQuery != config.DjangoGroupsQuery || q.UserQuery != config.DjangoUserQuery {
 		t.Fatalf("django query defaults: %v", q)
+	}
+	cfg, err = config.Parse("c.yaml", []byte(`
+session:
+  sql: { preset: django, driver: mysql, dsn: "app@tcp(127.0.0.1:3306)/app" }
+  app_secret_files: ["/run/secrets/django"]
+`), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := cfg.Session.Sql; q.Query != config.DjangoMySQLQuery || q.GroupsQuery != config.DjangoMySQLGroupsQuery || q.UserQuery != config.DjangoMySQLUserQuery {
+		t.Fatalf("django mysql query defaults: %v", q)
+	}
+	cfg, err = config.Parse("c.yaml", []byte(`
+session:
+  sql: { preset: laravel, dsn: "postgres://app@127.0.0.1:5432/app" }
+  app_secret_files: ["/run/secrets/app-key"]
+`), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := cfg.Session.Sql; q.Query != config.LaravelQuery || q.JsonColumn != "payload" || q.IdleColumn != "last_activity" || q.MaxIdle.AsDuration() != config.DefaultLaravelLifetime {
+		t.Fatalf("laravel sql defaults: %v", q)
+	}
+	cfg, err = config.Parse("c.yaml", []byte("session:\n  cookie: _a_session\n  redis: { preset: rails, address: \"127.0.0.1:6379\" }\n"), noEnv)
+	if err != nil || cfg.Session.Redis.KeyTemplate != config.DefaultRailsRedisKey {
+		t.Fatalf("rails redis defaults: %v %v", cfg, err)
 	}
 	cfg, _ = config.Parse("c.yaml", []byte("session:\n  redis: { preset: phpredis, address: \"127.0.0.1:6379\" }\n"), noEnv)
 	if r := cfg.Session.Redis; r.KeyTemplate != "PHPREDIS_SESSION:{id}" || r.SerializeHandler != "php" {
@@ -86,9 +130,12 @@ func TestParse_FrameworkPresetErrorsNameTheField(t *testing.T) {
 		{"RailsWithoutCookieName", "session:\n  signed_cookie: { preset: rails }\n  app_secret_files: [/s]\n", "session.cookie:"},
 		{"RailsWithMaxAge", "session:\n  cookie: _a_session\n  signed_cookie: { preset: rails, max_age: 1h }\n  app_secret_files: [/s]\n", "session.signed_cookie.max_age:"},
 		{"UserQueryWithoutDjango", "session:\n  sql: { dsn: \"postgres://a@h/d\", query: \"SELECT 1 WHERE $1 = ''\", user_query: \"SELECT 1\" }\n  cookie: sid\n", "session.sql.user_query:"},
+		{"LaravelSQLWithoutAppKey", "session:\n  sql: { preset: laravel, dsn: \"postgres://a@h/d\" }\n", "session.app_secret_files:"},
+		{"RailsRedisWithoutCookieName", "session:\n  redis: { preset: rails, address: \"127.0.0.1:6379\" }\n", "session.cookie:"},
+		{"IdleColumnWithoutMaxIdle", "session:\n  cookie: sid\n  sql: { dsn: \"postgres://a@h/d\", query: \"SELECT 1 WHERE $1 = ''\", idle_column: last }\n", "session.sql.max_idle:"},
 		{"FilesWithoutPath", "session:\n  files: { preset: php }\n", "session.files.path:"},
 		{"FilesBadHandler", "session:\n  files: { preset: php, path: /x, serialize_handler: wddx }\n", "session.files.serialize_handler:"},
-		{"DjangoOnMySQL", "session:\n  sql: { preset: django, driver: mysql, dsn: \"app@tcp(127.0.0.1:3306)/app\" }\n  app_secret_files: [/s]\n", "session.sql.driver:"},
+		{"DjangoOnMySQLWithAPostgresUserQuery", "session:\n  sql: { preset: django, driver: mysql, dsn: \"app@tcp(127.0.0.1:3306)/app\", user_query: \"SELECT password, is_active FROM u WHERE id = $1\" }\n  app_secret_files: [/s]\n", "session.sql.user_query:"},
 		{"HandlerWithoutPHPRedis", "session:\n  redis: { address: \"127.0.0.1:6379\", serialize_handler: php }\n  cookie: sid\n", "session.redis.serialize_handler:"},
 		{"TwoStores", "session:\n  signed_cookie: { preset: flask }\n  files: { preset: php, path: /x }\n  app_secret_files: [/s]\n", "exactly one session store"},
 	} {

@@ -47,14 +47,14 @@ func DjangoSessionData(keys [][]byte, salt string) (func([]byte) (map[string]any
 // (is_active) and the session's "_auth_user_hash" is still the hash of the
 // user's password, so a password change or a deactivation ends the user's
 // other sessions here as in Django. user holds the columns "password" and
-// "is_active".
+// "is_active" (a boolean, or MySQL's 0 or 1).
 func DjangoUserCheck(keys [][]byte) (func(doc, user map[string]any) error, error) {
 	a, err := django.NewAuthHash(keys)
 	if err != nil {
 		return nil, err
 	}
 	return func(doc, user map[string]any) error {
-		if active, _ := user["is_active"].(bool); !active {
+		if !truthy(user["is_active"]) {
 			return &InvalidError{Reason: "django session: the user is not active", Step: "inactive user"}
 		}
 		password, _ := user["password"].(string)
@@ -64,6 +64,18 @@ func DjangoUserCheck(keys [][]byte) (func(doc, user map[string]any) error, error
 		}
 		return nil
 	}, nil
+}
+
+// truthy reads a boolean column: a bool (PostgreSQL) or a number
+// (MySQL's BOOLEAN is TINYINT(1)).
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case bool:
+		return x
+	case int64:
+		return x != 0
+	}
+	return false
 }
 
 // PHPSessionData returns a decoder of PHP's session data (for
@@ -96,6 +108,43 @@ func (p PHPSessionID) Lookup(ctx context.Context, id string) (Data, error) {
 
 // Close closes the next store.
 func (p PHPSessionID) Close() error { return closeStore(p.Next) }
+
+// RailsStoredSession returns a decoder of a session that a Rails
+// server-side store wrote (redis-store, activerecord-session_store), for
+// RedisOptions.Decode and SQLOptions.DecodeColumn: JSON only, a Marshal
+// dump refused unread. format names the store in refusals.
+func RailsStoredSession(format string) func([]byte) (map[string]any, error) {
+	return func(b []byte) (map[string]any, error) {
+		doc, err := rails.DecodeStoredSession(format, b)
+		return doc, refused(err)
+	}
+}
+
+// RackSessionID reads the public session id of a Rack session cookie
+// (Rails' Redis and ActiveRecord session stores) and asks the next store
+// for Prefix and the id's SHA-256, the private id under which Rack 2.0.8
+// and later keep the session. Sessions kept under the public id itself
+// (written before that version) are not read: the cookie could then name
+// another session's private id.
+type RackSessionID struct {
+	Next Store
+	// Prefix goes before the hash: "2::" (Rack's version) for a SQL
+	// column; "" for Redis, whose key template holds it.
+	Prefix string
+}
+
+// Lookup refuses a value that is not a Rack session id (hex digits) and
+// asks the next store for the others' private id.
+func (r RackSessionID) Lookup(ctx context.Context, value string) (Data, error) {
+	hash, ok := rails.PrivateSessionID(value)
+	if !ok {
+		return Data{}, &InvalidError{Reason: "rails session id: " + framework.StepMalformed + " (not a Rack session id)", Step: framework.StepMalformed}
+	}
+	return r.Next.Lookup(ctx, r.Prefix+hash)
+}
+
+// Close closes the next store.
+func (r RackSessionID) Close() error { return closeStore(r.Next) }
 
 // SignedCookieStore reads a session the app's framework keeps in the cookie
 // itself (Django's signed_cookies backend, Flask's default session). A

@@ -56,9 +56,34 @@ func (l *LaravelCookie) Lookup(ctx context.Context, value string) (Data, error) 
 // Close closes the next store.
 func (l *LaravelCookie) Close() error { return closeStore(l.next) }
 
-// LaravelSessionData decodes a Laravel session payload as the file driver
-// (serialize()) and the cache drivers (serialize() of that) write it.
-func LaravelSessionData(b []byte) (map[string]any, error) {
-	doc, err := laravel.DecodeSession(b, false)
-	return doc, refused(err)
+// LaravelSessionData returns a decoder of a Laravel session payload as the
+// file driver (serialize()) and the cache drivers (serialize() of that)
+// write it, encrypted or not (SESSION_ENCRYPT), with the app's keys as .env
+// writes them (nil: no encrypted session is read).
+func LaravelSessionData(keys [][]byte) (func([]byte) (map[string]any, error), error) {
+	return laravelDecoder(keys, false)
+}
+
+// LaravelDatabaseSessionData returns a decoder of the database driver's
+// payload column: base64 of what LaravelSessionData reads.
+func LaravelDatabaseSessionData(keys [][]byte) (func([]byte) (map[string]any, error), error) {
+	return laravelDecoder(keys, true)
+}
+
+func laravelDecoder(keys [][]byte, base64Encoded bool) (func([]byte) (map[string]any, error), error) {
+	var enc *laravel.Encrypter
+	if len(keys) > 0 {
+		ks := make([]string, len(keys))
+		for i, k := range keys {
+			ks[i] = string(k)
+		}
+		var err error
+		if enc, err = laravel.NewEncrypter(ks); err != nil {
+			return nil, err
+		}
+	}
+	return func(b []byte) (map[string]any, error) {
+		doc, err := laravel.DecodeSession(b, base64Encoded, enc)
+		return doc, refused(err)
+	}, nil
 }

@@ -27,6 +27,9 @@ type PHPFilesOptions struct {
 	// id alone (40 letters and digits), holding serialize() of the
 	// session; Handler is not used.
 	Laravel bool
+	// LaravelKeys are the app's keys (APP_KEY, then APP_PREVIOUS_KEYS) that
+	// open an encrypted Laravel session (SESSION_ENCRYPT).
+	LaravelKeys [][]byte
 }
 
 // PHPFilesStore reads PHP's native sessions from the files handler's
@@ -51,7 +54,9 @@ func NewPHPFilesStore(opts PHPFilesOptions) (*PHPFilesStore, error) {
 		return nil, err
 	}
 	if opts.Laravel {
-		dec = LaravelSessionData
+		if dec, err = LaravelSessionData(opts.LaravelKeys); err != nil {
+			return nil, err
+		}
 	}
 	return &PHPFilesStore{opts: opts, decode: dec, now: time.Now}, nil
 }

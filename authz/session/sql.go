@@ -42,6 +42,11 @@ type SQLOptions struct {
 	DecodeColumn func([]byte) (map[string]any, error)
 	// ExpiresColumn names a column holding when the session ends.
 	ExpiresColumn string
+	// IdleColumn names a column holding when the session was last used;
+	// the session ends MaxIdle after it (Laravel's last_activity and
+	// SESSION_LIFETIME).
+	IdleColumn string
+	MaxIdle    time.Duration
 	// GroupsQuery, when set, reads the user's group ids (the first column of
 	// each row); its one parameter ($1, or ? for MySQL) is the user id found
 	// at UserIDPath.
@@ -50,8 +55,8 @@ type SQLOptions struct {
 	UserIDPath  string
 	GroupsKey   string
 
-	// UserQuery, when set, reads the session's user (PostgreSQL): its one
-	// parameter is the user id at UserIDPath, and its first row's columns
+	// UserQuery, when set, reads the session's user: its one parameter
+	// ($1, or ? for MySQL) is the user id at UserIDPath, and its first row's columns
 	// go to CheckUser, which refuses a session its user no longer holds.
 	// No row: the user is gone, and the session invalid.
 	UserQuery string
@@ -86,8 +91,11 @@ func NewSQLStore(opts SQLOptions) (*SQLStore, error) {
 	if opts.GroupsKey == "" {
 		opts.GroupsKey = "groups"
 	}
-	if opts.UserQuery != "" && (opts.Driver == "mysql" || opts.CheckUser == nil || opts.UserIDPath == "") {
-		return nil, errors.New("sql: the user query needs postgres, a check and the user id path")
+	if opts.UserQuery != "" && (opts.CheckUser == nil || opts.UserIDPath == "") {
+		return nil, errors.New("sql: the user query needs a check and the user id path")
+	}
+	if opts.IdleColumn != "" && opts.MaxIdle <= 0 {
+		return nil, errors.New("sql: the idle column needs a positive max idle time")
 	}
 	if opts.DecodeColumn == nil {
 		opts.DecodeColumn = DecodeDocument
@@ -236,8 +244,15 @@ func (s *SQLStore) document(names []string, dest []any) (map[string]any, time.Ti
 		}
 		if name == s.opts.ExpiresColumn {
 			if t, ok := expiresAt(v); ok {
-				expires = t
+				expires = earliest(expires, t)
 			}
+		}
+		if name == s.opts.IdleColumn {
+			t, ok := expiresAt(v)
+			if !ok {
+				return nil, time.Time{}, Invalid("column " + strconv.Quote(name) + " is not a time")
+			}
+			expires = earliest(expires, t.Add(s.opts.MaxIdle))
 		}
 		if s.opts.JSONColumn == "" {
 			doc[name] = v
@@ -277,6 +292,9 @@ func (s *SQLStore) groups(ctx context.Context, uid any) ([]any, error) {
 
 // checkUser runs the user query and the check of its row.
 func (s *SQLStore) checkUser(ctx context.Context, doc map[string]any, uid any) error {
+	if s.db != nil {
+		return s.mysqlCheckUser(ctx, doc, uid)
+	}
 	param := fmt.Sprint(uid)
 	rows, err := s.pool.Query(ctx, s.opts.UserQuery, uid)
 	if err != nil {

@@ -135,6 +135,39 @@ func (s *SQLStore) mysqlGroups(ctx context.Context, uid any) ([]any, error) {
 	return groups, nil
 }
 
+// mysqlCheckUser runs the user query and the check of its first row, whose
+// columns are read as the session query's are.
+func (s *SQLStore) mysqlCheckUser(ctx context.Context, doc map[string]any, uid any) error {
+	param := fmt.Sprint(uid)
+	rows, err := s.db.QueryContext(ctx, s.opts.UserQuery, uid)
+	if err != nil {
+		return mysqlError(err, param)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return mysqlError(err, param)
+		}
+		return Invalid("the session's user is gone")
+	}
+	names, err := rows.Columns()
+	if err != nil {
+		return mysqlError(err, param)
+	}
+	dest := make([]any, len(names))
+	for i := range dest {
+		dest[i] = new(any)
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return mysqlError(err, param)
+	}
+	user := make(map[string]any, len(names))
+	for i, name := range names {
+		user[name] = sqlValue(*dest[i].(*any))
+	}
+	return s.opts.CheckUser(doc, user)
+}
+
 // mysqlError turns a MySQL error into a store error. Server messages can
 // quote the parameter (`Incorrect DATETIME value: '...'`): only the error
 // number and SQLSTATE are kept. A parameter that does not fit the column

@@ -221,3 +221,34 @@ func TestSQL_AWrongPasswordIsUnavailableWithoutThePassword(t *testing.T) {
 		t.Fatalf("the error does not say what failed: %v", err)
 	}
 }
+
+// An idle column (Laravel's last_activity, seconds since 1970) ends the
+// session max idle after it; a row without one is refused, not kept
+// forever.
+func TestSQL_IdleColumnEndsTheSessionMaxIdleAfterIt(t *testing.T) {
+	pg := testenv.StartPostgres(t)
+	exec(t, pg, `CREATE TABLE sessions (id varchar(255) PRIMARY KEY, payload text NOT NULL, last_activity integer)`)
+	now := time.Now().Unix()
+	for id, last := range map[string]any{"fresh": now - 60, "idle": now - 7300, "never": nil} {
+		exec(t, pg, `INSERT INTO sessions (id, payload, last_activity) VALUES ($1, $2, $3)`, id, `{"user":"alice"}`, last)
+	}
+	st, err := NewSQLStore(SQLOptions{DSN: pg.DSN(), Password: testenv.PostgresPassword,
+		Query: `SELECT payload, last_activity FROM sessions WHERE id = $1`, JSONColumn: "payload",
+		IdleColumn: "last_activity", MaxIdle: 7200 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	d, err := st.Lookup(context.Background(), "fresh")
+	if err != nil || d.Doc["user"] != "alice" || time.Until(d.Expires) > 7200*time.Second || time.Until(d.Expires) < 7000*time.Second {
+		t.Fatalf("fresh: %v %v", d, err)
+	}
+	for id, reason := range map[string]string{"idle": "expired", "never": "not a time"} {
+		if _, err := st.Lookup(context.Background(), id); !IsInvalid(err) || !strings.Contains(err.Error(), reason) {
+			t.Fatalf("%s: %v, want invalid (%s)", id, err, reason)
+		}
+	}
+	if _, err := NewSQLStore(SQLOptions{DSN: pg.DSN(), Query: "SELECT 1 WHERE $1 = ''", IdleColumn: "x"}); err == nil {
+		t.Fatal("an idle column without a max idle time was accepted")
+	}
+}

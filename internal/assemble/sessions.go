@@ -121,7 +121,7 @@ func storeFromConfig(cfg *configv1.Config, sec *config.Secrets) (session.Store, 
 	case s.SignedCookie != nil:
 		store, err = signedCookieStore(s.SignedCookie, s.Cookie, sec) // build_session_frameworks.go
 	case s.Files != nil:
-		store, err = phpFilesStore(s.Files)
+		store, err = phpFilesStore(s.Files, sec)
 	default:
 		store, err = jwtStore(s.Jwt, sec)
 	}
@@ -172,7 +172,7 @@ func jwtStore(j *configv1.JWT, sec *config.Secrets) (session.Store, error) {
 }
 
 func redisStore(r *configv1.Redis, sec *config.Secrets) (session.Store, error) {
-	decode, err := redisDecoder(r) // build_session_frameworks.go
+	decode, err := redisDecoder(r, sec) // build_session_frameworks.go
 	if err != nil {
 		return nil, err
 	}
@@ -185,8 +185,11 @@ func redisStore(r *configv1.Redis, sec *config.Secrets) (session.Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("session.redis: %w", err)
 	}
-	if r.Preset == config.PresetPHPRedis {
+	switch r.Preset {
+	case config.PresetPHPRedis:
 		return session.PHPSessionID{Next: st}, nil
+	case config.PresetRails:
+		return session.RackSessionID{Next: st}, nil // the key template holds Rack's "2::"
 	}
 	return st, nil
 }
@@ -204,12 +207,16 @@ func sqlStore(q *configv1.SQL, id *configv1.Identity, sec *config.Secrets) (sess
 		DecodeColumn: decode, UserQuery: userQuery, CheckUser: checkUser,
 		Driver: q.Driver, DSN: q.Dsn, Password: sec.Session.SQLPassword,
 		Query: q.Query, JSONColumn: q.JsonColumn, ExpiresColumn: q.ExpiresColumn,
+		IdleColumn: q.IdleColumn, MaxIdle: q.MaxIdle.AsDuration(),
 		GroupsQuery: q.GroupsQuery, UserIDPath: id.UserId, GroupsKey: config.DefaultGroupsKey,
 		Timeout: q.Timeout.AsDuration(), ConnectTimeout: q.ConnectTimeout.AsDuration(),
 		MaxConns: int32(q.MaxConnections),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("session.sql: %w", err)
+	}
+	if q.Preset == config.PresetRails {
+		return session.RackSessionID{Next: st, Prefix: "2::"}, nil
 	}
 	return st, nil
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/lbauthz/lbauthz/authz/config"
 	"github.com/lbauthz/lbauthz/authz/session"
+	"github.com/lbauthz/lbauthz/authz/session/framework/rails"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
 
@@ -24,11 +25,15 @@ func signedCookieStore(c *configv1.SignedCookie, cookie string, sec *config.Secr
 	return st, nil
 }
 
-func phpFilesStore(f *configv1.Files) (session.Store, error) {
-	st, err := session.NewPHPFilesStore(session.PHPFilesOptions{
+func phpFilesStore(f *configv1.Files, sec *config.Secrets) (session.Store, error) {
+	opts := session.PHPFilesOptions{
 		Dir: f.Path, Handler: f.SerializeHandler, MaxIdle: f.MaxIdle.AsDuration(),
 		Laravel: f.Preset == config.PresetLaravel,
-	})
+	}
+	if opts.Laravel {
+		opts.LaravelKeys = sec.Session.AppSecrets
+	}
+	st, err := session.NewPHPFilesStore(opts)
 	if err != nil {
 		return nil, fmt.Errorf("session.files: %w", err)
 	}
@@ -37,9 +42,12 @@ func phpFilesStore(f *configv1.Files) (session.Store, error) {
 
 // redisDecoder returns how a preset's sessions are read from Redis; nil
 // for JSON documents.
-func redisDecoder(r *configv1.Redis) (func([]byte) (map[string]any, error), error) {
-	if r.Preset == config.PresetLaravel {
-		return session.LaravelSessionData, nil
+func redisDecoder(r *configv1.Redis, sec *config.Secrets) (func([]byte) (map[string]any, error), error) {
+	switch r.Preset {
+	case config.PresetLaravel:
+		return session.LaravelSessionData(sec.Session.AppSecrets)
+	case config.PresetRails:
+		return session.RailsStoredSession(rails.FormatRedisStore), nil
 	}
 	if r.Preset != config.PresetPHPRedis {
 		return nil, nil
@@ -54,7 +62,13 @@ func redisDecoder(r *configv1.Redis) (func([]byte) (map[string]any, error), erro
 // sqlDecoder returns how a preset's session column is read; nil for JSON
 // documents.
 func sqlDecoder(q *configv1.SQL, sec *config.Secrets) (func([]byte) (map[string]any, error), error) {
-	if q.Preset != config.PresetDjango {
+	switch q.Preset {
+	case config.PresetRails:
+		return session.RailsStoredSession(rails.FormatActiveRecordStore), nil
+	case config.PresetLaravel:
+		return session.LaravelDatabaseSessionData(sec.Session.AppSecrets)
+	case config.PresetDjango:
+	default:
 		return nil, nil
 	}
 	dec, err := session.DjangoSessionData(sec.Session.AppSecrets, "")
@@ -67,7 +81,7 @@ func sqlDecoder(q *configv1.SQL, sec *config.Secrets) (func([]byte) (map[string]
 // frameworkCookie puts the check of a framework's encrypted session cookie
 // in front of the store that reads the session id (Laravel's presets).
 func frameworkCookie(s *configv1.Session, sec *config.Secrets, store session.Store) (session.Store, error) {
-	if s.Files.GetPreset() != config.PresetLaravel && s.Redis.GetPreset() != config.PresetLaravel {
+	if s.Files.GetPreset() != config.PresetLaravel && s.Redis.GetPreset() != config.PresetLaravel && s.Sql.GetPreset() != config.PresetLaravel {
 		return store, nil
 	}
 	lc, err := session.NewLaravelCookie(sec.Session.AppSecrets, s.Cookie, store)

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,9 +25,10 @@ import (
 )
 
 // The framework presets' forgeries: for each cookie decoder (Django's
-// signed_cookies, Flask's session, Laravel's and Rails' encrypted cookies), a value
-// signed with the app's secret holds, and a bad MAC, a truncated value,
-// another key, an oversized value and a pickled or object payload do not.
+// signed_cookies, Flask's session, Laravel's and Rails' encrypted cookies,
+// and Laravel's encrypted sessions), a value signed with the app's secret
+// holds, and a bad MAC, a truncated value, another key, an oversized value
+// and a pickled or object payload do not.
 // The values are made with the frameworks' documented algorithms (the
 // decoders' own Dump, checked against values written by the real frameworks
 // in their packages' tests). The checks of stored sessions' ids (PHP's
@@ -156,9 +158,24 @@ identity: { group_ids: "groups" }
 		write(id, `a:2:{s:50:"login_web_59ba36addc2b2f9401580f014c7f58ea4e30989d";s:5:"alice";s:6:"groups";a:1:{i:0;s:3:"eng";}}`)
 		objectID := strings.Repeat("Ob7", 13) + "y"
 		write(objectID, `a:1:{s:50:"login_web_59ba36addc2b2f9401580f014c7f58ea4e30989d";O:8:"stdClass":0:{}}`)
+		// SESSION_ENCRYPT: the file holds Encrypter::encrypt (serialized)
+		// of the session's serialize().
+		session := `a:2:{s:50:"login_web_59ba36addc2b2f9401580f014c7f58ea4e30989d";s:5:"alice";s:6:"groups";a:1:{i:0;s:3:"eng";}}`
+		encrypted := func(k []byte) string {
+			return laravelEncrypt(k, `s:`+strconv.Itoa(len(session))+`:"`+session+`";`)
+		}
+		encryptedID := strings.Repeat("En4", 13) + "c"
+		write(encryptedID, encrypted(key))
+		otherKeyID := strings.Repeat("Ok5", 13) + "d"
+		write(otherKeyID, encrypted(other))
+		tamperedID := strings.Repeat("Tp6", 13) + "e"
+		write(tamperedID, laravelTampered(encrypted(key)))
 		good := laravelCookie(key, "laravel_session", id)
 		var cases []Case
 		add := casesFor(&cases, "laravel_session=", "alice")
+		add(true, "WithTheAppsLaravelCookieOfAnEncryptedSession", laravelCookie(key, "laravel_session", encryptedID))
+		add(false, "WithALaravelSessionEncryptedWithAnotherKey", laravelCookie(key, "laravel_session", otherKeyID))
+		add(false, "WithATamperedEncryptedLaravelSession", laravelCookie(key, "laravel_session", tamperedID))
 		add(true, "WithTheAppsLaravelCookie", good)
 		add(false, "WithABadLaravelMAC", laravelTampered(good))
 		add(false, "WithATruncatedLaravelCookie", good[:len(good)-10])
@@ -233,7 +250,13 @@ session:
 func laravelCookie(key []byte, name, id string) string {
 	prefix := hmac.New(sha1.New, key)
 	prefix.Write([]byte(name + "v2"))
-	plain := []byte(hex.EncodeToString(prefix.Sum(nil)) + "|" + id)
+	return url.PathEscape(laravelEncrypt(key, hex.EncodeToString(prefix.Sum(nil))+"|"+id))
+}
+
+// laravelEncrypt is Laravel's Encrypter::encrypt of text with AES-256-CBC
+// and its HMAC-SHA256.
+func laravelEncrypt(key []byte, text string) string {
+	plain := []byte(text)
 	pad := aes.BlockSize - len(plain)%aes.BlockSize
 	plain = append(plain, bytes.Repeat([]byte{byte(pad)}, pad)...)
 	iv := make([]byte, aes.BlockSize)
@@ -245,11 +268,12 @@ func laravelCookie(key []byte, name, id string) string {
 	mac := hmac.New(sha256.New, key)
 	mac.Write([]byte(ivB + ctB))
 	p, _ := json.Marshal(map[string]string{"iv": ivB, "value": ctB, "mac": hex.EncodeToString(mac.Sum(nil)), "tag": ""})
-	return url.PathEscape(base64.StdEncoding.EncodeToString(p))
+	return base64.StdEncoding.EncodeToString(p)
 }
 
 // laravelTampered flips a bit of the ciphertext and keeps the MAC.
 func laravelTampered(cookie string) string {
+	escaped := strings.Contains(cookie, "%")
 	v, _ := url.PathUnescape(cookie)
 	raw, _ := base64.StdEncoding.DecodeString(v)
 	var p map[string]string
@@ -258,6 +282,9 @@ func laravelTampered(cookie string) string {
 	ct[0] ^= 1
 	p["value"] = base64.StdEncoding.EncodeToString(ct)
 	b, _ := json.Marshal(p)
+	if !escaped {
+		return base64.StdEncoding.EncodeToString(b)
+	}
 	return url.PathEscape(base64.StdEncoding.EncodeToString(b))
 }
 

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -39,7 +40,10 @@ type DjangoOptions struct {
 	Engine string
 	// PostgresURL (with the password) holds the app's tables; SQLite in a
 	// temporary folder when empty.
-	PostgresURL   string
+	PostgresURL string
+	// MariaDB, when set, holds the app's tables instead (Django's mysql
+	// backend, Debian's python3-mysqldb).
+	MariaDB       *MariaDB
 	SecretKeyFile string
 	// CookieAge is SESSION_COOKIE_AGE (Django's two weeks when zero).
 	CookieAge time.Duration
@@ -54,7 +58,12 @@ func StartDjango(t testing.TB, opts DjangoOptions) *FrameworkApp {
 	if opts.PostgresURL != "" {
 		needPython(t, "psycopg2", "python3-psycopg2")
 	}
-	env := []string{"SESSION_ENGINE=" + opts.Engine, "PG_URL=" + opts.PostgresURL,
+	mysqlURL := ""
+	if opts.MariaDB != nil {
+		needPython(t, "MySQLdb", "python3-mysqldb")
+		mysqlURL = fmt.Sprintf("mysql://%s:%s@%s/%s", MariaDBUser, MariaDBPassword, opts.MariaDB.Addr, MariaDBDatabase)
+	}
+	env := []string{"SESSION_ENGINE=" + opts.Engine, "PG_URL=" + opts.PostgresURL, "MYSQL_URL=" + mysqlURL,
 		"SECRET_KEY_FILE=" + opts.SecretKeyFile, "DATA_DIR=" + t.TempDir()}
 	if opts.CookieAge > 0 {
 		env = append(env, "SESSION_COOKIE_AGE="+strconv.Itoa(int(opts.CookieAge.Seconds())))
@@ -225,8 +234,12 @@ type LaravelFormatOptions struct {
 	// AppKey is APP_KEY ("base64:..."), Cipher "aes-256-cbc" (Laravel's
 	// default) or "aes-256-gcm".
 	AppKey, Cipher string
-	// Driver is "file" (SessionPath) or "redis" (RedisAddr).
+	// Driver is "file" (SessionPath), "redis" (RedisAddr) or "database"
+	// (MariaDB, through PHP's pdo_mysql).
 	Driver, SessionPath, RedisAddr string
+	MariaDB                        *MariaDB
+	// Encrypt is SESSION_ENCRYPT.
+	Encrypt bool
 }
 
 // StartLaravelFormat starts PHP's built-in server with
@@ -243,19 +256,33 @@ func StartLaravelFormat(t testing.TB, opts LaravelFormatOptions) *FrameworkApp {
 	}
 	host, port, _ := net.SplitHostPort(opts.RedisAddr)
 	env := []string{"APP_KEY=" + opts.AppKey, "CIPHER=" + opts.Cipher, "DRIVER=" + opts.Driver,
-		"SESSION_PATH=" + opts.SessionPath, "REDIS_HOST=" + host, "REDIS_PORT=" + port}
+		"SESSION_PATH=" + opts.SessionPath, "REDIS_HOST=" + host, "REDIS_PORT=" + port,
+		"SESSION_ENCRYPT=" + strconv.FormatBool(opts.Encrypt)}
+	if opts.MariaDB != nil {
+		if out, err := exec.Command(bin, "-m").Output(); err != nil || !strings.Contains(string(out), "\npdo_mysql\n") {
+			Missing(t, "PHP's pdo_mysql extension (apt-get install php-mysql)")
+		}
+		dbHost, dbPort, _ := net.SplitHostPort(opts.MariaDB.Addr)
+		env = append(env, "DB_HOST="+dbHost, "DB_PORT="+dbPort, "DB_DATABASE="+MariaDBDatabase,
+			"DB_USERNAME="+MariaDBUser, "DB_PASSWORD="+MariaDBPassword)
+	}
 	return startFrameworkApp(t, "laravel-format php", "laravel_session", env, bin, "-S", "ADDR", "laravel_format_app.php")
 }
 
 // RailsOptions configures StartRails.
 type RailsOptions struct {
 	SecretKeyBaseFile string
-	// ExpireAfter is the cookie store's expire_after (none when zero).
+	// ExpireAfter is the session store's expire_after (none when zero).
 	ExpireAfter time.Duration
+	// RedisAddr, when set, is the Redis server of redis-actionpack's
+	// session store (Debian's ruby-redis-actionpack), used instead of the
+	// cookie store.
+	RedisAddr string
 }
 
 // StartRails starts the one-file Rails app (frameworks/rails_app.rb,
-// Debian's ruby-rails 6.1) on WEBrick, with Rails' default cookie store.
+// Debian's ruby-rails 6.1) on WEBrick, with Rails' default cookie store or
+// redis-actionpack's Redis store.
 func StartRails(t testing.TB, opts RailsOptions) *FrameworkApp {
 	t.Helper()
 	SkipShort(t, "the Rails app") // before the checks of its interpreter, which take seconds
@@ -266,7 +293,12 @@ func StartRails(t testing.TB, opts RailsOptions) *FrameworkApp {
 	if err := exec.Command(bin, "-e", `require "rails"; require "webrick"`).Run(); err != nil {
 		Missing(t, "Rails 6.1 and WEBrick (apt-get install ruby-rails)")
 	}
-	env := []string{"SECRET_KEY_BASE_FILE=" + opts.SecretKeyBaseFile}
+	if opts.RedisAddr != "" {
+		if err := exec.Command(bin, "-e", `require "rails"; require "action_controller/railtie"; require "redis-actionpack"`).Run(); err != nil {
+			Missing(t, "redis-actionpack (apt-get install ruby-redis-actionpack)")
+		}
+	}
+	env := []string{"SECRET_KEY_BASE_FILE=" + opts.SecretKeyBaseFile, "REDIS_ADDR=" + opts.RedisAddr}
 	if opts.ExpireAfter > 0 {
 		env = append(env, "EXPIRE_AFTER="+strconv.Itoa(int(opts.ExpireAfter.Seconds())))
 	}

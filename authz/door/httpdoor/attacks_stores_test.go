@@ -41,3 +41,27 @@ func TestAttacks_RedisKeysOtherThanSessionsAreNeverSessions(t *testing.T) {
 		t.Fatalf("a plain-cookie Redis store without a key prefix loaded: %v", err)
 	}
 }
+
+// TestAttacks_RailsRedisSessionsAreFoundOnlyByTheirHashedID runs the rails
+// Redis preset's attack table through the gRPC door and every HTTP door,
+// against a real Redis: only a public session id finds a session (under
+// its SHA-256), and a Marshal session is refused unread.
+func TestAttacks_RailsRedisSessionsAreFoundOnlyByTheirHashedID(t *testing.T) {
+	_, lb := authztest.DevServer(t)
+	r := testenv.StartRedis(t)
+	ra := authztest.NewRailsRedisAttacks(t, r.Addr)
+	e := ra.Engine(t, lb.URL, testenv.DevSecretKey)
+	base := serveHTTPDoors(t, e, httpdoor.Options{})
+	cases := ra.Cases()
+	for _, d := range []struct {
+		name string
+		door authztest.Door
+	}{
+		{"EnvoyGRPC", grpcDoor(authztest.GRPC(t, e))},
+		{"Nginx", nginxDoor(base)},
+		{"Forward", forwardDoor(base)},
+		{"EnvoyHTTP", envoyHTTPDoor(base)},
+	} {
+		t.Run(d.name, func(t *testing.T) { authztest.RunAttacks(t, "", cases, lb, d.door) })
+	}
+}

@@ -4,8 +4,10 @@
 # and Django's own login and logout; POST /password resets alice's password
 # (to the same one, with a new salt) as an administrator would. Configured by environment:
 #   PORT, SECRET_KEY_FILE, SESSION_ENGINE (db, cached_db, signed_cookies),
-#   PG_URL (postgres://user:password@host:port/db; SQLite in DATA_DIR when
-#   empty), DATA_DIR, SESSION_COOKIE_AGE (seconds).
+#   PG_URL (postgres://user:password@host:port/db), MYSQL_URL
+#   (mysql://user:password@host:port/db, MySQL or MariaDB through Debian's
+#   python3-mysqldb; SQLite in DATA_DIR when neither is set), DATA_DIR,
+#   SESSION_COOKIE_AGE (seconds).
 import os
 import sys
 from urllib.parse import urlparse
@@ -14,7 +16,12 @@ import django
 from django.conf import settings
 
 pg = os.environ.get("PG_URL", "")
-if pg:
+my = os.environ.get("MYSQL_URL", "")
+if my:
+    u = urlparse(my)
+    db = {"ENGINE": "django.db.backends.mysql", "NAME": u.path.lstrip("/"), "USER": u.username,
+          "PASSWORD": u.password, "HOST": u.hostname, "PORT": str(u.port), "OPTIONS": {"charset": "utf8mb4"}}
+elif pg:
     u = urlparse(pg)
     db = {"ENGINE": "django.db.backends.postgresql", "NAME": u.path.lstrip("/"), "USER": u.username,
           "PASSWORD": u.password, "HOST": u.hostname, "PORT": str(u.port)}

@@ -4,7 +4,9 @@
 # Warden serializer writes ("warden.user.user.key" => [[id], salt]): Devise
 # itself is not in Debian. Configured by environment: PORT,
 # SECRET_KEY_BASE_FILE, EXPIRE_AFTER (seconds), CBC=1 for Rails' older
-# AES-256-CBC cookies, MARSHAL=1 for the Marshal cookie serializer. With the argument "vectors", prints cookies made
+# AES-256-CBC cookies, MARSHAL=1 for the Marshal cookie serializer,
+# REDIS_ADDR (host:port) for redis-actionpack's Redis session store instead
+# of the cookie store. With the argument "vectors", prints cookies made
 # through the app's own middleware instead of serving.
 require "json"
 require "logger"
@@ -23,7 +25,17 @@ class App < Rails::Application
   config.action_dispatch.cookies_serializer = ENV["MARSHAL"] == "1" ? :marshal : :json
   opts = { key: "_app_session" }
   opts[:expire_after] = ENV["EXPIRE_AFTER"].to_i if ENV["EXPIRE_AFTER"]
-  config.session_store :cookie_store, **opts
+  if ENV["REDIS_ADDR"].to_s.empty?
+    config.session_store :cookie_store, **opts
+  else
+    # redis-actionpack's store (Debian's ruby-redis-actionpack), the
+    # namespace of a redis_server URL ".../0/session", and redis-store's
+    # JSON serializer instead of its default, Marshal.
+    require "redis-actionpack"
+    host, port = ENV["REDIS_ADDR"].split(":")
+    config.session_store :redis_store, **opts,
+                         servers: [{ host: host, port: port.to_i, db: 0, namespace: "session", serializer: JSON }]
+  end
   config.action_controller.allow_forgery_protection = false
   routes.append do
     post "/login" => "sessions#create"

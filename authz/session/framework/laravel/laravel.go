@@ -90,8 +90,12 @@ type payload struct {
 // opened it. A CBC payload needs a valid MAC, a GCM one a valid tag: a
 // payload with neither is refused.
 func (e *Encrypter) Decrypt(value []byte) (plain, key []byte, err error) {
+	return e.decrypt(FormatCookie, value)
+}
+
+func (e *Encrypter) decrypt(format string, value []byte) (plain, key []byte, err error) {
 	refuse := func(step, detail string) ([]byte, []byte, error) {
-		return nil, nil, framework.Refuse(FormatCookie, step, detail)
+		return nil, nil, framework.Refuse(format, step, detail)
 	}
 	if len(value) > framework.MaxInput {
 		return refuse(framework.StepTooLarge, "")
@@ -202,11 +206,22 @@ func ValidSessionID(id string) bool {
 	return true
 }
 
+// maxLayers bounds how many encodings (encryption, serialize() of a
+// string) wrap one session.
+const maxLayers = 4
+
 // DecodeSession reads a stored session's payload: serialize() of the
 // session array (the file driver), base64 of it (the database driver, with
 // base64 set), or serialize() of that string (the Redis and other cache
-// drivers).
-func DecodeSession(data []byte, base64Encoded bool) (map[string]any, error) {
+// drivers). With SESSION_ENCRYPT, the payload (or, for the cache drivers,
+// the string serialized) is Encrypter::encrypt of serialize() of that:
+// it is decrypted with enc's keys, and refused when enc is nil. A payload
+// is taken as encrypted when it is Base64 of a JSON object ("eyJ"), which a
+// serialize() never starts with.
+func DecodeSession(data []byte, base64Encoded bool, enc *Encrypter) (map[string]any, error) {
+	if len(data) > framework.MaxInput {
+		return nil, framework.Refuse(FormatSession, framework.StepTooLarge, "")
+	}
 	if base64Encoded {
 		dec := make([]byte, base64.StdEncoding.DecodedLen(len(data)))
 		n, err := base64.StdEncoding.Decode(dec, bytes.TrimSpace(data))
@@ -215,14 +230,31 @@ func DecodeSession(data []byte, base64Encoded bool) (map[string]any, error) {
 		}
 		data = dec[:n]
 	}
-	v, err := php.Unserialize(data)
-	if err != nil {
-		return nil, err
-	}
-	if s, ok := v.(string); ok { // a cache driver's serialize() of the payload
-		if v, err = php.Unserialize([]byte(s)); err != nil {
+	var v any
+	for layer := 0; ; layer++ {
+		if layer == maxLayers {
+			return nil, framework.Refuse(FormatSession, framework.StepMalformed, "too many layers")
+		}
+		if bytes.HasPrefix(data, []byte("eyJ")) {
+			if enc == nil {
+				return nil, framework.Refuse(FormatSession, framework.StepUnsupported, "an encrypted session (SESSION_ENCRYPT) without the app's key")
+			}
+			plain, _, err := enc.decrypt(FormatSession, data)
+			if err != nil {
+				return nil, err
+			}
+			data = plain
+			continue
+		}
+		var err error
+		if v, err = php.Unserialize(data); err != nil {
 			return nil, err
 		}
+		s, ok := v.(string) // a cache driver's or the encrypter's serialize()
+		if !ok {
+			break
+		}
+		data = []byte(s)
 	}
 	switch x := v.(type) {
 	case map[string]any:

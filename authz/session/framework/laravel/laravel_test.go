@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -78,17 +79,61 @@ func TestEncrypter_RefusesForgeries(t *testing.T) {
 
 func TestDecodeSession_ReadsEveryDriversPayload(t *testing.T) {
 	v := loadVectors(t)
+	e := encrypter(t, v["app_key"], v["old_app_key"])
 	for _, c := range []struct {
 		name string
 		b64  bool
-	}{{"file_payload", false}, {"database_payload", true}, {"cache_payload", false}} {
-		doc, err := DecodeSession([]byte(v[c.name]), c.b64)
+	}{
+		{"file_payload", false}, {"database_payload", true}, {"cache_payload", false},
+		{"encrypted_file_payload", false}, {"encrypted_database_payload", true},
+		{"encrypted_cache_payload", false}, {"encrypted_old_key_payload", false},
+	} {
+		doc, err := DecodeSession([]byte(v[c.name]), c.b64, e)
 		if err != nil || doc[UserIDKey] != int64(42) {
 			t.Fatalf("%s: doc %v err %v", c.name, doc, err)
 		}
 	}
-	if _, err := DecodeSession([]byte(`a:1:{s:1:"u";O:8:"stdClass":0:{}}`), false); framework.StepOf(err) != framework.StepObject {
+	if _, err := DecodeSession([]byte(`a:1:{s:1:"u";O:8:"stdClass":0:{}}`), false, e); framework.StepOf(err) != framework.StepObject {
 		t.Fatalf("an object: %v", err)
+	}
+}
+
+func TestDecodeSession_RefusesForgedEncryptedPayloads(t *testing.T) {
+	v := loadVectors(t)
+	e := encrypter(t, v["app_key"])
+	enc := v["encrypted_file_payload"]
+	raw, _ := base64.StdEncoding.DecodeString(enc)
+	var p map[string]string
+	_ = json.Unmarshal(raw, &p)
+	p["mac"] = strings.Repeat("0", 64)
+	badMAC, _ := json.Marshal(p)
+	// serialize() of a string holding serialize() of a string ...: more
+	// layers than any driver writes.
+	nested := `a:0:{}`
+	for range maxLayers + 1 {
+		nested = `s:` + strconv.Itoa(len(nested)) + `:"` + nested + `";`
+	}
+	for _, c := range []struct {
+		name, value string
+		enc         *Encrypter
+		step        string
+	}{
+		{"WrongKey", v["encrypted_old_key_payload"], e, framework.StepBadMAC},
+		{"BadMAC", base64.StdEncoding.EncodeToString(badMAC), e, framework.StepBadMAC},
+		{"Truncated", enc[:len(enc)-12], e, framework.StepMalformed},
+		{"WithoutTheKey", enc, nil, framework.StepUnsupported},
+		{"Oversized", strings.Repeat("a", framework.MaxInput+1), e, framework.StepTooLarge},
+		{"TooManyLayers", nested, e, framework.StepMalformed},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := DecodeSession([]byte(c.value), false, c.enc)
+			if framework.StepOf(err) != c.step {
+				t.Fatalf("err = %v, want step %q", err, c.step)
+			}
+			if err != nil && strings.Contains(err.Error(), "laravel cookie") {
+				t.Fatalf("a payload's refusal names the cookie: %v", err)
+			}
+		})
 	}
 }
 
@@ -108,7 +153,8 @@ func BenchmarkEncrypter_SessionID(b *testing.B) {
 // either a result or a typed refusal.
 func FuzzEncrypter(f *testing.F) {
 	v := loadVectors(f)
-	for _, k := range []string{"cbc_cookie", "gcm_cookie", "old_key_cookie", "file_payload", "cache_payload"} {
+	for _, k := range []string{"cbc_cookie", "gcm_cookie", "old_key_cookie", "file_payload", "cache_payload",
+		"encrypted_file_payload", "encrypted_cache_payload"} {
 		f.Add([]byte(v[k]))
 	}
 	e := encrypter(f, v["app_key"])
@@ -116,8 +162,10 @@ func FuzzEncrypter(f *testing.F) {
 		if _, err := e.SessionID(DefaultCookie, in); err != nil && framework.StepOf(err) == "" {
 			t.Fatal(err)
 		}
-		if doc, err := DecodeSession(in, false); err == nil && doc == nil || err != nil && framework.StepOf(err) == "" {
-			t.Fatalf("doc=%v err=%v", doc, err)
+		for _, b64 := range []bool{false, true} {
+			if doc, err := DecodeSession(in, b64, e); err == nil && doc == nil || err != nil && framework.StepOf(err) == "" {
+				t.Fatalf("doc=%v err=%v", doc, err)
+			}
 		}
 	})
 }

@@ -193,12 +193,7 @@ func unwrap(plain []byte, name string, now time.Time) (map[string]any, time.Time
 			return nil, time.Time{}, err
 		}
 	}
-	// Devise/Warden: [[id], salt] under "warden.user.user.key".
-	if w, ok := doc["warden.user.user.key"].([]any); ok && len(w) > 0 {
-		if ids, ok := w[0].([]any); ok && len(ids) == 1 {
-			doc[WardenUserID] = ids[0]
-		}
-	}
+	wardenUser(doc)
 	return doc, exp, nil
 }
 

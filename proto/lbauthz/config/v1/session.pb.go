@@ -560,6 +560,15 @@ type Redis struct {
 	// prefixes of an app named "Laravel"), the cookie "laravel_session"
 	// (decrypted with session.app_secret_files) and the user id of the web
 	// guard.
+	// "rails": Rails' redis-store session store (redis-actionpack's
+	// ActionDispatch::Session::RedisStore). Sets key_template
+	// "rack:session:2::{id}" (redis-rack's default namespace "rack:session";
+	// for a redis_server URL "redis://host:6379/0/NAMESPACE" set
+	// "NAMESPACE:2::{id}"), where {id} is the SHA-256 of the cookie's
+	// session id (session.cookie, required), as Rack 2.0.8 and later key it.
+	// The session is read as JSON (redis-store's `serializer: JSON`); a
+	// Marshal session, redis-store's default, is refused unread. The key's TTL
+	// (expire_after) ends it; the user id is Devise's "warden_user_user_id".
 	Preset string `protobuf:"bytes,1,opt,name=preset,proto3" json:"preset,omitempty"`
 	// host:port of the Redis server. Required.
 	Address string `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"`
@@ -713,13 +722,26 @@ type SQL struct {
 	// query, json_column "sess", expires_column "expire", the cookie format
 	// "express" and the cookie name "connect.sid" when those are left empty.
 	// PostgreSQL only.
-	// "django": Django's db and cached_db session backends on PostgreSQL
-	// (django.contrib.sessions and django.contrib.auth). Sets the query of
+	// "django": Django's db and cached_db session backends on PostgreSQL,
+	// MySQL or MariaDB (django.contrib.sessions and django.contrib.auth),
+	// with queries written for the driver. Sets the query of
 	// "django_session" (session_data is checked with session.app_secret_files
 	// and decoded; a pickled session is refused), expires_column
 	// "expire_date", a groups_query reading the names of the user's groups
 	// (auth_user_groups, auth_group), the cookie name "sessionid" and the
 	// user id "_auth_user_id" when those are left empty.
+	// "rails": activerecord-session_store's "sessions" table (session_id,
+	// data): the cookie (session.cookie, required) holds Rack's public session
+	// id, the row is found by its private id ("2::" and its SHA-256, Rack 2.0.8
+	// and later) and data is read as JSON (the :json or :hybrid serializer; a
+	// Marshal session, the store's default, is refused unread). The user id is
+	// Devise's "warden_user_user_id".
+	// "laravel": Laravel's database session driver, table "sessions" (id,
+	// payload, last_activity): the encrypted cookie "laravel_session"
+	// (decrypted with session.app_secret_files) holds the id; payload is
+	// base64 of PHP's serialize() of the session (encrypted with the app's
+	// key when SESSION_ENCRYPT is true), last_activity and max_idle end it.
+	// The user id is the web guard's.
 	Preset string `protobuf:"bytes,1,opt,name=preset,proto3" json:"preset,omitempty"`
 	// "postgres" (the default; pgx) or "mysql" (MySQL and MariaDB;
 	// go-sql-driver/mysql). Queries write their parameter the driver's way:
@@ -769,9 +791,18 @@ type SQL struct {
 	// "is_active". A session is refused when its user is not active or its
 	// "_auth_user_hash" no longer matches the password (changed since the
 	// login), as Django does. Default
-	// "SELECT password, is_active FROM auth_user WHERE id::text = $1"; set it
-	// for a custom user model's table.
-	UserQuery     string `protobuf:"bytes,12,opt,name=user_query,json=userQuery,proto3" json:"user_query,omitempty"`
+	// "SELECT password, is_active FROM auth_user WHERE id::text = $1" (for
+	// mysql: "... WHERE CAST(id AS CHAR) = ?"); set it for a custom user
+	// model's table.
+	UserQuery string `protobuf:"bytes,12,opt,name=user_query,json=userQuery,proto3" json:"user_query,omitempty"`
+	// A column of the query's row holding when the session was last used (a
+	// timestamp, or a number of seconds since 1970): the session is refused
+	// max_idle after it. Set by the laravel preset ("last_activity").
+	IdleColumn string `protobuf:"bytes,13,opt,name=idle_column,json=idleColumn,proto3" json:"idle_column,omitempty"`
+	// How long after idle_column's time a session is accepted (Laravel's
+	// SESSION_LIFETIME). Required with idle_column; default 7200s with the
+	// laravel preset.
+	MaxIdle       *durationpb.Duration `protobuf:"bytes,14,opt,name=max_idle,json=maxIdle,proto3" json:"max_idle,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -888,6 +919,20 @@ func (x *SQL) GetUserQuery() string {
 		return x.UserQuery
 	}
 	return ""
+}
+
+func (x *SQL) GetIdleColumn() string {
+	if x != nil {
+		return x.IdleColumn
+	}
+	return ""
+}
+
+func (x *SQL) GetMaxIdle() *durationpb.Duration {
+	if x != nil {
+		return x.MaxIdle
+	}
+	return nil
 }
 
 // Introspection asks the app who the user is: the sidecar calls the app's
@@ -1120,7 +1165,7 @@ const file_lbauthz_config_v1_session_proto_rawDesc = "" +
 	"\tpool_size\x18\t \x01(\rR\bpoolSize\x12!\n" +
 	"\fexpires_path\x18\n" +
 	" \x01(\tR\vexpiresPath\x12+\n" +
-	"\x11serialize_handler\x18\v \x01(\tR\x10serializeHandler\"\xae\x03\n" +
+	"\x11serialize_handler\x18\v \x01(\tR\x10serializeHandler\"\x85\x04\n" +
 	"\x03SQL\x12\x16\n" +
 	"\x06preset\x18\x01 \x01(\tR\x06preset\x12\x16\n" +
 	"\x06driver\x18\x02 \x01(\tR\x06driver\x12\x10\n" +
@@ -1136,7 +1181,10 @@ const file_lbauthz_config_v1_session_proto_rawDesc = "" +
 	" \x01(\rR\x0emaxConnections\x12B\n" +
 	"\x0fconnect_timeout\x18\v \x01(\v2\x19.google.protobuf.DurationR\x0econnectTimeout\x12\x1d\n" +
 	"\n" +
-	"user_query\x18\f \x01(\tR\tuserQuery\"\x8b\x02\n" +
+	"user_query\x18\f \x01(\tR\tuserQuery\x12\x1f\n" +
+	"\vidle_column\x18\r \x01(\tR\n" +
+	"idleColumn\x124\n" +
+	"\bmax_idle\x18\x0e \x01(\v2\x19.google.protobuf.DurationR\amaxIdle\"\x8b\x02\n" +
 	"\rIntrospection\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x123\n" +
 	"\atimeout\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12G\n" +
@@ -1195,15 +1243,16 @@ var file_lbauthz_config_v1_session_proto_depIdxs = []int32{
 	9,  // 13: lbauthz.config.v1.Redis.timeout:type_name -> google.protobuf.Duration
 	9,  // 14: lbauthz.config.v1.SQL.timeout:type_name -> google.protobuf.Duration
 	9,  // 15: lbauthz.config.v1.SQL.connect_timeout:type_name -> google.protobuf.Duration
-	9,  // 16: lbauthz.config.v1.Introspection.timeout:type_name -> google.protobuf.Duration
-	8,  // 17: lbauthz.config.v1.Introspection.headers:type_name -> lbauthz.config.v1.Introspection.HeadersEntry
-	9,  // 18: lbauthz.config.v1.Cache.ttl:type_name -> google.protobuf.Duration
-	9,  // 19: lbauthz.config.v1.Cache.negative_ttl:type_name -> google.protobuf.Duration
-	20, // [20:20] is the sub-list for method output_type
-	20, // [20:20] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	9,  // 16: lbauthz.config.v1.SQL.max_idle:type_name -> google.protobuf.Duration
+	9,  // 17: lbauthz.config.v1.Introspection.timeout:type_name -> google.protobuf.Duration
+	8,  // 18: lbauthz.config.v1.Introspection.headers:type_name -> lbauthz.config.v1.Introspection.HeadersEntry
+	9,  // 19: lbauthz.config.v1.Cache.ttl:type_name -> google.protobuf.Duration
+	9,  // 20: lbauthz.config.v1.Cache.negative_ttl:type_name -> google.protobuf.Duration
+	21, // [21:21] is the sub-list for method output_type
+	21, // [21:21] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_lbauthz_config_v1_session_proto_init() }

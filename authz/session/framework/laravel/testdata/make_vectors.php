@@ -3,7 +3,8 @@
 // own openssl_* and hash_hmac functions following Laravel's documented
 // formats (Illuminate\Encryption\Encrypter::encrypt with $serialize = false,
 // Illuminate\Cookie\CookieValuePrefix::create, the session store's
-// serialize()). Laravel itself is not in Debian: these are fixtures of its
+// serialize(), and the encrypted store's Encrypter::encrypt with
+// $serialize = true). Laravel itself is not in Debian: these are fixtures of its
 // format, not values written by Laravel. Run with: php make_vectors.php
 function laravel_encrypt(string $plain, string $key, string $cipher): string {
     $iv = random_bytes(openssl_cipher_iv_length($cipher));
@@ -34,5 +35,11 @@ $out = [
     "file_payload" => serialize($session),
     "database_payload" => base64_encode(serialize($session)),
     "cache_payload" => serialize(serialize($session)),
+    // SESSION_ENCRYPT=true: EncryptedStore::prepareForStorage is
+    // Encrypter::encrypt with $serialize = true of the serialized session.
+    "encrypted_file_payload" => laravel_encrypt(serialize(serialize($session)), $key, "aes-256-cbc"),
+    "encrypted_database_payload" => base64_encode(laravel_encrypt(serialize(serialize($session)), $key, "aes-256-gcm")),
+    "encrypted_cache_payload" => serialize(laravel_encrypt(serialize(serialize($session)), $key, "aes-256-cbc")),
+    "encrypted_old_key_payload" => laravel_encrypt(serialize(serialize($session)), $old, "aes-256-cbc"),
 ];
 echo json_encode($out, JSON_PRETTY_PRINT | JSON_UNESCAPED_SLASHES), "\n";
