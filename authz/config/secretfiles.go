@@ -24,5 +24,9 @@ func SecretFiles(cfg *configv1.Config) []string {
 	add(s.GetRedis().GetPasswordFile())
 	add(s.GetSql().GetPasswordFile())
 	add(cfg.GetShared().GetRedis().GetPasswordFile())
+	for _, src := range cfg.GetMoreSessions() {
+		more := SecretFiles(&configv1.Config{Session: src.GetSession()})
+		files = append(files, more...)
+	}
 	return files
 }
