@@ -24,5 +24,6 @@ func SecretFiles(cfg *configv1.Config) []string {
 	add(s.GetRedis().GetPasswordFile())
 	add(s.GetSql().GetPasswordFile())
 	add(cfg.GetShared().GetRedis().GetPasswordFile())
+	add(cfg.GetListen().GetAdminTokenFile())
 	return files
 }

@@ -18,6 +18,8 @@ type Secrets struct {
 	Session SessionSecrets
 	// SharedRedisPassword is the password of shared.redis.
 	SharedRedisPassword string
+	// AdminToken is the bearer token of the admin listener.
+	AdminToken []byte
 }
 
 // ReadSecrets reads the files a config names. The Liveblocks secret key comes
@@ -62,6 +64,9 @@ func ReadSecrets(cfg *configv1.Config, getenv func(string) string) (*Secrets, er
 	}
 	var err error
 	if s.SharedRedisPassword, err = ReadSharedRedisPassword(cfg); err != nil {
+		return nil, err
+	}
+	if s.AdminToken, err = ReadAdminToken(cfg); err != nil {
 		return nil, err
 	}
 	return s, nil

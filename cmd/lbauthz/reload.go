@@ -16,6 +16,7 @@ import (
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/config"
 	"github.com/lbauthz/lbauthz/authz/door"
+	"github.com/lbauthz/lbauthz/internal/admin"
 	"github.com/lbauthz/lbauthz/internal/assemble"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
@@ -29,7 +30,9 @@ type reloader struct {
 	holder *authz.Holder
 	// doors are the doors in use; a reload changes the settings of those
 	// that are door.Reloadable.
-	doors   []door.Door
+	doors []door.Door
+	// admin, when not nil, takes the admin token of each config put in use.
+	admin   *admin.Handler
 	log     *zap.Logger
 	current *configv1.Config
 	// build are the engines' metrics and tracing.
@@ -74,6 +77,11 @@ func (r *reloader) reload(reason string) bool {
 	}
 	old := r.holder.Swap(engine)
 	applyDoors()
+	if r.admin != nil {
+		if err := r.admin.SetToken(sec.AdminToken); err != nil {
+			r.log.Warn("the admin token is kept until the next restart", zap.Error(err))
+		}
+	}
 	r.current = cfg
 	if r.reloaded != nil {
 		select {
@@ -97,10 +105,14 @@ func (r *reloader) result(ok bool) {
 }
 
 // sameListen reports whether two configs' listeners are the same: a change
-// of address, reflection or timeouts takes a restart.
+// of address, TLS settings, reflection or timeouts takes a restart (the
+// files of the TLS settings are read again as they change, and the admin
+// token on every reload).
 func sameListen(a, b *configv1.Listen) bool {
-	return a.GetGrpc() == b.GetGrpc() && a.GetHttp() == b.GetHttp() &&
-		a.GetGrpcReflection() == b.GetGrpcReflection() && proto.Equal(a.GetHttpTimeouts(), b.GetHttpTimeouts())
+	return a.GetGrpc() == b.GetGrpc() && a.GetHttp() == b.GetHttp() && a.GetAdmin() == b.GetAdmin() &&
+		a.GetGrpcReflection() == b.GetGrpcReflection() && proto.Equal(a.GetHttpTimeouts(), b.GetHttpTimeouts()) &&
+		proto.Equal(a.GetGrpcTls(), b.GetGrpcTls()) && proto.Equal(a.GetHttpTls(), b.GetHttpTls()) &&
+		proto.Equal(a.GetAdminTls(), b.GetAdminTls())
 }
 
 // onSIGHUP reloads on every SIGHUP until ctx ends.

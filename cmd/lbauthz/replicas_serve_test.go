@@ -23,6 +23,7 @@ import (
 
 // sidecar is one lbauthz serve process of a test with several replicas.
 type sidecar struct {
+	proc     *testenv.Process
 	check    authv3.AuthorizationClient
 	httpAddr string
 	audit    string
@@ -31,7 +32,8 @@ type sidecar struct {
 // startReplicas starts n lbauthz processes sharing the Redis at addr, each
 // with its own audit file. Liveblocks is an address that refuses: a token
 // request that passes the limits is answered 503, one refused by them 429.
-func startReplicas(t *testing.T, n int, redisAddr string) (cfgPath string, out []sidecar) {
+// listen[i], when given, is added to the listen section of replica i.
+func startReplicas(t *testing.T, n int, redisAddr string, listen ...string) (cfgPath string, out []sidecar) {
 	t.Helper()
 	for i := range n {
 		dir := t.TempDir()
@@ -41,6 +43,13 @@ shared: { redis: { addrs: ["`+redisAddr+`"], timeout: 2s } }
 audit: { path: "`+auditFile+`" }
 auth_limits: { per_user: { per_minute: 600, burst: 20 } }
 `)
+		if i < len(listen) && listen[i] != "" {
+			raw, _ := os.ReadFile(path)
+			cfg := strings.Replace(string(raw), "  shutdown_grace: 5s\n", "  shutdown_grace: 5s\n"+listen[i], 1)
+			if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if i == 0 {
 			cfgPath = path
 		}
@@ -48,7 +57,7 @@ auth_limits: { per_user: { per_minute: 600, burst: 20 } }
 		cmd.Env = append(filterEnv(os.Environ(), "LIVEBLOCKS_"), "LIVEBLOCKS_SECRET_KEY=sk_localdev", "LIVEBLOCKS_BASE_URL=http://127.0.0.1:9")
 		p := testenv.Start(t, "lbauthz serve", cmd)
 		testenv.WaitHTTP(t, p, "http://"+httpAddr+"/readyz", 10*time.Second)
-		out = append(out, sidecar{check: authv3.NewAuthorizationClient(grpcConn(t, grpcAddr)), httpAddr: httpAddr, audit: auditFile})
+		out = append(out, sidecar{proc: p, check: authv3.NewAuthorizationClient(grpcConn(t, grpcAddr)), httpAddr: httpAddr, audit: auditFile})
 	}
 	return cfgPath, out
 }
