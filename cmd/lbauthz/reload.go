@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -32,9 +33,12 @@ type reloader struct {
 	// that are door.Reloadable.
 	doors []door.Door
 	// admin, when not nil, takes the admin token of each config put in use.
-	admin   *admin.Handler
-	log     *zap.Logger
-	current *configv1.Config
+	admin *admin.Handler
+	// replicas, when not nil, are shared by every engine; each config
+	// gets its shared budgets.
+	replicas *replicas
+	log      *zap.Logger
+	current  *configv1.Config
 	// build are the engines' metrics and tracing.
 	build []assemble.Option
 	// onResult is told of every attempt (for metrics); it may be nil.
@@ -65,7 +69,11 @@ func (r *reloader) reload(reason string) bool {
 		applyDoors, err = assemble.PrepareDoors(r.doors, cfg)
 	}
 	if err == nil {
-		engine, err = assemble.Engine(cfg, sec, r.log, r.build...)
+		build := r.build
+		if r.replicas != nil {
+			build = append(slices.Clip(build), assemble.WithReplicas(r.replicas.forConfig(cfg)))
+		}
+		engine, err = assemble.Engine(cfg, sec, r.log, build...)
 	}
 	if err != nil {
 		r.log.Error("config reload refused; the previous config keeps serving", zap.String("reason", reason), zap.Error(err))
@@ -74,6 +82,11 @@ func (r *reloader) reload(reason string) bool {
 	}
 	if !sameListen(r.current.Listen, cfg.Listen) {
 		r.log.Warn("listen settings changed: they take effect at the next restart")
+	}
+	if !sameReplicas(r.current, cfg) {
+		// The shared Redis, its subscription and the audit file are the
+		// process's; the budgets of auth_limits are applied at once.
+		r.log.Warn("shared or audit settings changed: they take effect at the next restart; the ones in use are kept")
 	}
 	old := r.holder.Swap(engine)
 	applyDoors()

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -196,4 +197,46 @@ func TestServe_ThreeReplicasShareBudgetsRevocationsAndSurviveRedisRestart(t *tes
 			t.Fatal("the outage is not counted once in lbauthz_shared_redis_transitions_total")
 		}
 	})
+}
+
+func TestServe_ReloadAppliesAuthLimitsToSharedBudgetsAndLogsSharedChangesAsNeedingARestart(t *testing.T) {
+	rd := testenv.StartRedis(t)
+	cfgPath, sidecars := startReplicas(t, 1, rd.Addr)
+	s := sidecars[0]
+	orig, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reloads := func() int { return strings.Count(s.proc.Output(), `"config reloaded"`) }
+
+	// auth_limits alone: applied to the shared budgets at once, no warning.
+	tight := strings.Replace(string(orig), "per_user: { per_minute: 600, burst: 20 }", "per_user: { per_minute: 1, burst: 2 }", 1)
+	if tight == string(orig) {
+		t.Fatal("the replicas' config has no per_user limit to change")
+	}
+	writeAtomically(t, cfgPath, tight)
+	waitFor(t, "the auth_limits change to be reloaded", func() bool { return reloads() == 1 })
+	dave := authztest.Session(map[string]any{"sub": "dave", "exp": time.Now().Add(time.Hour).Unix()})
+	var got []int32
+	for range 3 {
+		got = append(got, tokenStatus(t, s, dave))
+	}
+	if want := []int32{503, 503, 429}; !slices.Equal(got, want) {
+		t.Fatalf("token requests after the reload: %v, want %v (a burst of 2 from the reloaded auth_limits)", got, want)
+	}
+	if strings.Contains(s.proc.Output(), "shared or audit settings changed") {
+		t.Fatal("a reload of auth_limits alone said that shared or audit changed")
+	}
+
+	// shared (and audit): kept, and said to need a restart.
+	changed := strings.Replace(tight, "timeout: 2s", "timeout: 3s", 1)
+	changed = strings.Replace(changed, `audit: { path: "`, `audit: { keep: 2, path: "`, 1)
+	writeAtomically(t, cfgPath, changed)
+	waitFor(t, "the shared change to be reloaded", func() bool { return reloads() == 2 })
+	if !strings.Contains(s.proc.Output(), "shared or audit settings changed: they take effect at the next restart") {
+		t.Fatalf("a reload changing shared and audit did not say they need a restart:\n%.3000s", s.proc.Output())
+	}
+	if st := tokenStatus(t, s, dave); st != 429 {
+		t.Fatalf("after a reload of shared: %d, want 429 (the shared budget still in use)", st)
+	}
 }

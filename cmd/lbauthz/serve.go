@@ -74,8 +74,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	defer rep.close()
-	obs.build = append(obs.build, assemble.WithReplicas(rep.build))
-	engine, err := assemble.Engine(cfg, sec, log, obs.build...)
+	engine, err := assemble.Engine(cfg, sec, log, append(obs.build, assemble.WithReplicas(rep.forConfig(cfg)))...)
 	if err != nil {
 		fmt.Fprintf(stderr, "lbauthz serve: %v\n", err)
 		return exitError
@@ -93,7 +92,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 
 	// Reloads swap the engine in holder and the doors' settings.
 	startReload := func(doors []door.Door) {
-		r := &reloader{path: *path, holder: holder, doors: doors, admin: adm, log: log, current: cfg,
+		r := &reloader{path: *path, holder: holder, doors: doors, admin: adm, replicas: rep, log: log, current: cfg,
 			grace: cfg.Listen.ShutdownGrace.AsDuration(), build: obs.build, onResult: obs.metrics.ReloadResult}
 		go r.onSIGHUP(ctx)
 		go func() {
