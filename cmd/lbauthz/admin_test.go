@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -99,16 +100,31 @@ func TestServe_AdminWithoutSharedRedisAnswersConflict(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	startServe(t, cfgPath, httpAddr)
-	req, _ := http.NewRequest("POST", "http://"+adminAddr+"/admin/v1/revocations", strings.NewReader(`{"user":"alice"}`))
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
+	p := startServe(t, cfgPath, httpAddr)
+	revoke := func(token string) (int, string) {
+		req, _ := http.NewRequest("POST", "http://"+adminAddr+"/admin/v1/revocations", strings.NewReader(`{"user":"alice"}`))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if status, body := revoke(token); status != 409 || !strings.Contains(body, "no shared.redis") {
+		t.Fatalf("%d %s, want 409 saying there is no shared.redis", status, body)
+	}
+
+	// A rotated token file is taken by the next reload: the new token
+	// passes authentication, the old one no longer does.
+	const rotated = "a-rotated-admin-token-9876543210fedcba98"
+	writeAtomically(t, tokenFile, rotated)
+	if err := p.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 409 || !strings.Contains(string(b), "no shared.redis") {
-		t.Fatalf("%d %s, want 409 saying there is no shared.redis", resp.StatusCode, b)
+	waitFor(t, "the rotated admin token to be in use", func() bool { status, _ := revoke(rotated); return status == 409 })
+	if status, _ := revoke(token); status != 401 {
+		t.Fatalf("the old admin token after the rotation: %d, want 401", status)
 	}
 }

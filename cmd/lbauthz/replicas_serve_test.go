@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -208,6 +209,15 @@ func TestServe_ReloadAppliesAuthLimitsToSharedBudgetsAndLogsSharedChangesAsNeedi
 		t.Fatal(err)
 	}
 	reloads := func() int { return strings.Count(s.proc.Output(), `"config reloaded"`) }
+	// SIGHUP after each write: the file watch may not be set up yet when
+	// the test writes, just after the process is ready.
+	reload := func(what string) {
+		before := reloads()
+		if err := s.proc.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, what, func() bool { return reloads() > before })
+	}
 
 	// auth_limits alone: applied to the shared budgets at once, no warning.
 	tight := strings.Replace(string(orig), "per_user: { per_minute: 600, burst: 20 }", "per_user: { per_minute: 1, burst: 2 }", 1)
@@ -215,7 +225,7 @@ func TestServe_ReloadAppliesAuthLimitsToSharedBudgetsAndLogsSharedChangesAsNeedi
 		t.Fatal("the replicas' config has no per_user limit to change")
 	}
 	writeAtomically(t, cfgPath, tight)
-	waitFor(t, "the auth_limits change to be reloaded", func() bool { return reloads() == 1 })
+	reload("the auth_limits change to be reloaded")
 	dave := authztest.Session(map[string]any{"sub": "dave", "exp": time.Now().Add(time.Hour).Unix()})
 	var got []int32
 	for range 3 {
@@ -232,7 +242,7 @@ func TestServe_ReloadAppliesAuthLimitsToSharedBudgetsAndLogsSharedChangesAsNeedi
 	changed := strings.Replace(tight, "timeout: 2s", "timeout: 3s", 1)
 	changed = strings.Replace(changed, `audit: { path: "`, `audit: { keep: 2, path: "`, 1)
 	writeAtomically(t, cfgPath, changed)
-	waitFor(t, "the shared change to be reloaded", func() bool { return reloads() == 2 })
+	reload("the shared change to be reloaded")
 	if !strings.Contains(s.proc.Output(), "shared or audit settings changed: they take effect at the next restart") {
 		t.Fatalf("a reload changing shared and audit did not say they need a restart:\n%.3000s", s.proc.Output())
 	}
