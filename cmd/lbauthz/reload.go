@@ -51,6 +51,10 @@ type reloader struct {
 	// reloaded, when watch runs, is told of every config put in use, so
 	// that it watches the secret files of the new config too.
 	reloaded chan struct{}
+	// watching, if set, is closed by watch once the folders are watched
+	// (or the watch failed), so that serve reports ready only then: a file
+	// written right after must not be missed.
+	watching chan struct{}
 }
 
 // reload loads the config again and swaps the engine in. It returns whether
@@ -128,19 +132,23 @@ func sameListen(a, b *configv1.Listen) bool {
 		proto.Equal(a.GetAdminTls(), b.GetAdminTls())
 }
 
-// onSIGHUP reloads on every SIGHUP until ctx ends.
+// onSIGHUP reloads on every SIGHUP until ctx ends. It catches the signal
+// before it returns: a SIGHUP sent once serve is ready reloads, and never
+// takes the default action (ending the process).
 func (r *reloader) onSIGHUP(ctx context.Context) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-			r.reload("SIGHUP")
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				r.reload("SIGHUP")
+			}
 		}
-	}
+	}()
 }
 
 // watch reloads on changes to the config file and the secret files it names,
@@ -149,8 +157,14 @@ func (r *reloader) onSIGHUP(ctx context.Context) {
 // which a watch on the file itself would lose. Bursts of events are taken
 // as one change.
 func (r *reloader) watch(ctx context.Context) error {
+	started := func() {
+		if r.watching != nil {
+			close(r.watching)
+		}
+	}
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
+		started()
 		return err
 	}
 	defer w.Close()
@@ -161,6 +175,7 @@ func (r *reloader) watch(ctx context.Context) error {
 	r.reloaded = make(chan struct{}, 1)
 	ws.add(watchedFiles(r.path, r.current))
 	r.mu.Unlock()
+	started()
 	const settle = 200 * time.Millisecond
 	var timer *time.Timer
 	fire := make(chan struct{}, 1)

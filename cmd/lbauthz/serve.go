@@ -93,13 +93,15 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	// Reloads swap the engine in holder and the doors' settings.
 	startReload := func(doors []door.Door) {
 		r := &reloader{path: *path, holder: holder, doors: doors, admin: adm, replicas: rep, log: log, current: cfg,
-			grace: cfg.Listen.ShutdownGrace.AsDuration(), build: obs.build, onResult: obs.metrics.ReloadResult}
-		go r.onSIGHUP(ctx)
+			grace: cfg.Listen.ShutdownGrace.AsDuration(), build: obs.build, onResult: obs.metrics.ReloadResult,
+			watching: make(chan struct{})}
+		r.onSIGHUP(ctx)
 		go func() {
 			if err := r.watch(ctx); err != nil {
 				log.Warn("config file watch unavailable; reload with SIGHUP", zap.Error(err))
 			}
 		}()
+		<-r.watching
 	}
 	err = serve(ctx, cfg, holder, adm, log, obs, startReload)
 	// Every listener has stopped: no request uses the engine in use any
