@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"io"
 	"net/http"
 	"os"
@@ -126,5 +127,49 @@ func TestServe_AdminWithoutSharedRedisAnswersConflict(t *testing.T) {
 	waitFor(t, "the rotated admin token to be in use", func() bool { status, _ := revoke(rotated); return status == 409 })
 	if status, _ := revoke(token); status != 401 {
 		t.Fatalf("the old admin token after the rotation: %d, want 401", status)
+	}
+}
+
+func TestServe_AdminOverMTLSAcceptsOnlyTheAllowedClientCertificate(t *testing.T) {
+	ca, other := testenv.NewCA(t, "ops CA"), testenv.NewCA(t, "another CA")
+	dir := t.TempDir()
+	certFile, keyFile := ca.WriteServerPair(t, dir, 1)
+	caFile := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(caFile, ca.PEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	adminAddr := testenv.FreeAddr(t)
+	cfgPath, _, httpAddr := writeConfig(t, "")
+	raw, _ := os.ReadFile(cfgPath)
+	cfg := strings.Replace(string(raw), "  shutdown_grace: 5s\n", "  shutdown_grace: 5s\n  admin: \""+adminAddr+"\"\n"+
+		"  admin_tls: {cert_file: \""+certFile+"\", key_file: \""+keyFile+"\", client_ca_file: \""+caFile+
+		"\", require_client_cert: true, allowed_uris: [\"spiffe://cluster.local/ns/ops/sa/revoker\"]}\n", 1)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startServe(t, cfgPath, httpAddr)
+	revoke := func(certs ...tls.Certificate) (int, error) {
+		c := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+			RootCAs: ca.Pool(), ServerName: "lbauthz.test", Certificates: certs}}}
+		resp, err := c.Post("https://"+adminAddr+"/admin/v1/revocations", "application/json", strings.NewReader(`{"user":"alice"}`))
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	// No shared Redis here: 409 shows the request got past authentication,
+	// with the certificate alone (no token is configured).
+	if status, err := revoke(ca.ClientCert(t, "spiffe://cluster.local/ns/ops/sa/revoker")); err != nil || status != 409 {
+		t.Fatalf("the allowed client certificate: %d %v, want 409", status, err)
+	}
+	for name, certs := range map[string][]tls.Certificate{
+		"no client certificate":   nil,
+		"another CA":              {other.ClientCert(t, "spiffe://cluster.local/ns/ops/sa/revoker")},
+		"a SPIFFE ID not allowed": {ca.ClientCert(t, "spiffe://cluster.local/ns/default/sa/app")},
+	} {
+		if status, err := revoke(certs...); err == nil {
+			t.Errorf("%s: answered %d, want the handshake refused", name, status)
+		}
 	}
 }
