@@ -342,8 +342,10 @@ func crdFiles(t *testing.T) []string {
 		filepath.Join(istio, "kubernetes", "customresourcedefinitions.gen.yaml"),
 		filepath.Join(gw, "config", "crd", "standard", "gateway.networking.k8s.io_httproutes.yaml"),
 		filepath.Join(gw, "config", "crd", "standard", "gateway.networking.k8s.io_gateways.yaml"),
+		filepath.Join(gw, "config", "crd", "standard", "gateway.networking.k8s.io_backendtlspolicies.yaml"),
 		filepath.Join(egCRDs, "gateway.envoyproxy.io_securitypolicies.yaml"),
 		filepath.Join(egCRDs, "gateway.envoyproxy.io_clienttrafficpolicies.yaml"),
+		filepath.Join(egCRDs, "gateway.envoyproxy.io_envoyproxies.yaml"),
 	}
 }
 

@@ -88,6 +88,18 @@ type egClientTrafficPolicy struct {
 	} `json:"spec"`
 }
 
+// egEnvoyProxy mirrors Envoy Gateway's EnvoyProxy with only its backendTLS
+// client certificate (BackendTLSConfig.ClientCertificateRef).
+type egEnvoyProxy struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	Spec              struct {
+		BackendTLS *struct {
+			ClientCertificateRef *gwapiv1.SecretObjectReference `json:"clientCertificateRef,omitempty"`
+		} `json:"backendTLS,omitempty"`
+	} `json:"spec"`
+}
+
 // istioObject is an Istio custom resource with its spec decoded as the
 // protobuf message the CRD is generated from.
 type istioObject struct {
@@ -148,6 +160,17 @@ func decodeManifests(t *testing.T, name string, data []byte) ([]any, error) {
 			obj = &egSecurityPolicy{}
 		case "gateway.envoyproxy.io/v1alpha1 ClientTrafficPolicy":
 			obj = &egClientTrafficPolicy{}
+		case "gateway.envoyproxy.io/v1alpha1 EnvoyProxy":
+			obj = &egEnvoyProxy{}
+		case "gateway.networking.k8s.io/v1 BackendTLSPolicy":
+			obj = &gwapiv1.BackendTLSPolicy{}
+		case "networking.istio.io/v1 DestinationRule":
+			o, err := decodeIstio(j, &networkingv1alpha3.DestinationRule{})
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", what, err)
+			}
+			objs = append(objs, o)
+			continue
 		case "networking.istio.io/v1 ServiceEntry":
 			o, err := decodeIstio(j, &networkingv1alpha3.ServiceEntry{})
 			if err != nil {
@@ -286,7 +309,8 @@ func loadSidecar(t *testing.T) sidecarSetup {
 }
 
 func TestKubernetes_ManifestsDecodeStrictly(t *testing.T) {
-	for _, f := range []string{"kubernetes/sidecar.yaml", "kubernetes/istio.yaml", "kubernetes/envoy-gateway.yaml"} {
+	for _, f := range []string{"kubernetes/sidecar.yaml", "kubernetes/istio.yaml", "kubernetes/envoy-gateway.yaml",
+		"kubernetes/istio-mtls.yaml", "kubernetes/envoy-gateway-mtls.yaml"} {
 		t.Run(path.Base(f), func(t *testing.T) { mustDecodeManifests(t, f) })
 	}
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -73,6 +74,47 @@ func validateReplicas(add func(string, string, ...any), cfg *configv1.Config) {
 	}
 	validateTLS(add, "listen.grpc_tls", cfg.Listen.GrpcTls)
 	validateTLS(add, "listen.http_tls", cfg.Listen.HttpTls)
+	validateAdmin(add, cfg.Listen)
+}
+
+// validateAdmin checks the admin listener: an address of its own, and
+// always an authentication (a bearer token, a required client certificate,
+// or both), loopback included: a sidecar shares its loopback with the app.
+func validateAdmin(add func(string, string, ...any), l *configv1.Listen) {
+	validateTLS(add, "listen.admin_tls", l.AdminTls)
+	if l.Admin == "" {
+		if l.AdminTokenFile != "" || l.AdminTls != nil {
+			add("listen.admin", "required when admin_token_file or admin_tls is set")
+		}
+		return
+	}
+	if _, port, err := net.SplitHostPort(l.Admin); err != nil || port == "" {
+		add("listen.admin", "%q is not a host:port address", l.Admin)
+	} else if l.Admin == l.Grpc || l.Admin == l.Http {
+		add("listen.admin", "%q is the address of another listener: the admin listener needs its own", l.Admin)
+	}
+	if l.AdminTokenFile == "" && !l.AdminTls.GetRequireClientCert() {
+		add("listen.admin", "needs an authentication: admin_token_file, or admin_tls with require_client_cert (or both)")
+	}
+}
+
+// MinAdminTokenBytes is the least length of the admin listener's token.
+const MinAdminTokenBytes = 32
+
+// ReadAdminToken reads listen.admin_token_file (nil when none is named).
+func ReadAdminToken(cfg *configv1.Config) ([]byte, error) {
+	f := cfg.GetListen().GetAdminTokenFile()
+	if f == "" {
+		return nil, nil
+	}
+	b, err := readSecretFile("listen.admin_token_file", f)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) < MinAdminTokenBytes {
+		return nil, fmt.Errorf("listen.admin_token_file %s: the token is %d bytes; it must be at least %d (openssl rand -hex 32)", f, len(b), MinAdminTokenBytes)
+	}
+	return b, nil
 }
 
 func validateTLS(add func(string, string, ...any), field string, t *configv1.TLS) {
@@ -107,4 +149,18 @@ func ReadSharedRedisPassword(cfg *configv1.Config) (string, error) {
 	}
 	b, err := readSecretFile("shared.redis.password_file", f)
 	return string(b), err
+}
+
+// loopbackAddr reports whether a listen address (host:port) is on loopback
+// only: localhost, 127.0.0.0/8 or ::1. An empty host listens everywhere.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
 }

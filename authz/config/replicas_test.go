@@ -46,10 +46,50 @@ func TestParse_SharedAuditAndTLSValidationNamesFieldAndValue(t *testing.T) {
 		{`listen: { grpc_tls: { cert_file: /c, key_file: /k, require_client_cert: true } }`, `listen.grpc_tls.client_ca_file: required`},
 		{`listen: { grpc_tls: { cert_file: /c, key_file: /k, client_ca_file: /ca, allowed_uris: ["ns/default"] } }`, `listen.grpc_tls.allowed_uris[0]: "ns/default" is not an absolute URI`},
 		{`listen: { grpc_tls: { cert_file: /c, key_file: /k, client_ca_file: /ca, allowed_dns_names: ["a b"] } }`, `listen.grpc_tls.allowed_dns_names[0]: "a b" is not a DNS name`},
+		{`listen: { admin: "127.0.0.1:9292" }`, `listen.admin: needs an authentication: admin_token_file, or admin_tls with require_client_cert`},
+		{`listen: { admin: "127.0.0.1:9292", admin_tls: { cert_file: /c, key_file: /k } }`, `listen.admin: needs an authentication`},
+		{`listen: { admin: "admin", admin_token_file: /t }`, `listen.admin: "admin" is not a host:port address`},
+		{`listen: { admin: "127.0.0.1:8181", admin_token_file: /t }`, `listen.admin: "127.0.0.1:8181" is the address of another listener`},
+		{`listen: { admin_token_file: /t }`, `listen.admin: required when admin_token_file or admin_tls is set`},
+		{`listen: { admin: "127.0.0.1:9292", admin_tls: { cert_file: /c, key_file: /k, require_client_cert: true } }`, `listen.admin_tls.client_ca_file: required`},
 	} {
 		_, err := config.Parse("t.yaml", []byte(doorsBase+tc.yaml), func(string) string { return "" })
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want it to say %q", tc.yaml, err, tc.want)
+		}
+	}
+}
+
+func TestParse_AdminListenerWithATokenOrAClientCertificateLoads(t *testing.T) {
+	for _, yaml := range []string{
+		`listen: { admin: "127.0.0.1:9292", admin_token_file: /run/secrets/admin-token }`,
+		`listen: { admin: "0.0.0.0:9292", admin_tls: { cert_file: /c, key_file: /k, client_ca_file: /ca, require_client_cert: true } }`,
+	} {
+		if _, err := config.Parse("t.yaml", []byte(doorsBase+yaml), func(string) string { return "" }); err != nil {
+			t.Errorf("%s: %v", yaml, err)
+		}
+	}
+}
+
+func TestWarnings_AdminTokenInPlainHTTPOffLoopback(t *testing.T) {
+	for _, tc := range []struct {
+		listen string
+		warned bool
+	}{
+		{`listen: { admin: "0.0.0.0:9292", admin_token_file: /t }`, true},
+		{`listen: { admin: "127.0.0.1:9292", admin_token_file: /t }`, false},
+		{`listen: { admin: "0.0.0.0:9292", admin_token_file: /t, admin_tls: { cert_file: /c, key_file: /k } }`, false},
+	} {
+		cfg, err := config.Parse("t.yaml", []byte(doorsBase+tc.listen), func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		warned := false
+		for _, w := range config.Warnings(cfg) {
+			warned = warned || w.Field == "listen.admin_token_file" && strings.Contains(w.Message, "plain HTTP off loopback")
+		}
+		if warned != tc.warned {
+			t.Errorf("%s: warned %v, want %v", tc.listen, warned, tc.warned)
 		}
 	}
 }

@@ -24,6 +24,7 @@ func SecretFiles(cfg *configv1.Config) []string {
 	add(s.GetRedis().GetPasswordFile())
 	add(s.GetSql().GetPasswordFile())
 	add(cfg.GetShared().GetRedis().GetPasswordFile())
+	add(cfg.GetListen().GetAdminTokenFile())
 	for _, src := range cfg.GetMoreSessions() {
 		more := SecretFiles(&configv1.Config{Session: src.GetSession()})
 		files = append(files, more...)

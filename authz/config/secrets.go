@@ -21,6 +21,8 @@ type Secrets struct {
 	// More are the secrets of more_sessions, in order: each the Secrets of
 	// SourceConfig(cfg, i+1).
 	More []*Secrets
+	// AdminToken is the bearer token of the admin listener.
+	AdminToken []byte
 }
 
 // ReadSecrets reads the files a config names. The Liveblocks secret key comes
@@ -73,6 +75,9 @@ func ReadSecrets(cfg *configv1.Config, getenv func(string) string) (*Secrets, er
 			return nil, fmt.Errorf("more_sessions[%d]: %w", i, err)
 		}
 		s.More = append(s.More, more)
+	}
+	if s.AdminToken, err = ReadAdminToken(cfg); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

@@ -54,6 +54,9 @@ func Warnings(cfg *configv1.Config) []Warning {
 	if cfg.GetListen().GetGrpcReflection() && cfg.GetListen().GetGrpc() != "" {
 		add("listen.grpc_reflection", "true: whoever can reach %s can list the gRPC services and read their schemas", cfg.GetListen().GetGrpc())
 	}
+	if l := cfg.GetListen(); l.GetAdmin() != "" && l.GetAdminTokenFile() != "" && l.GetAdminTls() == nil && !loopbackAddr(l.GetAdmin()) {
+		add("listen.admin_token_file", "the admin listener %s is plain HTTP off loopback: whoever is on the path reads the token (set listen.admin_tls)", l.GetAdmin())
+	}
 	for i, p := range cfg.GetHttpDoors().GetTrustedPeers() {
 		if WideTrustedPeer(p) {
 			add(fmt.Sprintf("http_doors.trusted_peers[%d]", i), "%q is wider than a proxy's addresses: every host in it can choose the client address the per-address limit counts, and call the check doors", p)
@@ -124,5 +127,7 @@ func SecretFileFields(cfg *configv1.Config) []SecretFileField {
 	}
 	add("session.redis.password_file", s.GetRedis().GetPasswordFile())
 	add("session.sql.password_file", s.GetSql().GetPasswordFile())
+	add("shared.redis.password_file", cfg.GetShared().GetRedis().GetPasswordFile())
+	add("listen.admin_token_file", cfg.GetListen().GetAdminTokenFile())
 	return out
 }

@@ -42,6 +42,30 @@ func ValidSessionHash(h string) bool {
 	return true
 }
 
+// NewRevocation returns the revocation of a user id or of a session (by its
+// SessionHash) for d from now: what `lbauthz sessions revoke` and the admin
+// listener publish. It refuses both or neither, a malformed hash (a cookie
+// given by mistake is not repeated) and a d that is not positive.
+func NewRevocation(user, sessionHash string, d time.Duration, now time.Time) (Revocation, error) {
+	switch {
+	case (user == "") == (sessionHash == ""):
+		return Revocation{}, errors.New("name exactly one of a user id or a session cookie hash")
+	case sessionHash != "" && !ValidSessionHash(sessionHash):
+		return Revocation{}, errors.New("a session cookie hash is 32 lowercase hex digits (the session field of an audit record), not a cookie")
+	case d <= 0:
+		return Revocation{}, errors.New("the duration must be positive")
+	}
+	return Revocation{User: user, SessionHash: sessionHash, Until: now.Add(d)}, nil
+}
+
+// String names the revocation for a person: "user ID" or "session HASH".
+func (v Revocation) String() string {
+	if v.SessionHash != "" {
+		return "session " + v.SessionHash
+	}
+	return "user " + v.User
+}
+
 // member is the revocation's name in the sorted set and the channel.
 func (v Revocation) member() (string, error) {
 	switch {

@@ -83,7 +83,7 @@ func TestServe_ARegisteredDoorIsServedOnBothListenersAndReloaded(t *testing.T) {
 	reloaders := make(chan *reloader, 1)
 	served := make(chan error, 1)
 	go func() {
-		served <- serve(ctx, cfg, holder, zap.NewNop(), newObservability(ctx, func(string) string { return "" }, zap.NewNop()),
+		served <- serve(ctx, cfg, holder, nil, zap.NewNop(), newObservability(ctx, func(string) string { return "" }, zap.NewNop()),
 			func(doors []door.Door) {
 				reloaders <- &reloader{path: cfgPath, holder: holder, doors: doors, log: zap.NewNop(), current: cfg, grace: time.Millisecond}
 			})

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/config"
 	"github.com/lbauthz/lbauthz/authz/door"
+	"github.com/lbauthz/lbauthz/internal/admin"
 	"github.com/lbauthz/lbauthz/internal/assemble"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
@@ -29,9 +31,14 @@ type reloader struct {
 	holder *authz.Holder
 	// doors are the doors in use; a reload changes the settings of those
 	// that are door.Reloadable.
-	doors   []door.Door
-	log     *zap.Logger
-	current *configv1.Config
+	doors []door.Door
+	// admin, when not nil, takes the admin token of each config put in use.
+	admin *admin.Handler
+	// replicas, when not nil, are shared by every engine; each config
+	// gets its shared budgets.
+	replicas *replicas
+	log      *zap.Logger
+	current  *configv1.Config
 	// build are the engines' metrics and tracing.
 	build []assemble.Option
 	// onResult is told of every attempt (for metrics); it may be nil.
@@ -44,6 +51,10 @@ type reloader struct {
 	// reloaded, when watch runs, is told of every config put in use, so
 	// that it watches the secret files of the new config too.
 	reloaded chan struct{}
+	// watching, if set, is closed by watch once the folders are watched
+	// (or the watch failed), so that serve reports ready only then: a file
+	// written right after must not be missed.
+	watching chan struct{}
 }
 
 // reload loads the config again and swaps the engine in. It returns whether
@@ -62,7 +73,11 @@ func (r *reloader) reload(reason string) bool {
 		applyDoors, err = assemble.PrepareDoors(r.doors, cfg)
 	}
 	if err == nil {
-		engine, err = assemble.Engine(cfg, sec, r.log, r.build...)
+		build := r.build
+		if r.replicas != nil {
+			build = append(slices.Clip(build), assemble.WithReplicas(r.replicas.forConfig(cfg)))
+		}
+		engine, err = assemble.Engine(cfg, sec, r.log, build...)
 	}
 	if err != nil {
 		r.log.Error("config reload refused; the previous config keeps serving", zap.String("reason", reason), zap.Error(err))
@@ -72,8 +87,18 @@ func (r *reloader) reload(reason string) bool {
 	if !sameListen(r.current.Listen, cfg.Listen) {
 		r.log.Warn("listen settings changed: they take effect at the next restart")
 	}
+	if !sameReplicas(r.current, cfg) {
+		// The shared Redis, its subscription and the audit file are the
+		// process's; the budgets of auth_limits are applied at once.
+		r.log.Warn("shared or audit settings changed: they take effect at the next restart; the ones in use are kept")
+	}
 	old := r.holder.Swap(engine)
 	applyDoors()
+	if r.admin != nil {
+		if err := r.admin.SetToken(sec.AdminToken); err != nil {
+			r.log.Warn("the admin token is kept until the next restart", zap.Error(err))
+		}
+	}
 	r.current = cfg
 	if r.reloaded != nil {
 		select {
@@ -97,25 +122,33 @@ func (r *reloader) result(ok bool) {
 }
 
 // sameListen reports whether two configs' listeners are the same: a change
-// of address, reflection or timeouts takes a restart.
+// of address, TLS settings, reflection or timeouts takes a restart (the
+// files of the TLS settings are read again as they change, and the admin
+// token on every reload).
 func sameListen(a, b *configv1.Listen) bool {
-	return a.GetGrpc() == b.GetGrpc() && a.GetHttp() == b.GetHttp() &&
-		a.GetGrpcReflection() == b.GetGrpcReflection() && proto.Equal(a.GetHttpTimeouts(), b.GetHttpTimeouts())
+	return a.GetGrpc() == b.GetGrpc() && a.GetHttp() == b.GetHttp() && a.GetAdmin() == b.GetAdmin() &&
+		a.GetGrpcReflection() == b.GetGrpcReflection() && proto.Equal(a.GetHttpTimeouts(), b.GetHttpTimeouts()) &&
+		proto.Equal(a.GetGrpcTls(), b.GetGrpcTls()) && proto.Equal(a.GetHttpTls(), b.GetHttpTls()) &&
+		proto.Equal(a.GetAdminTls(), b.GetAdminTls())
 }
 
-// onSIGHUP reloads on every SIGHUP until ctx ends.
+// onSIGHUP reloads on every SIGHUP until ctx ends. It catches the signal
+// before it returns: a SIGHUP sent once serve is ready reloads, and never
+// takes the default action (ending the process).
 func (r *reloader) onSIGHUP(ctx context.Context) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-			r.reload("SIGHUP")
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				r.reload("SIGHUP")
+			}
 		}
-	}
+	}()
 }
 
 // watch reloads on changes to the config file and the secret files it names,
@@ -124,8 +157,14 @@ func (r *reloader) onSIGHUP(ctx context.Context) {
 // which a watch on the file itself would lose. Bursts of events are taken
 // as one change.
 func (r *reloader) watch(ctx context.Context) error {
+	started := func() {
+		if r.watching != nil {
+			close(r.watching)
+		}
+	}
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
+		started()
 		return err
 	}
 	defer w.Close()
@@ -136,6 +175,7 @@ func (r *reloader) watch(ctx context.Context) error {
 	r.reloaded = make(chan struct{}, 1)
 	ws.add(watchedFiles(r.path, r.current))
 	r.mu.Unlock()
+	started()
 	const settle = 200 * time.Millisecond
 	var timer *time.Timer
 	fire := make(chan struct{}, 1)

@@ -5,10 +5,12 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/audit"
@@ -63,12 +65,62 @@ func listenerTLS(field string, t *configv1.TLS, log *zap.Logger) (*tlsconfig.Ser
 
 // replicas are the shared state and the audit trail of a serving process.
 // They are made once, from the config serve starts with: a reload keeps
-// them (a change of shared or audit needs a restart).
+// them (a change of shared or audit needs a restart), but takes the new
+// auth_limits into the shared budgets (forConfig).
 type replicas struct {
 	build  authz.Replicas
 	redis  *shared.Redis
 	audit  *audit.Log
 	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	limiters map[limiterKey]*shared.Limiter
+}
+
+// limiterKey is a shared budget's settings: a reload that keeps them keeps
+// the limiter (and its local fallback budgets).
+type limiterKey struct {
+	name                      string
+	perMinute, burst, tracked int
+}
+
+// forConfig returns what an engine built from cfg shares: the same Redis,
+// revocations and audit trail, with shared budgets of cfg's auth_limits.
+func (r *replicas) forConfig(cfg *configv1.Config) authz.Replicas {
+	b := r.build
+	if r.redis == nil {
+		return b
+	}
+	l := cfg.AuthLimits
+	tracked := int(l.GetMaxTracked())
+	b.UserBudget, b.AddressBudget = nil, nil
+	if pu := l.GetPerUser(); !pu.GetDisabled() {
+		b.UserBudget = r.limiter(limiterKey{"user", int(pu.PerMinute), int(pu.Burst), tracked})
+	}
+	if pa := l.GetPerAddress(); !pa.GetDisabled() {
+		b.AddressBudget = r.limiter(limiterKey{"address", int(pa.PerMinute), int(pa.Burst), tracked})
+	}
+	return b
+}
+
+func (r *replicas) limiter(k limiterKey) *shared.Limiter {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if l, ok := r.limiters[k]; ok {
+		return l
+	}
+	if r.limiters == nil {
+		r.limiters = map[limiterKey]*shared.Limiter{}
+	}
+	l := r.redis.NewLimiter(k.name, k.perMinute, k.burst, k.tracked)
+	r.limiters[k] = l
+	return l
+}
+
+// sameReplicas reports whether two configs share the same way and keep the
+// same audit trail: a change of shared or audit takes a restart.
+func sameReplicas(a, b *configv1.Config) bool {
+	return proto.Equal(a.GetShared(), b.GetShared()) && proto.Equal(a.GetAudit(), b.GetAudit())
 }
 
 // openReplicas opens the shared Redis and the audit trail the config asks
@@ -95,14 +147,6 @@ func openReplicas(ctx context.Context, cfg *configv1.Config, sec *config.Secrets
 		return nil, err
 	}
 	r.redis = rd
-	l := cfg.AuthLimits
-	tracked := int(l.GetMaxTracked())
-	if pu := l.GetPerUser(); !pu.GetDisabled() {
-		r.build.UserBudget = rd.NewLimiter("user", int(pu.PerMinute), int(pu.Burst), tracked)
-	}
-	if pa := l.GetPerAddress(); !pa.GetDisabled() {
-		r.build.AddressBudget = rd.NewLimiter("address", int(pa.PerMinute), int(pa.Burst), tracked)
-	}
 	if c := cfg.Shared.GetCache(); c.GetEnabled() {
 		ttl := c.Ttl.AsDuration()
 		r.build.CacheStore = func(store session.Store, keep []string) session.Store {

@@ -8,9 +8,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -23,6 +25,7 @@ import (
 
 // sidecar is one lbauthz serve process of a test with several replicas.
 type sidecar struct {
+	proc     *testenv.Process
 	check    authv3.AuthorizationClient
 	httpAddr string
 	audit    string
@@ -31,7 +34,8 @@ type sidecar struct {
 // startReplicas starts n lbauthz processes sharing the Redis at addr, each
 // with its own audit file. Liveblocks is an address that refuses: a token
 // request that passes the limits is answered 503, one refused by them 429.
-func startReplicas(t *testing.T, n int, redisAddr string) (cfgPath string, out []sidecar) {
+// listen[i], when given, is added to the listen section of replica i.
+func startReplicas(t *testing.T, n int, redisAddr string, listen ...string) (cfgPath string, out []sidecar) {
 	t.Helper()
 	for i := range n {
 		dir := t.TempDir()
@@ -41,6 +45,13 @@ shared: { redis: { addrs: ["`+redisAddr+`"], timeout: 2s } }
 audit: { path: "`+auditFile+`" }
 auth_limits: { per_user: { per_minute: 600, burst: 20 } }
 `)
+		if i < len(listen) && listen[i] != "" {
+			raw, _ := os.ReadFile(path)
+			cfg := strings.Replace(string(raw), "  shutdown_grace: 5s\n", "  shutdown_grace: 5s\n"+listen[i], 1)
+			if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if i == 0 {
 			cfgPath = path
 		}
@@ -48,7 +59,7 @@ auth_limits: { per_user: { per_minute: 600, burst: 20 } }
 		cmd.Env = append(filterEnv(os.Environ(), "LIVEBLOCKS_"), "LIVEBLOCKS_SECRET_KEY=sk_localdev", "LIVEBLOCKS_BASE_URL=http://127.0.0.1:9")
 		p := testenv.Start(t, "lbauthz serve", cmd)
 		testenv.WaitHTTP(t, p, "http://"+httpAddr+"/readyz", 10*time.Second)
-		out = append(out, sidecar{check: authv3.NewAuthorizationClient(grpcConn(t, grpcAddr)), httpAddr: httpAddr, audit: auditFile})
+		out = append(out, sidecar{proc: p, check: authv3.NewAuthorizationClient(grpcConn(t, grpcAddr)), httpAddr: httpAddr, audit: auditFile})
 	}
 	return cfgPath, out
 }
@@ -187,4 +198,55 @@ func TestServe_ThreeReplicasShareBudgetsRevocationsAndSurviveRedisRestart(t *tes
 			t.Fatal("the outage is not counted once in lbauthz_shared_redis_transitions_total")
 		}
 	})
+}
+
+func TestServe_ReloadAppliesAuthLimitsToSharedBudgetsAndLogsSharedChangesAsNeedingARestart(t *testing.T) {
+	rd := testenv.StartRedis(t)
+	cfgPath, sidecars := startReplicas(t, 1, rd.Addr)
+	s := sidecars[0]
+	orig, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reloads := func() int { return strings.Count(s.proc.Output(), `"config reloaded"`) }
+	// SIGHUP after each write: the file watch may not be set up yet when
+	// the test writes, just after the process is ready.
+	reload := func(what string) {
+		before := reloads()
+		if err := s.proc.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, what, func() bool { return reloads() > before })
+	}
+
+	// auth_limits alone: applied to the shared budgets at once, no warning.
+	tight := strings.Replace(string(orig), "per_user: { per_minute: 600, burst: 20 }", "per_user: { per_minute: 1, burst: 2 }", 1)
+	if tight == string(orig) {
+		t.Fatal("the replicas' config has no per_user limit to change")
+	}
+	writeAtomically(t, cfgPath, tight)
+	reload("the auth_limits change to be reloaded")
+	dave := authztest.Session(map[string]any{"sub": "dave", "exp": time.Now().Add(time.Hour).Unix()})
+	var got []int32
+	for range 3 {
+		got = append(got, tokenStatus(t, s, dave))
+	}
+	if want := []int32{503, 503, 429}; !slices.Equal(got, want) {
+		t.Fatalf("token requests after the reload: %v, want %v (a burst of 2 from the reloaded auth_limits)", got, want)
+	}
+	if strings.Contains(s.proc.Output(), "shared or audit settings changed") {
+		t.Fatal("a reload of auth_limits alone said that shared or audit changed")
+	}
+
+	// shared (and audit): kept, and said to need a restart.
+	changed := strings.Replace(tight, "timeout: 2s", "timeout: 3s", 1)
+	changed = strings.Replace(changed, `audit: { path: "`, `audit: { keep: 2, path: "`, 1)
+	writeAtomically(t, cfgPath, changed)
+	reload("the shared change to be reloaded")
+	if !strings.Contains(s.proc.Output(), "shared or audit settings changed: they take effect at the next restart") {
+		t.Fatalf("a reload changing shared and audit did not say they need a restart:\n%.3000s", s.proc.Output())
+	}
+	if st := tokenStatus(t, s, dave); st != 429 {
+		t.Fatalf("after a reload of shared: %d, want 429 (the shared budget still in use)", st)
+	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/config"
 	"github.com/lbauthz/lbauthz/authz/door"
+	"github.com/lbauthz/lbauthz/internal/admin"
 	"github.com/lbauthz/lbauthz/internal/assemble"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
@@ -73,10 +74,14 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	defer rep.close()
-	obs.build = append(obs.build, assemble.WithReplicas(rep.build))
-	engine, err := assemble.Engine(cfg, sec, log, obs.build...)
+	engine, err := assemble.Engine(cfg, sec, log, append(obs.build, assemble.WithReplicas(rep.forConfig(cfg)))...)
 	if err != nil {
 		fmt.Fprintf(stderr, "lbauthz serve: %v\n", err)
+		return exitError
+	}
+	adm, err := newAdmin(cfg, sec, rep, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "lbauthz serve: listen.admin: %v\n", err)
 		return exitError
 	}
 	holder := authz.NewHolder(engine)
@@ -87,16 +92,18 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 
 	// Reloads swap the engine in holder and the doors' settings.
 	startReload := func(doors []door.Door) {
-		r := &reloader{path: *path, holder: holder, doors: doors, log: log, current: cfg,
-			grace: cfg.Listen.ShutdownGrace.AsDuration(), build: obs.build, onResult: obs.metrics.ReloadResult}
-		go r.onSIGHUP(ctx)
+		r := &reloader{path: *path, holder: holder, doors: doors, admin: adm, replicas: rep, log: log, current: cfg,
+			grace: cfg.Listen.ShutdownGrace.AsDuration(), build: obs.build, onResult: obs.metrics.ReloadResult,
+			watching: make(chan struct{})}
+		r.onSIGHUP(ctx)
 		go func() {
 			if err := r.watch(ctx); err != nil {
 				log.Warn("config file watch unavailable; reload with SIGHUP", zap.Error(err))
 			}
 		}()
+		<-r.watching
 	}
-	err = serve(ctx, cfg, holder, log, obs, startReload)
+	err = serve(ctx, cfg, holder, adm, log, obs, startReload)
 	// Every listener has stopped: no request uses the engine in use any
 	// more (one a reload swapped out is closed by the reload).
 	holder.Engine().Close()
@@ -108,10 +115,10 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 }
 
 // serve runs the sidecar until ctx ends, then drains in-flight requests.
-// It puts every registered door (assemble.Doors) on the listener it serves;
-// startReload is called with them once they exist, to start reloading the
-// config.
-func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log *zap.Logger, obs *observability,
+// It puts every registered door (assemble.Doors) on the listener it serves,
+// and adm, when not nil, on the admin listener; startReload is called with
+// the doors once they exist, to start reloading the config.
+func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, adm *admin.Handler, log *zap.Logger, obs *observability,
 	startReload func([]door.Door)) error {
 	doors, err := assemble.BuildDoors(cfg, door.Env{Engines: holder, Log: log,
 		HTTPReadTimeout: cfg.Listen.HttpTimeouts.GetRead().AsDuration()})
@@ -131,9 +138,22 @@ func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log 
 		return fmt.Errorf("listen.http_tls: %w", err)
 	}
 
+	adminTLS, err := listenerTLS("listen.admin_tls", cfg.Listen.AdminTls, log)
+	if err != nil {
+		return fmt.Errorf("listen.admin_tls: %w", err)
+	}
+
 	var grpcSrv *grpc.Server
 	var healthSrv *health.Server
-	var grpcLis, httpLis net.Listener
+	var grpcLis, httpLis, adminLis net.Listener
+	// closeListeners closes those already open when a later one fails.
+	closeListeners := func() {
+		for _, l := range []net.Listener{grpcLis, httpLis} {
+			if l != nil {
+				l.Close()
+			}
+		}
+	}
 	if cfg.Listen.Grpc != "" {
 		if grpcLis, err = net.Listen("tcp", cfg.Listen.Grpc); err != nil {
 			return fmt.Errorf("listen.grpc: %w", err)
@@ -161,9 +181,7 @@ func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log 
 	var httpSrv *http.Server
 	if cfg.Listen.Http != "" {
 		if httpLis, err = net.Listen("tcp", cfg.Listen.Http); err != nil {
-			if grpcLis != nil {
-				grpcLis.Close()
-			}
+			closeListeners()
 			return fmt.Errorf("listen.http: %w", err)
 		}
 		if httpTLS != nil {
@@ -200,8 +218,28 @@ func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log 
 		}
 	}
 
+	var adminSrv *http.Server
+	if adm != nil {
+		if adminLis, err = net.Listen("tcp", cfg.Listen.Admin); err != nil {
+			closeListeners()
+			return fmt.Errorf("listen.admin: %w", err)
+		}
+		if adminTLS != nil {
+			adminLis = tls.NewListener(adminLis, adminTLS.TLSConfig("h2", "http/1.1"))
+		}
+		t := cfg.Listen.HttpTimeouts
+		adminSrv = &http.Server{
+			Handler:           adm,
+			ReadHeaderTimeout: t.GetReadHeader().AsDuration(),
+			ReadTimeout:       t.GetRead().AsDuration(),
+			WriteTimeout:      t.GetWrite().AsDuration(),
+			IdleTimeout:       t.GetIdle().AsDuration(),
+			ErrorLog:          zap.NewStdLog(log.Named("admin")),
+		}
+	}
+
 	startReload(doors)
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	if grpcSrv != nil {
 		go func() { errc <- grpcSrv.Serve(grpcLis) }()
 		healthSrv.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
@@ -216,9 +254,16 @@ func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log 
 			}
 		}()
 	}
+	if adminSrv != nil {
+		go func() {
+			if err := adminSrv.Serve(adminLis); !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
 	ready.Store(true)
 	log.Info("serving",
-		zap.String("grpc", addrOf(grpcLis)), zap.String("http", addrOf(httpLis)),
+		zap.String("grpc", addrOf(grpcLis)), zap.String("http", addrOf(httpLis)), zap.String("admin", addrOf(adminLis)),
 		zap.String("liveblocks", cfg.Liveblocks.BaseUrl), zap.String("auth_path", cfg.Liveblocks.AuthPath))
 
 	var serveErr error
@@ -245,12 +290,15 @@ func serve(ctx context.Context, cfg *configv1.Config, holder *authz.Holder, log 
 			}
 		})
 	}
-	if httpSrv != nil {
+	for _, srv := range []*http.Server{httpSrv, adminSrv} {
+		if srv == nil {
+			continue
+		}
 		wg.Go(func() {
 			sctx, cancel := context.WithTimeout(context.Background(), grace)
 			defer cancel()
-			if err := httpSrv.Shutdown(sctx); err != nil {
-				_ = httpSrv.Close()
+			if err := srv.Shutdown(sctx); err != nil {
+				_ = srv.Close()
 			}
 		})
 	}

@@ -65,15 +65,15 @@ func cmdSessions(args []string, stdout, stderr io.Writer) int {
 	if d == 0 {
 		d = cfg.Shared.RevocationTtl.AsDuration()
 	}
-	rev := shared.Revocation{User: *user, SessionHash: *hash, Until: time.Now().Add(d)}
+	rev, err := shared.NewRevocation(*user, *hash, d, time.Now())
+	if err != nil {
+		fmt.Fprintf(stderr, "lbauthz sessions revoke: %v\n", err)
+		return exitUsage
+	}
 	if err := r.Revoke(context.Background(), rev); err != nil {
 		fmt.Fprintf(stderr, "lbauthz sessions revoke: not revoked: %v\n", err)
 		return exitError
 	}
-	what := "user " + *user
-	if *hash != "" {
-		what = "session " + *hash
-	}
-	fmt.Fprintf(stdout, "revoked %s until %s\n", what, rev.Until.UTC().Format(time.RFC3339))
+	fmt.Fprintf(stdout, "revoked %s until %s\n", rev, rev.Until.UTC().Format(time.RFC3339))
 	return exitOK
 }

@@ -16,9 +16,11 @@ import (
 )
 
 const (
-	pagePath = "/docs/42?tab=history"
-	authPath = "/api/liveblocks-auth"
-	roomBody = `{"room":"bench-room"}`
+	// tokenShared is the token path's case with the limits on Redis.
+	tokenShared = "lbauthz, shared limits on Redis"
+	pagePath    = "/docs/42?tab=history"
+	authPath    = "/api/liveblocks-auth"
+	roomBody    = `{"room":"bench-room"}`
 )
 
 // grpcCase is a case of the gRPC door: the request, checked once against
@@ -109,6 +111,22 @@ func (e *env) grpcGroup(st settings) *group {
 			return e.startSidecar(redisSession(rs.http))
 		}, checkRequest("GET", pagePath, browserCookie(id), ""), allowsAs("alice"))
 	}
+	sharedRes := "pass-through, JWT session, shared state on Redis"
+	if missing := lookTools("redis-server"); len(missing) > 0 {
+		g.add(sharedRes, "lbauthz gRPC").Status = "pending: redis-server is not installed"
+	} else {
+		// Shared limits and revocations configured: the pass-through must
+		// not touch Redis, so it must cost what the case above costs.
+		add(sharedRes, "lbauthz gRPC", func() (*server, error) {
+			rs, rc, err := e.startRedis()
+			if err != nil {
+				return nil, err
+			}
+			rc.Close()
+			backing = append(backing, rs)
+			return e.startSidecar(e.jwtSession(), sharedRedis(rs.http))
+		}, page, allowsAs("alice"))
+	}
 	add("pass-through, anonymous", "lbauthz gRPC", jwt, checkRequest("GET", pagePath, browserCookie(""), ""), allowsAnonymous)
 	forged := alice[:len(alice)-4] + "AAAA"
 	add("auth path, invalid session (401)", "lbauthz gRPC", jwt,
@@ -134,11 +152,15 @@ func (e *env) tokenGroup(st settings, dev *server) *group {
 	// As a browser's fetch from the app's own page sends it.
 	browser := [][2]string{{"Cookie", browserCookie(alice)}, {"Origin", "https://app.example.test"}, {"Sec-Fetch-Site", "same-origin"}}
 	var cases []*benchCase
+	var backing []*server
 	defer func() {
 		for _, c := range cases {
 			if c.srv != nil {
 				c.srv.stop()
 			}
+		}
+		for _, s := range backing {
+			s.stop()
 		}
 	}()
 	direct, _ := json.Marshal(map[string]any{
@@ -164,6 +186,23 @@ func (e *env) tokenGroup(st settings, dev *server) *group {
 	} else {
 		cases = append(cases, e.httpCase(res, sc, httpSpec{Method: "POST", URL: "http://" + sc.http + authPath,
 			ContentType: "application/json", Header: browser, Body: roomBody}, 200, `"token"`))
+	}
+	// The same with the per-user and per-address limits shared on Redis:
+	// two GCRA round trips per token request.
+	res = g.add(tokenShared, "lbauthz HTTP, POST "+authPath+", limits on Redis")
+	if missing := lookTools("redis-server"); len(missing) > 0 {
+		res.Status = "pending: redis-server is not installed"
+	} else if rs, rc, err := e.startRedis(); err != nil {
+		res.Status = "failed: Redis: " + err.Error()
+	} else {
+		rc.Close()
+		backing = append(backing, rs)
+		if sc, err := e.startSidecar(e.jwtSession(), sharedRedis(rs.http)); err != nil {
+			res.Status = "failed: " + err.Error()
+		} else {
+			cases = append(cases, e.httpCase(res, sc, httpSpec{Method: "POST", URL: "http://" + sc.http + authPath,
+				ContentType: "application/json", Header: browser, Body: roomBody}, 200, `"token"`))
+		}
 	}
 	runCases(cases, st, shareOfSlowest(st.RateShare, st.HTTPRate))
 	g.Note = fmt.Sprintf("saturation: wrk; fixed rate: %d req/s, evenly spaced (benchrun's own open-loop driver)", firstRate(g))

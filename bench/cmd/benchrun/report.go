@@ -60,7 +60,8 @@ func (r *report) evaluate() {
 	}
 	if g := r.group("grpc"); g != nil {
 		floor := g.find("floor")
-		for _, name := range []string{"pass-through, JWT session", "pass-through, Redis session (cached)"} {
+		for _, name := range []string{"pass-through, JWT session", "pass-through, Redis session (cached)",
+			"pass-through, JWT session, shared state on Redis"} {
 			c := g.find(name)
 			switch {
 			case c == nil:
@@ -86,12 +87,19 @@ func (r *report) evaluate() {
 		}
 	}
 	if g := r.group("token"); g != nil {
-		direct, ex, lb := g.find("direct identify-user call"), g.find("Express reference"), g.find("lbauthz")
+		direct, ex := g.find("direct identify-user call"), g.find("Express reference")
 		for _, q := range []struct {
-			name string
-			f    func(*caseResult) float64
-		}{{"p50", func(c *caseResult) float64 { return c.AddedP50ms }}, {"p99", func(c *caseResult) float64 { return c.AddedP99ms }}} {
-			name := "token path: latency added over the direct call, " + q.name
+			name, prefix string
+			lb           *caseResult
+			f            func(*caseResult) float64
+		}{
+			{"p50", "token path", g.find("lbauthz"), func(c *caseResult) float64 { return c.AddedP50ms }},
+			{"p99", "token path", g.find("lbauthz"), func(c *caseResult) float64 { return c.AddedP99ms }},
+			{"p50", "token path, shared limits on Redis", g.find(tokenShared), func(c *caseResult) float64 { return c.AddedP50ms }},
+			{"p99", "token path, shared limits on Redis", g.find(tokenShared), func(c *caseResult) float64 { return c.AddedP99ms }},
+		} {
+			lb := q.lb
+			name := q.prefix + ": latency added over the direct call, " + q.name
 			limit := "≤ 1/3 of what Express adds"
 			switch {
 			case direct == nil || ex == nil || lb == nil || !direct.ok() || !ex.ok() || !lb.ok() || ex.Base == nil || lb.Base == nil:

@@ -111,11 +111,18 @@ func redisSession(addr string) string {
 	return fmt.Sprintf("  redis:\n    address: %q\n    key_template: \"sess:{id}\"", addr)
 }
 
-// startSidecar starts `lbauthz serve` with the session section given.
-func (e *env) startSidecar(session string) (*server, error) {
+// sharedRedis is the shared section of replicas sharing the Redis at addr:
+// the token path's limits become one Redis round trip each.
+func sharedRedis(addr string) string {
+	return fmt.Sprintf("shared:\n  redis:\n    addrs: [%q]\n", addr)
+}
+
+// startSidecar starts `lbauthz serve` with the session section given, and
+// the top-level sections of extra (sharedRedis) after it.
+func (e *env) startSidecar(session string, extra ...string) (*server, error) {
 	s := &server{grpc: freeAddr(), http: freeAddr()}
 	cfg := strings.NewReplacer("{{GRPC}}", s.grpc, "{{HTTP}}", s.http, "{{LIVEBLOCKS}}", e.devURL,
-		"{{SESSION}}", session).Replace(sidecarConfig)
+		"{{SESSION}}", session).Replace(sidecarConfig) + strings.Join(extra, "")
 	name := e.name("lbauthz")
 	path := filepath.Join(e.tmp, name+".yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {

@@ -513,7 +513,21 @@ type Listen struct {
 	// client that sends its request slower than this is disconnected, so
 	// that slow clients cannot hold connections (and their memory) forever.
 	// A change takes a restart.
-	HttpTimeouts  *HTTPTimeouts `protobuf:"bytes,7,opt,name=http_timeouts,json=httpTimeouts,proto3" json:"http_timeouts,omitempty"`
+	HttpTimeouts *HTTPTimeouts `protobuf:"bytes,7,opt,name=http_timeouts,json=httpTimeouts,proto3" json:"http_timeouts,omitempty"`
+	// Address of the admin listener (POST /admin/v1/revocations), apart from
+	// the doors so that only operators reach it. Empty (the default): no
+	// admin listener. It needs admin_token_file or admin_tls with
+	// require_client_cert, even on loopback: a sidecar shares its loopback
+	// with the app. A change takes a restart.
+	Admin string `protobuf:"bytes,8,opt,name=admin,proto3" json:"admin,omitempty"`
+	// A file holding the bearer token the admin listener requires
+	// ("Authorization: Bearer TOKEN"), at least 32 characters. Read again on
+	// every reload, so a rotated Secret takes effect without a restart.
+	AdminTokenFile string `protobuf:"bytes,9,opt,name=admin_token_file,json=adminTokenFile,proto3" json:"admin_token_file,omitempty"`
+	// TLS (and mTLS) on the admin listener. With require_client_cert, a
+	// client certificate from client_ca_file (and allowed SANs) is enough;
+	// with admin_token_file as well, both are required.
+	AdminTls      *TLS `protobuf:"bytes,10,opt,name=admin_tls,json=adminTls,proto3" json:"admin_tls,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -593,6 +607,27 @@ func (x *Listen) GetGrpcReflection() bool {
 func (x *Listen) GetHttpTimeouts() *HTTPTimeouts {
 	if x != nil {
 		return x.HttpTimeouts
+	}
+	return nil
+}
+
+func (x *Listen) GetAdmin() string {
+	if x != nil {
+		return x.Admin
+	}
+	return ""
+}
+
+func (x *Listen) GetAdminTokenFile() string {
+	if x != nil {
+		return x.AdminTokenFile
+	}
+	return ""
+}
+
+func (x *Listen) GetAdminTls() *TLS {
+	if x != nil {
+		return x.AdminTls
 	}
 	return nil
 }
@@ -1191,7 +1226,7 @@ const file_lbauthz_config_v1_config_proto_rawDesc = "" +
 	"groups_url\x18\x02 \x01(\tR\tgroupsUrl\x12\x1b\n" +
 	"\trooms_url\x18\x03 \x01(\tR\broomsUrl\x12\x1d\n" +
 	"\n" +
-	"search_url\x18\x04 \x01(\tR\tsearchUrl\"\xc7\x02\n" +
+	"search_url\x18\x04 \x01(\tR\tsearchUrl\"\xbc\x03\n" +
 	"\x06Listen\x12\x12\n" +
 	"\x04grpc\x18\x01 \x01(\tR\x04grpc\x12\x12\n" +
 	"\x04http\x18\x02 \x01(\tR\x04http\x12@\n" +
@@ -1199,7 +1234,11 @@ const file_lbauthz_config_v1_config_proto_rawDesc = "" +
 	"\bgrpc_tls\x18\x04 \x01(\v2\x16.lbauthz.config.v1.TLSR\agrpcTls\x121\n" +
 	"\bhttp_tls\x18\x05 \x01(\v2\x16.lbauthz.config.v1.TLSR\ahttpTls\x12'\n" +
 	"\x0fgrpc_reflection\x18\x06 \x01(\bR\x0egrpcReflection\x12D\n" +
-	"\rhttp_timeouts\x18\a \x01(\v2\x1f.lbauthz.config.v1.HTTPTimeoutsR\fhttpTimeouts\"\xd9\x01\n" +
+	"\rhttp_timeouts\x18\a \x01(\v2\x1f.lbauthz.config.v1.HTTPTimeoutsR\fhttpTimeouts\x12\x14\n" +
+	"\x05admin\x18\b \x01(\tR\x05admin\x12(\n" +
+	"\x10admin_token_file\x18\t \x01(\tR\x0eadminTokenFile\x123\n" +
+	"\tadmin_tls\x18\n" +
+	" \x01(\v2\x16.lbauthz.config.v1.TLSR\badminTls\"\xd9\x01\n" +
 	"\fHTTPTimeouts\x12:\n" +
 	"\vread_header\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\n" +
 	"readHeader\x12-\n" +
@@ -1302,21 +1341,22 @@ var file_lbauthz_config_v1_config_proto_depIdxs = []int32{
 	21, // 17: lbauthz.config.v1.Listen.grpc_tls:type_name -> lbauthz.config.v1.TLS
 	21, // 18: lbauthz.config.v1.Listen.http_tls:type_name -> lbauthz.config.v1.TLS
 	5,  // 19: lbauthz.config.v1.Listen.http_timeouts:type_name -> lbauthz.config.v1.HTTPTimeouts
-	20, // 20: lbauthz.config.v1.HTTPTimeouts.read_header:type_name -> google.protobuf.Duration
-	20, // 21: lbauthz.config.v1.HTTPTimeouts.read:type_name -> google.protobuf.Duration
-	20, // 22: lbauthz.config.v1.HTTPTimeouts.write:type_name -> google.protobuf.Duration
-	20, // 23: lbauthz.config.v1.HTTPTimeouts.idle:type_name -> google.protobuf.Duration
-	20, // 24: lbauthz.config.v1.Liveblocks.timeout:type_name -> google.protobuf.Duration
-	12, // 25: lbauthz.config.v1.Identity.user_info:type_name -> lbauthz.config.v1.Identity.UserInfoEntry
-	8,  // 26: lbauthz.config.v1.Identity.groups:type_name -> lbauthz.config.v1.GroupRules
-	13, // 27: lbauthz.config.v1.GroupRules.rename:type_name -> lbauthz.config.v1.GroupRules.RenameEntry
-	14, // 28: lbauthz.config.v1.SessionSource.session:type_name -> lbauthz.config.v1.Session
-	7,  // 29: lbauthz.config.v1.SessionSource.identity:type_name -> lbauthz.config.v1.Identity
-	30, // [30:30] is the sub-list for method output_type
-	30, // [30:30] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	21, // 20: lbauthz.config.v1.Listen.admin_tls:type_name -> lbauthz.config.v1.TLS
+	20, // 21: lbauthz.config.v1.HTTPTimeouts.read_header:type_name -> google.protobuf.Duration
+	20, // 22: lbauthz.config.v1.HTTPTimeouts.read:type_name -> google.protobuf.Duration
+	20, // 23: lbauthz.config.v1.HTTPTimeouts.write:type_name -> google.protobuf.Duration
+	20, // 24: lbauthz.config.v1.HTTPTimeouts.idle:type_name -> google.protobuf.Duration
+	20, // 25: lbauthz.config.v1.Liveblocks.timeout:type_name -> google.protobuf.Duration
+	12, // 26: lbauthz.config.v1.Identity.user_info:type_name -> lbauthz.config.v1.Identity.UserInfoEntry
+	8,  // 27: lbauthz.config.v1.Identity.groups:type_name -> lbauthz.config.v1.GroupRules
+	13, // 28: lbauthz.config.v1.GroupRules.rename:type_name -> lbauthz.config.v1.GroupRules.RenameEntry
+	14, // 29: lbauthz.config.v1.SessionSource.session:type_name -> lbauthz.config.v1.Session
+	7,  // 30: lbauthz.config.v1.SessionSource.identity:type_name -> lbauthz.config.v1.Identity
+	31, // [31:31] is the sub-list for method output_type
+	31, // [31:31] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_lbauthz_config_v1_config_proto_init() }
