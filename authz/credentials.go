@@ -185,7 +185,9 @@ func (e *Engine) matchedCredential(r *Request) (string, bool) {
 // for the cookie.
 func (e *Engine) identify(ctx context.Context, r *Request, x recorder) (*session.Identity, error) {
 	if len(e.sources) == 1 {
-		return e.identifyFrom(ctx, r, x, &e.sources[0])
+		s := &e.sources[0]
+		v, res := s.credential(r)
+		return e.identifyFrom(ctx, x, 0, s, v, res)
 	}
 	var (
 		found    *session.Identity
@@ -195,12 +197,13 @@ func (e *Engine) identify(ctx context.Context, r *Request, x recorder) (*session
 	)
 	for i := range e.sources {
 		s := &e.sources[i]
-		if _, res := s.credential(r); res == cookieAbsent {
+		v, res := s.credential(r)
+		if res == cookieAbsent {
 			x.source(i, s, res)
 			continue
 		}
 		present = true
-		id, err := e.identifyFrom(ctx, r, x, s)
+		id, err := e.identifyFrom(ctx, x, i, s, v, res)
 		switch {
 		case err == nil && found == nil:
 			found = id
@@ -235,10 +238,10 @@ func credentialRefusal(err error) bool {
 	return err == errAmbiguousCookie || err == errCookieTooLong || err == errCookieMalformed
 }
 
-// identifyFrom resolves the session of one source's credential.
-func (e *Engine) identifyFrom(ctx context.Context, r *Request, x recorder, s *Source) (*session.Identity, error) {
-	v, res := s.credential(r)
-	x.source(e.sourceIndex(s), s, res)
+// identifyFrom resolves the session of source i's credential v, read with
+// result res.
+func (e *Engine) identifyFrom(ctx context.Context, x recorder, i int, s *Source, v string, res cookieResult) (*session.Identity, error) {
+	x.source(i, s, res)
 	switch res {
 	case cookieAbsent:
 		if s.Cookie == "" {
@@ -258,13 +261,4 @@ func (e *Engine) identifyFrom(ctx context.Context, r *Request, x recorder, s *So
 	}
 	x.session(s, id, err)
 	return id, err
-}
-
-func (e *Engine) sourceIndex(s *Source) int {
-	for i := range e.sources {
-		if &e.sources[i] == s {
-			return i
-		}
-	}
-	return -1
 }
