@@ -57,6 +57,21 @@ func TestParse_TheDocumentedExampleLoads(t *testing.T) {
 	}
 }
 
+// parseFails checks that yaml does not load, with an error holding each of
+// want.
+func parseFails(t *testing.T, yaml string, want ...string) {
+	t.Helper()
+	_, err := config.Parse("cfg.yaml", []byte(yaml), noEnv)
+	if err == nil {
+		t.Fatal("loaded, want an error")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not contain %q", err, w)
+		}
+	}
+}
+
 func TestParse_StrictErrorsNameTheKey(t *testing.T) {
 	cases := []struct {
 		name, yaml string
@@ -75,17 +90,7 @@ func TestParse_StrictErrorsNameTheKey(t *testing.T) {
 		{"not YAML", "listen: [\n", []string{`not valid YAML`}},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := config.Parse("cfg.yaml", []byte(tc.yaml), noEnv)
-			if err == nil {
-				t.Fatal("loaded, want an error")
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
-				}
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { parseFails(t, tc.yaml, tc.want...) })
 	}
 }
 
@@ -117,17 +122,7 @@ func TestParse_ValidationNamesFieldAndValue(t *testing.T) {
 		{"negative read header timeout", base + "listen:\n  http_timeouts: { read_header: -1s }\n", []string{"listen.http_timeouts.read_header"}},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := config.Parse("cfg.yaml", []byte(tc.yaml), noEnv)
-			if err == nil {
-				t.Fatal("loaded, want an error")
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
-				}
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { parseFails(t, tc.yaml, tc.want...) })
 	}
 }
 

@@ -36,17 +36,7 @@ func TestParse_SessionSourcesAreValidatedAndNamed(t *testing.T) {
 			[]string{"more_sessions", "at most 8"}},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := config.Parse("cfg.yaml", []byte(tc.yaml), noEnv)
-			if err == nil {
-				t.Fatal("loaded, want an error")
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
-				}
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { parseFails(t, tc.yaml, tc.want...) })
 	}
 }
 
