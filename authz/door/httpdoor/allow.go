@@ -34,8 +34,8 @@ type allowForms struct {
 }
 
 // Bounds of the table of prepared values, in slots: twice the session
-// cache's entries, between these. At about 100 bytes a session, the table
-// holds at most about half a megabyte.
+// cache's entries, between these. At 128 bytes a session, the table holds
+// at most about half a megabyte.
 const (
 	minSlots = 64
 	maxSlots = 4096
