@@ -162,7 +162,9 @@ func TestRoomClient_RoomAccessesFollowSharesInTheAppsPostgreSQL(t *testing.T) {
 }
 
 // bare is the session of user(id, groups...) without "session=".
-func bare(id string, groups ...string) string { return strings.TrimPrefix(user(id, groups...), "session=") }
+func bare(id string, groups ...string) string {
+	return strings.TrimPrefix(user(id, groups...), "session=")
+}
 
 func TestCheck_AccessSyncRunsOncePerMaxAgeAndNeverOnPassThrough(t *testing.T) {
 	db := startAppDB(t)
