@@ -137,5 +137,8 @@ func SecretFileFields(cfg *configv1.Config) []SecretFileField {
 	add("session.sql.password_file", s.GetSql().GetPasswordFile())
 	add("shared.redis.password_file", cfg.GetShared().GetRedis().GetPasswordFile())
 	add("listen.admin_token_file", cfg.GetListen().GetAdminTokenFile())
+	for i, r := range cfg.GetRooms().GetProvision() {
+		add(fmt.Sprintf("rooms.provision[%d].access_source.sql.password_file", i), r.GetAccessSource().GetSql().GetPasswordFile())
+	}
 	return out
 }
