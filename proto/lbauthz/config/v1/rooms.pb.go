@@ -55,6 +55,9 @@ type Rooms struct {
 	// never changed (use `lbauthz rooms update` for that). Each room is
 	// provisioned once per process: later requests for it call Liveblocks
 	// only for the token.
+	//
+	// Access-token mode: a rule may only name an access_source, whose
+	// answer for the user becomes the token's grant for the room.
 	Provision []*ProvisionRule `protobuf:"bytes,1,rep,name=provision,proto3" json:"provision,omitempty"`
 	// Access-token mode: which rooms a user's token covers, and with which
 	// permissions. Required when liveblocks.mode is access_token, refused
@@ -130,8 +133,9 @@ type ProvisionRule struct {
 	UsersAccesses map[string]*structpb.ListValue `protobuf:"bytes,4,rep,name=users_accesses,json=usersAccesses,proto3" json:"users_accesses,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Where the app keeps the accesses of these rooms, when they follow the
 	// app's own sharing data. The room is then kept in step with it: on first
-	// use, when the copy is older than max_age, and with `lbauthz rooms sync`.
-	// The accesses above are used only when the app does not know the room.
+	// use, when the copy is older than max_age (both on token requests for
+	// the room), and with `lbauthz rooms sync`. The accesses above are used
+	// only when the app does not know the room.
 	AccessSource  *AccessSource `protobuf:"bytes,5,opt,name=access_source,json=accessSource,proto3" json:"access_source,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
