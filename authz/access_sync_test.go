@@ -2,6 +2,7 @@ package authz_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
@@ -385,4 +387,85 @@ func TestExplain_ShowsTheAccessSourceAndWhatItGave(t *testing.T) {
 			t.Fatalf("permissions %v", x.Permissions)
 		}
 	})
+}
+
+func TestCheck_ConcurrentTokenRequestsForARoomShareOneSync(t *testing.T) {
+	db := startAppDB(t)
+	dev := testenv.StartLiveblocks(t)
+	rec := recordBodies(t, dev.URL)
+	c := authztest.GRPC(t, authztest.Engine(t, db.config(t, syncIDTokenConfig), rec.URL, testenv.DevSecretKey))
+	carol := bare("carol")
+	const n = 12
+	statuses := make(chan int, n)
+	for range n {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			resp, err := c.Check(ctx, tokenRequest(carol, `{"room":"doc-1"}`))
+			if err != nil {
+				statuses <- -1
+				return
+			}
+			statuses <- int(resp.GetDeniedResponse().GetStatus().GetCode())
+		}()
+	}
+	for range n {
+		if s := <-statuses; s != 200 {
+			t.Fatalf("a token request got %d", s)
+		}
+	}
+	// One read of the room and one update (provisioning created it with
+	// no access; the app shares it with carol), for twelve requests.
+	if got := rec.count("/v2/rooms/doc-1"); got != 2 {
+		t.Fatalf("%d calls to /v2/rooms/doc-1, want 2: one sync shared by %d requests", got, n)
+	}
+}
+
+func TestCheck_AccessSyncFromMariaDB(t *testing.T) {
+	m := testenv.StartMariaDB(t)
+	_, lb := authztest.DevServer(t)
+	app, err := sql.Open("mysql", m.DSNWithPassword())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	if _, err := app.Exec(`CREATE TABLE shares (document_id varchar(64), user_id varchar(64), role varchar(16));
+		INSERT INTO shares VALUES ('7', 'carol', 'editor'), ('7', 'dave', 'viewer')`); err != nil {
+		t.Fatal(err)
+	}
+	pw := filepath.Join(t.TempDir(), "mariadb-password")
+	if err := os.WriteFile(pw, []byte(testenv.MariaDBPassword), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := authztest.Config + `
+rooms:
+  provision:
+    - room: "doc-{id}"
+      default_accesses: []
+      access_source:
+        sql:
+          driver: mysql
+          dsn: "` + m.DSN() + `"
+          password_file: "` + pw + `"
+          query: |
+            SELECT 'default', '', '' FROM DUAL WHERE EXISTS (SELECT 1 FROM shares WHERE document_id = $2)
+            UNION ALL SELECT 'user', user_id, IF(role = 'editor', '*:write', '*:read') FROM shares WHERE document_id = $2
+`
+	c := authztest.GRPC(t, authztest.Engine(t, cfg, lb.URL, testenv.DevSecretKey))
+	carol := bare("carol")
+	if a := askToken(t, c, carol, tokenRequest(carol, `{"room":"doc-7"}`)); a.status != 200 {
+		t.Fatalf("%d %s", a.status, a.body)
+	}
+	direct, err := liveblocks.New(liveblocks.Options{BaseURL: lb.URL, SecretKey: testenv.DevSecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	room, err := direct.GetRoom(context.Background(), "doc-7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(room.UsersAccesses)
+	if string(got) != `{"carol":["*:write"],"dave":["*:read"]}` {
+		t.Fatalf("the room's users: %s", got)
+	}
 }
