@@ -469,3 +469,45 @@ rooms:
 		t.Fatalf("the room's users: %s", got)
 	}
 }
+
+func TestCheck_ASlowAccessSourceDoesNotHoldTheTokenPastHalfTheBudget(t *testing.T) {
+	_, lb := authztest.DevServer(t)
+	const slow = 1500 * time.Millisecond // liveblocks.timeout is 2s: the request waits at most 1s
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(slow)
+		_, _ = w.Write([]byte(`{"defaultAccesses": [], "usersAccesses": {"carol": ["*:write"]}}`))
+	}))
+	defer app.Close()
+	i := strings.Index(syncIDTokenConfig, "        sql:")
+	cfg := syncIDTokenConfig[:i] + "        http: { url: \"" + app.URL + "/room-accesses\" }\n"
+	c := authztest.GRPC(t, authztest.Engine(t, cfg, lb.URL, testenv.DevSecretKey))
+	carol := bare("carol")
+	start := time.Now()
+	if a := askToken(t, c, carol, tokenRequest(carol, `{"room":"doc-1"}`)); a.status != 200 {
+		t.Fatalf("%d %s", a.status, a.body)
+	}
+	if took := time.Since(start); took >= slow {
+		t.Fatalf("the token took %v: it waited for the whole sync", took)
+	}
+	// The sync went on in the background and wrote the room.
+	direct, err := liveblocks.New(liveblocks.Options{BaseURL: lb.URL, SecretKey: testenv.DevSecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		room, err := direct.GetRoom(context.Background(), "doc-1")
+		if err == nil && len(room.UsersAccesses["carol"]) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the sync never finished: %v %v", room, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The next request finds the room synced and does not wait.
+	start = time.Now()
+	if a := askToken(t, c, carol, tokenRequest(carol, `{"room":"doc-1"}`)); a.status != 200 || time.Since(start) >= slow/2 {
+		t.Fatalf("second request: %d after %v", a.status, time.Since(start))
+	}
+}

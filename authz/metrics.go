@@ -122,7 +122,7 @@ func NewMetrics(reg prometheus.Registerer, version string) *Metrics {
 
 	m.accessSyncs = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "lbauthz_access_syncs_total",
-		Help: "Syncs of a room's accesses with its access source on token requests, by outcome (in_step, updated, created, unknown, failed).",
+		Help: "Syncs of a room's accesses with its access source on token requests, by outcome (in_step, updated, created, unknown, failed, pending: still running when the request stopped waiting).",
 	}, []string{"outcome"})
 
 	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
