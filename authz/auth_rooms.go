@@ -110,9 +110,23 @@ func (e *Engine) provision(ctx context.Context, room, org string, x recorder) (D
 }
 
 // accessToken issues an access token with the room patterns the policy
-// gives the identity.
+// gives the identity, and, for a room with an access source, the room with
+// what the source gives the user in it.
 func (e *Engine) accessToken(ctx context.Context, id *session.Identity, room string, x recorder) Decision {
-	perms, err := e.opts.AccessPolicy.Permissions(rooms.Who{UserID: id.UserID, GroupIDs: id.GroupIDs, RoomID: room})
+	who := rooms.Who{UserID: id.UserID, GroupIDs: id.GroupIDs, OrganizationID: id.OrganizationID, RoomID: room}
+	res, covered, err := e.syncRoom(ctx, room, id, x)
+	switch {
+	case res.Known:
+		// Known even when writing the room to Liveblocks failed: the
+		// source's answer is what the token needs.
+		who.RoomAccess, _ = res.Accesses.For(id.UserID, id.GroupIDs)
+		if who.RoomAccess == nil {
+			who.RoomAccess = []liveblocks.Permission{}
+		}
+	case covered && err != nil:
+		return sourceUnavailable()
+	}
+	perms, err := e.opts.AccessPolicy.Permissions(who)
 	x.permissions(perms, err)
 	if err != nil {
 		reason := err.Error()

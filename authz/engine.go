@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/lbauthz/lbauthz/authz/rooms"
+	"github.com/lbauthz/lbauthz/authz/rooms/accesssync"
 	"github.com/lbauthz/lbauthz/authz/session"
 	"github.com/lbauthz/lbauthz/internal/deadline"
 	"github.com/lbauthz/lbauthz/liveblocks"
@@ -146,6 +147,11 @@ type Options struct {
 	// the room patterns it gives (liveblocks.mode access_token) instead of
 	// ID tokens.
 	AccessPolicy *rooms.Policy
+	// AccessSync, if set, keeps the rooms of provisioning rules with an
+	// access source in step with it on token requests; in access-token
+	// mode, what the source gives the user in the room is the token's grant
+	// for it (access_sync.go).
+	AccessSync *accesssync.Syncer
 	// Limits are the auth path's rate limits and origin check
 	// (auth_limits); nil limits nothing.
 	Limits *Limits
@@ -382,6 +388,10 @@ func (e *Engine) token(ctx context.Context, r *Request, id *session.Identity, x 
 			return d
 		}
 	}
+	// A failed sync leaves the room with the accesses of its last sync (or
+	// of provisioning), which the token follows: the app's source being
+	// down does not lock users out of rooms (docs/liveblocks-features.md).
+	_, _, _ = e.syncRoom(lctx, room, id, x)
 	req := liveblocks.IdentifyUserRequest{UserID: id.UserID, GroupIDs: id.GroupIDs, UserInfo: id.UserInfo(), OrganizationID: id.OrganizationID}
 	x.call("POST /v2/identify-user", req)
 	if x.dryRun() {

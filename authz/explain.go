@@ -5,10 +5,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/lbauthz/lbauthz/authz/rooms"
+	"github.com/lbauthz/lbauthz/authz/rooms/accesssync"
 	"github.com/lbauthz/lbauthz/authz/session"
 	"github.com/lbauthz/lbauthz/liveblocks"
 )
@@ -43,8 +45,11 @@ type Explanation struct {
 	// RoomAccesses are the accesses of the room as Liveblocks has it
 	// (with CallLiveblocks, ID-token mode).
 	RoomAccesses *ExplainedAccesses `json:"room_accesses,omitempty"`
+	// AccessSource is the access source of the room's provisioning rule
+	// and what it said (rooms.provision[].access_source).
+	AccessSource *ExplainedAccessSource `json:"access_source,omitempty"`
 	// Permissions are the room patterns of an access token
-	// (rooms.access_token).
+	// (rooms.access_token, and the room's access source).
 	Permissions map[string][]string `json:"permissions,omitempty"`
 	// Liveblocks is the call for the token, made or not.
 	Liveblocks *ExplainedCall    `json:"liveblocks,omitempty"`
@@ -99,6 +104,28 @@ type ExplainedProvision struct {
 	// remembered, no_rule, or failed.
 	Outcome string `json:"outcome,omitempty"`
 	Error   string `json:"error,omitempty"`
+}
+
+// ExplainedAccessSource is the access source of a room and what it said.
+type ExplainedAccessSource struct {
+	// Rule is the provisioning rule whose source it is
+	// ("rooms.provision[0] doc-{id}").
+	Rule string `json:"rule"`
+	// Source names it: its kind and where ("postgres db:5432/app",
+	// "mysql db:3306/app", "http app:3000/api/room-accesses"), never a
+	// password or a query string.
+	Source string `json:"source"`
+	MaxAge string `json:"max_age"`
+	// Known says the app knows the room; Accesses are then what the source
+	// says, with those that apply to the identity.
+	Known    bool               `json:"known"`
+	Accesses *ExplainedAccesses `json:"accesses,omitempty"`
+	// Sync is what syncing the room did, with CallLiveblocks: in_step,
+	// updated, created, unknown, or remembered (synced less than max_age
+	// ago); "not run" without.
+	Sync   string `json:"sync"`
+	Update any    `json:"update,omitempty"`
+	Error  string `json:"error,omitempty"`
 }
 
 // ExplainedAccesses are a room's accesses, and which of them apply to the
@@ -290,6 +317,40 @@ func (x *explainer) provisioned(o rooms.Outcome, err error) {
 	x.out.Provision.Outcome = o.String()
 }
 
+func (x *explainer) accessSync(s *accesssync.Syncer, res accesssync.Result, synced bool, err error) {
+	info, _ := s.Info(x.out.Room)
+	a := &ExplainedAccessSource{
+		Rule:   "rooms.provision[" + strconv.Itoa(info.Rule) + "] " + info.Room,
+		Source: info.Source, MaxAge: info.MaxAge.String(), Known: res.Known,
+	}
+	if res.Known {
+		a.Accesses = x.accesses(res.Accesses.Default, res.Accesses.Groups, res.Accesses.Users)
+	}
+	switch {
+	case x.dryRun():
+		a.Sync = "not run"
+		x.note("the access source was read, and the room not synced (--call-liveblocks syncs it)")
+	case err != nil && res.Known:
+		a.Sync = "failed: the source answered, writing the room to Liveblocks did not"
+	case err != nil:
+		a.Sync = "failed"
+	case synced:
+		a.Sync = string(res.Outcome)
+		if !res.Update.IsZero() {
+			a.Update = res.Update
+		}
+	default:
+		a.Sync = "remembered"
+	}
+	if !res.Known && err == nil && (synced || x.dryRun()) {
+		x.note("the app does not know the room: its accesses are left as they are")
+	}
+	if err != nil {
+		a.Error = err.Error()
+	}
+	x.out.AccessSource = a
+}
+
 func (x *explainer) permissions(perms map[string][]liveblocks.Permission, err error) {
 	if err != nil {
 		return
@@ -403,19 +464,14 @@ func (x *explainer) accesses(def []liveblocks.Permission, groups, users map[stri
 		return a
 	}
 	var names []string
-	seen := map[string]bool{}
 	for _, g := range x.id.GroupIDs {
-		if p, ok := groups[g]; ok {
+		if _, ok := groups[g]; ok {
 			names = append(names, g)
-			for _, s := range permStrings(p) {
-				if !seen[s] {
-					seen[s] = true
-					a.Effective = append(a.Effective, s)
-				}
-			}
 		}
 	}
 	if len(names) > 0 {
+		p, _ := accesssync.Accesses{Groups: groups}.For(x.id.UserID, names)
+		a.Effective = permStrings(p)
 		a.Applies = "groups " + strings.Join(names, ", ") + " (merged to the highest access)"
 		return a
 	}

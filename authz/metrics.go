@@ -30,6 +30,8 @@ type Metrics struct {
 
 	rateLimited [numLimits]prometheus.Counter
 
+	accessSyncs *prometheus.CounterVec
+
 	reloads          [2]prometheus.Counter // failure, success
 	lastReloadOK     prometheus.Gauge
 	lastReloadSecond prometheus.Gauge
@@ -118,6 +120,11 @@ func NewMetrics(reg prometheus.Registerer, version string) *Metrics {
 		m.rateLimited[i] = limited.WithLabelValues(n)
 	}
 
+	m.accessSyncs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "lbauthz_access_syncs_total",
+		Help: "Syncs of a room's accesses with its access source on token requests, by outcome (in_step, updated, created, unknown, failed, pending: still running when the request stopped waiting).",
+	}, []string{"outcome"})
+
 	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "lbauthz_config_reloads_total",
 		Help: "Config reloads, by result: success, or failure (the config was refused and the previous one kept serving).",
@@ -140,7 +147,7 @@ func NewMetrics(reg prometheus.Registerer, version string) *Metrics {
 	build.WithLabelValues(version).Set(1)
 
 	reg.MustRegister(decisions, latency, m.liveblocksCalls, lbLatency, m.storeLookups, m.storeLatency,
-		cache, cacheEntries, limited, reloads, m.lastReloadOK, m.lastReloadSecond, build,
+		cache, cacheEntries, limited, m.accessSyncs, reloads, m.lastReloadOK, m.lastReloadSecond, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -205,4 +212,11 @@ func (m *Metrics) liveblocksCall(ep endpoint, status int, elapsed time.Duration)
 	}
 	m.liveblocksCalls.WithLabelValues(endpointNames[ep], s).Inc()
 	m.liveblocksLatency[ep].Observe(elapsed.Seconds())
+}
+
+// accessSync counts a sync of a room's accesses run for a token request.
+func (m *Metrics) accessSync(outcome string) {
+	if m != nil {
+		m.accessSyncs.WithLabelValues(outcome).Inc()
+	}
 }

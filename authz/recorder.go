@@ -2,6 +2,7 @@ package authz
 
 import (
 	"github.com/lbauthz/lbauthz/authz/rooms"
+	"github.com/lbauthz/lbauthz/authz/rooms/accesssync"
 	"github.com/lbauthz/lbauthz/authz/session"
 	"github.com/lbauthz/lbauthz/liveblocks"
 )
@@ -22,6 +23,9 @@ type recorder interface {
 	forRoom(room string)
 	provisionPlan(req liveblocks.CreateRoomRequest, ok bool)
 	provisioned(o rooms.Outcome, err error)
+	// accessSync is what syncing the room with its access source did (or,
+	// in a dry run, what the source said).
+	accessSync(s *accesssync.Syncer, res accesssync.Result, synced bool, err error)
 	permissions(perms map[string][]liveblocks.Permission, err error)
 	// call is the call to Liveblocks for the token, with its body.
 	call(endpoint string, req any)
@@ -35,17 +39,18 @@ type recorder interface {
 // empty struct it costs no allocation as a recorder.
 type noRecord struct{}
 
-func (noRecord) recording() bool                                       { return false }
-func (noRecord) source(int, *Source, cookieResult)                     {}
-func (noRecord) session(*Source, *session.Identity, error)             {}
-func (noRecord) disagree()                                             {}
-func (noRecord) forRoom(string)                                        {}
-func (noRecord) provisionPlan(liveblocks.CreateRoomRequest, bool)      {}
-func (noRecord) provisioned(rooms.Outcome, error)                      {}
-func (noRecord) permissions(map[string][]liveblocks.Permission, error) {}
-func (noRecord) call(string, any)                                      {}
-func (noRecord) dryRun() bool                                          { return false }
-func (noRecord) notSent() Decision                                     { return Decision{} }
+func (noRecord) recording() bool                                               { return false }
+func (noRecord) source(int, *Source, cookieResult)                             {}
+func (noRecord) session(*Source, *session.Identity, error)                     {}
+func (noRecord) disagree()                                                     {}
+func (noRecord) forRoom(string)                                                {}
+func (noRecord) provisionPlan(liveblocks.CreateRoomRequest, bool)              {}
+func (noRecord) provisioned(rooms.Outcome, error)                              {}
+func (noRecord) accessSync(*accesssync.Syncer, accesssync.Result, bool, error) {}
+func (noRecord) permissions(map[string][]liveblocks.Permission, error)         {}
+func (noRecord) call(string, any)                                              {}
+func (noRecord) dryRun() bool                                                  { return false }
+func (noRecord) notSent() Decision                                             { return Decision{} }
 
 var (
 	_ recorder = noRecord{}

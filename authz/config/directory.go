@@ -85,12 +85,7 @@ func validateAccessSources(add func(string, string, ...any), cfg *configv1.Confi
 			add(field, "give exactly one of sql and http")
 		}
 		if q := a.Sql; q != nil {
-			if q.Dsn == "" {
-				add(field+".sql.dsn", "required")
-			}
-			if !strings.Contains(q.Query, "$") {
-				add(field+".sql.query", "required, with the room id as $1 or the room pattern's captures as $2, $3, ...")
-			}
+			validateAccessSQL(add, field+".sql", q) // access_sources.go
 		}
 		if h := a.Http; h != nil {
 			if p, err := url.Parse(h.Url); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
@@ -98,5 +93,8 @@ func validateAccessSources(add func(string, string, ...any), cfg *configv1.Confi
 			}
 		}
 		checkPositive(add, field+".max_age", a.MaxAge, true)
+		if a.MaxAge.AsDuration() > MaxAccessSourceAge {
+			add(field+".max_age", "%s is over the limit of %s", a.MaxAge.AsDuration(), MaxAccessSourceAge)
+		}
 	}
 }

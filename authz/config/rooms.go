@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"strconv"
 
 	"github.com/lbauthz/lbauthz/authz/rooms"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
@@ -32,9 +33,7 @@ func validateRooms(cfg *configv1.Config) []error {
 		if cfg.GetRooms().GetAccessToken() == nil {
 			add("rooms.access_token", `required by liveblocks.mode "access_token": the grants say which rooms a token covers`)
 		}
-		if len(cfg.GetRooms().GetProvision()) > 0 {
-			add("rooms.provision", `set, but liveblocks.mode is "access_token": access tokens do not use the rooms' accesses`)
-		}
+		validateAccessTokenRules(add, cfg.GetRooms().GetProvision())
 	default:
 		add("liveblocks.mode", `"`+mode+`" is not one of id_token, access_token`)
 	}
@@ -47,4 +46,21 @@ func validateRooms(cfg *configv1.Config) []error {
 		}
 	}
 	return errs
+}
+
+// validateAccessTokenRules checks rooms.provision in access-token mode:
+// there a rule only says where the accesses of its rooms are read (its
+// access_source, which becomes the token's grants for the room), since
+// access tokens do not use the accesses stored on rooms.
+func validateAccessTokenRules(add func(field, msg string), rules []*configv1.ProvisionRule) {
+	for i, r := range rules {
+		field := "rooms.provision[" + strconv.Itoa(i) + "]"
+		if r.GetAccessSource() == nil {
+			add(field, `has no access_source, but liveblocks.mode is "access_token": access tokens do not use the rooms' accesses, only an access source's`)
+			continue
+		}
+		if len(r.GetDefaultAccesses()) > 0 || len(r.GetGroupsAccesses()) > 0 || len(r.GetUsersAccesses()) > 0 {
+			add(field, `sets accesses, but liveblocks.mode is "access_token": only its access_source is used`)
+		}
+	}
 }

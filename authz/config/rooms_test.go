@@ -105,7 +105,29 @@ liveblocks: { mode: access_token }
 rooms:
   provision: [ { room: "r" } ]
   access_token: { grants: [ { pattern: "*", permissions: ["*:read"] } ] }`,
-			`rooms.provision: set, but liveblocks.mode is "access_token"`},
+			`rooms.provision[0]: has no access_source, but liveblocks.mode is "access_token"`},
+		{`
+liveblocks: { mode: access_token }
+rooms:
+  provision: [ { room: "doc-{id}", default_accesses: ["*:read"], access_source: { http: { url: "http://app/a" } } } ]
+  access_token: { grants: [ { pattern: "*", permissions: ["*:read"] } ] }`,
+			`rooms.provision[0]: sets accesses, but liveblocks.mode is "access_token": only its access_source is used`},
+		{`
+rooms:
+  provision: [ { room: "doc-{id}", access_source: { max_age: 48h, http: { url: "http://app/a" } } } ]`,
+			`rooms.provision[0].access_source.max_age: 48h0m0s is over the limit of 24h0m0s`},
+		{`
+rooms:
+  provision: [ { room: "doc-{id}", access_source: { sql: { driver: oracle, dsn: "x", query: "SELECT $1" } } } ]`,
+			`rooms.provision[0].access_source.sql.driver: "oracle" is not one of postgres, mysql`},
+		{`
+rooms:
+  provision: [ { room: "doc-{id}", access_source: { sql: { driver: mysql, dsn: "app:hunter2@tcp(db:3306)/app", query: "SELECT $1" } } } ]`,
+			`rooms.provision[0].access_source.sql.dsn: holds a password: put it in rooms.provision[0].access_source.sql.password_file`},
+		{`
+rooms:
+  provision: [ { room: "doc-{id}", access_source: { sql: { driver: mysql, dsn: "app@tcp(db:3306)/app", query: "SELECT kind, id, perms FROM a WHERE room = ? OR room = $2" } } } ]`,
+			`rooms.provision[0].access_source.sql.query: write the parameters as $1 (the room id), $2, ... (the room pattern's captures), not ?`},
 		{`
 rooms:
   provison: []`,

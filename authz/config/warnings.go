@@ -5,11 +5,13 @@ import (
 	"os"
 	"slices"
 
+	"github.com/lbauthz/lbauthz/authz/rooms"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
 
-// Warning is a setting that loads, but weakens what the sidecar protects:
-// `lbauthz validate` prints each one and `lbauthz serve` logs them.
+// Warning is a setting that loads, but weakens what the sidecar protects or
+// refuses what the app needs: `lbauthz validate` prints each one and
+// `lbauthz serve` logs them.
 type Warning struct {
 	Field   string // the config field, e.g. "session.jwt.require_exp"
 	Message string // why it is risky; never a secret
@@ -20,7 +22,8 @@ func (w Warning) String() string { return w.Field + ": " + w.Message }
 // Warnings returns the risky settings of a loaded config: a Redis key
 // template without a literal prefix, JWTs accepted without "exp", plain
 // http allowed off loopback, secret files that other users may read,
-// trusted peers wider than a proxy's addresses, and gRPC reflection on. It
+// trusted peers wider than a proxy's addresses, gRPC reflection on, and
+// access-token grants that all depend on {room} (no inbox). It
 // reads the mode of the secret files, not their content.
 func Warnings(cfg *configv1.Config) []Warning {
 	var ws []Warning
@@ -56,6 +59,11 @@ func Warnings(cfg *configv1.Config) []Warning {
 	}
 	if l := cfg.GetListen(); l.GetAdmin() != "" && l.GetAdminTokenFile() != "" && l.GetAdminTls() == nil && !loopbackAddr(l.GetAdmin()) {
 		add("listen.admin_token_file", "the admin listener %s is plain HTTP off loopback: whoever is on the path reads the token (set listen.admin_tls)", l.GetAdmin())
+	}
+	if cfg.GetLiveblocks().GetMode() == ModeAccessToken {
+		if c, err := rooms.Compile(cfg.GetRooms()); err == nil && c.Policy != nil && !c.Policy.GrantsWithoutRoom() {
+			add("rooms.access_token.grants", `every grant depends on {room}: a token without a room (the inbox of Notifications, the client's {} body) is refused with 403; add one that does not, e.g. pattern "{organization_id}:*" or "user-{user_id}:*" with ["*:read"]`)
+		}
 	}
 	for i, p := range cfg.GetHttpDoors().GetTrustedPeers() {
 		if WideTrustedPeer(p) {
@@ -129,5 +137,8 @@ func SecretFileFields(cfg *configv1.Config) []SecretFileField {
 	add("session.sql.password_file", s.GetSql().GetPasswordFile())
 	add("shared.redis.password_file", cfg.GetShared().GetRedis().GetPasswordFile())
 	add("listen.admin_token_file", cfg.GetListen().GetAdminTokenFile())
+	for i, r := range cfg.GetRooms().GetProvision() {
+		add(fmt.Sprintf("rooms.provision[%d].access_source.sql.password_file", i), r.GetAccessSource().GetSql().GetPasswordFile())
+	}
 	return out
 }

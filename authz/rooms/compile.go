@@ -115,6 +115,7 @@ const (
 	phUserID = "user_id"
 	phGroup  = "group"
 	phRoom   = "room"
+	phOrg    = "organization_id"
 )
 
 func compileGrant(field string, g *configv1.AccessGrant, errs *problems) (grant, bool) {
@@ -128,7 +129,7 @@ func compileGrant(field string, g *configv1.AccessGrant, errs *problems) (grant,
 			return c, false
 		}
 		for _, name := range p.Names() {
-			if name == phUserID || name == phGroup || name == phRoom {
+			if name == phUserID || name == phGroup || name == phRoom || name == phOrg {
 				add(field+".room", fmt.Errorf("%q: {%s} is a placeholder of the pattern; name the capture otherwise", g.GetRoom(), name))
 			}
 		}
@@ -148,7 +149,7 @@ func compileGrant(field string, g *configv1.AccessGrant, errs *problems) (grant,
 		add(field+".pattern", errors.New("is required (a room id, a prefix followed by \"*\", or \"*\")"))
 	default:
 		known := func(name string) bool {
-			return name == phUserID || name == phGroup || name == phRoom || isCapture(name)
+			return name == phUserID || name == phGroup || name == phRoom || name == phOrg || isCapture(name)
 		}
 		t, err := compileTemplate(pat, known)
 		if err != nil {

@@ -3,6 +3,7 @@ package rooms
 import (
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/lbauthz/lbauthz/liveblocks"
 )
@@ -21,12 +22,18 @@ type grant struct {
 	hasGroup bool
 }
 
-// Who is what a policy decides on: the user, their groups, and the room the
-// request is for ("" when it is not for a room).
+// Who is what a policy decides on: the user, their groups and
+// organization, and the room the request is for ("" when it is not for a
+// room).
 type Who struct {
-	UserID   string
-	GroupIDs []string
-	RoomID   string
+	UserID         string
+	GroupIDs       []string
+	OrganizationID string
+	RoomID         string
+	// RoomAccess, when not nil, is what the room's access source gives the
+	// user in RoomID (empty: nothing). A non-empty one puts RoomID itself
+	// in the token with these permissions, ahead of the grants.
+	RoomAccess []liveblocks.Permission
 }
 
 // RefusedError says why a policy gives an identity no token. The Reason is
@@ -44,6 +51,10 @@ func (e *RefusedError) Error() string { return "access-token policy: " + e.Reaso
 // (a "*" in a value, a pattern over 128 characters) is left out.
 func (p *Policy) Permissions(w Who) (map[string][]liveblocks.Permission, error) {
 	out := make(map[string][]liveblocks.Permission, 4)
+	// A room id holding "*" would be a wider pattern than the room.
+	if len(w.RoomAccess) > 0 && !strings.Contains(w.RoomID, "*") && liveblocks.ValidatePattern(w.RoomID) == nil {
+		out[w.RoomID] = w.RoomAccess
+	}
 	for i := range p.grants {
 		if !p.grants[i].apply(w, out) {
 			return nil, &RefusedError{Reason: "the policy gives more than " + strconv.Itoa(liveblocks.MaxPatterns) +
@@ -51,8 +62,11 @@ func (p *Policy) Permissions(w Who) (map[string][]liveblocks.Permission, error) 
 		}
 	}
 	if len(out) == 0 {
-		if w.RoomID == "" {
-			return nil, &RefusedError{Reason: "the policy grants this user no room"}
+		switch {
+		case w.RoomID == "":
+			return nil, &RefusedError{Reason: "the policy grants this user no room for a token without a room (the inbox)"}
+		case w.RoomAccess != nil:
+			return nil, &RefusedError{Reason: "no access to room " + strconv.Quote(w.RoomID) + ": its access source gives this user none, and no grant applies"}
 		}
 		return nil, &RefusedError{Reason: "the policy grants this user no room (requested room " + strconv.Quote(w.RoomID) + ")"}
 	}
@@ -81,6 +95,8 @@ func (g *grant) apply(w Who, out map[string][]liveblocks.Permission) bool {
 				return group, group != ""
 			case phRoom:
 				return w.RoomID, w.RoomID != ""
+			case phOrg:
+				return w.OrganizationID, w.OrganizationID != ""
 			}
 			return caps.Get(name)
 		}
@@ -112,4 +128,17 @@ func (g *grant) apply(w Who, out map[string][]liveblocks.Permission) bool {
 		}
 	}
 	return true
+}
+
+// GrantsWithoutRoom reports whether some grant can apply to a token that is
+// not for a room (the inbox, the client's {} body): one without a `room`
+// condition whose pattern does not use {room}. Without one, every such
+// token is refused.
+func (p *Policy) GrantsWithoutRoom() bool {
+	for i := range p.grants {
+		if p.grants[i].room == nil && !p.grants[i].pattern.uses(phRoom) {
+			return true
+		}
+	}
+	return false
 }

@@ -158,6 +158,11 @@ func printExplanation(w io.Writer, x *authz.Explanation) {
 			groups = strings.Join(id.GroupIDs, ", ")
 		}
 		more("groups %s", groups)
+		org := id.OrganizationID
+		if org == "" {
+			org = "(none: the project's default organization)"
+		}
+		more("organization %s", org)
 		if len(id.UserInfo) > 0 {
 			b, _ := json.Marshal(id.UserInfo)
 			more("user info %s", b)
@@ -188,6 +193,25 @@ func printExplanation(w io.Writer, x *authz.Explanation) {
 	if a := x.RoomAccesses; a != nil {
 		line("Room now", "the room's accesses in Liveblocks:")
 		printAccesses(more, a)
+	}
+	if a := x.AccessSource; a != nil {
+		line("Access", "source %s of %s (max_age %s)", a.Source, a.Rule, a.MaxAge)
+		switch {
+		case a.Known:
+			more("the app's accesses of the room:")
+			printAccesses(more, a.Accesses)
+		case a.Error == "":
+			more("the app does not know the room")
+		}
+		text := a.Sync
+		if a.Error != "" {
+			text += ": " + a.Error
+		}
+		more("sync: %s", text)
+		if a.Update != nil {
+			b, _ := json.Marshal(a.Update)
+			more("update sent %s", b)
+		}
 	}
 	if len(x.Permissions) > 0 {
 		line("Permissions", "the access token covers:")

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/internal/authztest"
@@ -90,5 +94,54 @@ func TestExplain_SaysWhatTheSidecarDecidesAndCallsLiveblocksOnlyWhenAsked(t *tes
 	// Without --config: usage.
 	if _, code := runExplain(t, env, "", "--cookie", session); code != exitUsage {
 		t.Fatalf("exit %d without --config, want %d", code, exitUsage)
+	}
+}
+
+func TestExplain_ShowsTheOrganizationTheAccessSourceAndWhatItGave(t *testing.T) {
+	pg := testenv.StartPostgres(t)
+	_, lb := authztest.DevServer(t)
+	conn, err := pgx.Connect(context.Background(), pg.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), `CREATE TABLE shares (document_id text, user_id text, role text);
+		INSERT INTO shares VALUES ('1', 'alice', 'editor')`); err != nil {
+		t.Fatal(err)
+	}
+	pw := filepath.Join(t.TempDir(), "pg-password")
+	if err := os.WriteFile(pw, []byte(testenv.PostgresPassword), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath, _, _ := writeConfig(t, `rooms:
+  provision:
+    - room: "doc-{id}"
+      default_accesses: []
+      access_source:
+        sql:
+          dsn: "`+pg.DSN()+`"
+          password_file: "`+pw+`"
+          query: |
+            SELECT 'default', '', '' WHERE $2 <> ''
+            UNION ALL SELECT 'user', user_id, CASE role WHEN 'editor' THEN '*:write' ELSE '*:read' END FROM shares WHERE document_id = $2
+`)
+	env := append(filterEnv(os.Environ(), "LIVEBLOCKS_"), "LIVEBLOCKS_SECRET_KEY="+testenv.DevSecretKey, "LIVEBLOCKS_BASE_URL="+lb.URL)
+	out, code := runExplain(t, env, "", "--config", cfgPath, "--cookie", "session="+authztest.Session(authztest.Alice()), "--room", "doc-1")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	for _, want := range []string{
+		"organization (none: the project's default organization)",
+		"Access      source postgres " + pg.Addr + "/" + testenv.PostgresDatabase + " of rooms.provision[0] doc-{id} (max_age 1m0s)",
+		"user alice   *:write",
+		"applies: user alice -> *:write",
+		"sync: not run",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, testenv.PostgresPassword) || lb.Calls() != 0 {
+		t.Fatalf("password in the output, or %d calls to Liveblocks:\n%s", lb.Calls(), out)
 	}
 }

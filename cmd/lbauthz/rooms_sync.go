@@ -38,16 +38,16 @@ func (c *roomsCmd) sync(args []string) int {
 		return exitError
 	}
 	return c.call(func(ctx context.Context, lb *liveblocks.Client) int {
-		syncer, closeSources, err := accesssync.FromConfig(cfg.GetRooms().GetProvision(), lb)
+		syncer, err := accesssync.FromConfig(cfg.GetRooms().GetProvision(), lb, 0)
 		if err != nil {
 			c.fail("%v", err)
 			return exitError
 		}
-		defer closeSources()
 		if syncer == nil {
 			c.fail("no rule of rooms.provision in %s has an access_source", c.configPath)
 			return exitUsage
 		}
+		defer syncer.Close()
 		failed := 0
 		report := func(r accesssync.Result, err error) {
 			if err != nil {

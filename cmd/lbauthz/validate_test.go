@@ -44,6 +44,11 @@ func TestValidate_WarnsAboutEachRiskySetting(t *testing.T) {
 		{"WorldReadableSecretFile", jwt(secret("world", 0o644), ""), "session.jwt.hmac_secret_file: " + filepath.Join(dir, "world") + " is readable by every user"},
 		{"WideTrustedPeers", jwt(private, "") + "http_doors: {trusted_peers: [\"127.0.0.0/8\", \"10.0.0.0/8\"]}\n",
 			`http_doors.trusted_peers[1]: "10.0.0.0/8" is wider than a proxy's addresses`},
+		{"AccessTokenGrantsThatServeTheInbox", "liveblocks: {mode: access_token}\n" + jwt(private, "") +
+			"rooms:\n  access_token:\n    grants:\n      - {pattern: \"{room}\", permissions: [\"*:write\"]}\n      - {pattern: \"{organization_id}:*\", permissions: [\"*:read\"]}\n", ""},
+		{"AccessTokenGrantsThatAllDependOnTheRoom", "liveblocks: {mode: access_token}\n" + jwt(private, "") +
+			"rooms:\n  access_token:\n    grants:\n      - {pattern: \"{room}\", permissions: [\"*:write\"]}\n      - {room: \"public:{doc}\", pattern: \"public:*\", permissions: [\"*:read\"]}\n",
+			`rooms.access_token.grants: every grant depends on {room}: a token without a room (the inbox of Notifications, the client's {} body) is refused with 403`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, tc.name+".yaml")

@@ -89,6 +89,11 @@ func Engine(cfg *configv1.Config, sec *config.Secrets, log *zap.Logger, with ...
 		_ = resolver.Close()
 		return nil, err
 	}
+	syncer, err := accessSyncFromConfig(cfg, lb) // rooms.go
+	if err != nil {
+		_ = resolver.Close()
+		return nil, err
+	}
 	h := cfg.UpstreamHeaders
 	return authz.New(authz.Options{
 		AuthPath:       cfg.Liveblocks.AuthPath,
@@ -105,6 +110,7 @@ func Engine(cfg *configv1.Config, sec *config.Secrets, log *zap.Logger, with ...
 		Headers:                 authz.HeaderNames{UserID: h.UserId, GroupIDs: h.GroupIds, UserInfo: h.UserInfo},
 		Provisioner:             provisioner,
 		AccessPolicy:            policy,
+		AccessSync:              syncer,
 		Limits:                  limits,
 		UnlimitedPeers:          trustedPeers,
 		StoreKind:               storeKind(cfg.Session),

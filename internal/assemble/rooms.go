@@ -5,6 +5,7 @@ import (
 
 	"github.com/lbauthz/lbauthz/authz/config"
 	"github.com/lbauthz/lbauthz/authz/rooms"
+	"github.com/lbauthz/lbauthz/authz/rooms/accesssync"
 	"github.com/lbauthz/lbauthz/liveblocks"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
@@ -29,4 +30,11 @@ func roomsFromConfig(cfg *configv1.Config, lb *liveblocks.Client) (*rooms.Provis
 	return rooms.NewProvisioner(c.Rules, lb, rooms.ProvisionerOptions{
 		Timeout: cfg.GetLiveblocks().GetTimeout().AsDuration(),
 	}), nil, nil
+}
+
+// accessSyncFromConfig opens the access sources of rooms.provision (nil
+// when no rule has one). In access-token mode too: there the sources give
+// the tokens' grants for their rooms.
+func accessSyncFromConfig(cfg *configv1.Config, lb *liveblocks.Client) (*accesssync.Syncer, error) {
+	return accesssync.FromConfig(cfg.GetRooms().GetProvision(), lb, cfg.GetLiveblocks().GetTimeout().AsDuration())
 }

@@ -13,13 +13,14 @@ import (
 )
 
 // FromConfig returns the syncer of the provisioning rules' access sources
-// (rooms.provision[].access_source), and a function that closes their
-// connections. It returns a nil Syncer when no rule has a source. A room
-// follows the source of the first rule whose pattern matches it, as
-// provisioning does; a room whose first matching rule has no source is left
-// alone.
-func FromConfig(rules []*configv1.ProvisionRule, lb *liveblocks.Client) (*Syncer, func(), error) {
+// (rooms.provision[].access_source); its Close closes their connections.
+// It returns a nil Syncer when no rule has a source. A room follows the
+// source of the first rule whose pattern matches it, as provisioning does;
+// a room whose first matching rule has no source is left alone. timeout
+// bounds one sync (0: the Syncer's default).
+func FromConfig(rules []*configv1.ProvisionRule, lb *liveblocks.Client, timeout time.Duration) (*Syncer, error) {
 	type ruleSource struct {
+		index   int
 		pattern *rooms.Pattern
 		src     Source
 		maxAge  time.Duration
@@ -37,9 +38,9 @@ func FromConfig(rules []*configv1.ProvisionRule, lb *liveblocks.Client) (*Syncer
 		p, err := rooms.CompilePattern(r.GetRoom())
 		if err != nil {
 			closeAll()
-			return nil, nil, fmt.Errorf("%s.room: %w", field, err)
+			return nil, fmt.Errorf("%s.room: %w", field, err)
 		}
-		rs := ruleSource{pattern: p}
+		rs := ruleSource{index: i, pattern: p}
 		if a := r.GetAccessSource(); a != nil {
 			hasSource = true
 			rs.maxAge = a.GetMaxAge().AsDuration()
@@ -49,12 +50,12 @@ func FromConfig(rules []*configv1.ProvisionRule, lb *liveblocks.Client) (*Syncer
 				pw, err := readPassword(field+".access_source.sql.password_file", q.PasswordFile)
 				if err != nil {
 					closeAll()
-					return nil, nil, err
+					return nil, err
 				}
-				s, err := NewSQLSource(SQLOptions{DSN: q.Dsn, Password: pw, Query: q.Query, Args: capturesOf(p)})
+				s, err := NewSQLSource(SQLOptions{Driver: q.Driver, DSN: q.Dsn, Password: pw, Query: q.Query, Args: capturesOf(p)})
 				if err != nil {
 					closeAll()
-					return nil, nil, fmt.Errorf("%s.access_source: %w", field, err)
+					return nil, fmt.Errorf("%s.access_source: %w", field, err)
 				}
 				closers = append(closers, s.Close)
 				rs.src = s
@@ -62,7 +63,7 @@ func FromConfig(rules []*configv1.ProvisionRule, lb *liveblocks.Client) (*Syncer
 				s, err := NewHTTPSource(a.GetHttp().Url, nil, nil)
 				if err != nil {
 					closeAll()
-					return nil, nil, fmt.Errorf("%s.access_source: %w", field, err)
+					return nil, fmt.Errorf("%s.access_source: %w", field, err)
 				}
 				rs.src = s
 			}
@@ -70,7 +71,7 @@ func FromConfig(rules []*configv1.ProvisionRule, lb *liveblocks.Client) (*Syncer
 		compiled = append(compiled, rs)
 	}
 	if !hasSource {
-		return nil, func() {}, nil
+		return nil, nil
 	}
 	first := func(roomID string) *ruleSource {
 		for i := range compiled {
@@ -94,12 +95,25 @@ func FromConfig(rules []*configv1.ProvisionRule, lb *liveblocks.Client) (*Syncer
 			}
 			return 0
 		},
+		InfoFor: func(roomID string) (SourceInfo, bool) {
+			r := first(roomID)
+			if r == nil || r.src == nil {
+				return SourceInfo{}, false
+			}
+			maxAge := r.maxAge
+			if maxAge <= 0 {
+				maxAge = DefaultMaxAge
+			}
+			return SourceInfo{Rule: r.index, Room: r.pattern.String(), Source: r.src.Describe(), MaxAge: maxAge}, true
+		},
+		Timeout: timeout,
 	})
 	if err != nil {
 		closeAll()
-		return nil, nil, err
+		return nil, err
 	}
-	return s, closeAll, nil
+	s.close = closeAll
+	return s, nil
 }
 
 // capturesOf gives the values of p's captures in a room id, in the order

@@ -36,6 +36,9 @@ func NewHTTPSource(rawURL string, header http.Header, client *http.Client) (*HTT
 	return &HTTPSource{url: u, header: header, client: client}, nil
 }
 
+// Describe names the endpoint: its host and path (not its query).
+func (s *HTTPSource) Describe() string { return "http " + s.url.Host + s.url.Path }
+
 // Accesses asks the endpoint for roomID.
 func (s *HTTPSource) Accesses(ctx context.Context, roomID string) (Accesses, bool, error) {
 	u := *s.url
@@ -75,8 +78,11 @@ func (s *HTTPSource) Accesses(ctx context.Context, roomID string) (Accesses, boo
 		return Accesses{}, false, fmt.Errorf("access source http: %s: the answer is not a room's accesses: %w", where, err)
 	}
 	b := newBuilder()
+	if body.Default == nil {
+		return Accesses{}, false, fmt.Errorf("access source http: %s: the answer has no defaultAccesses (use [] for no default access, 404 for a room the app does not know)", where)
+	}
 	if err := b.add("default", "", body.Default); err != nil {
-		return Accesses{}, false, err
+		return Accesses{}, false, fmt.Errorf("access source http: %w", err)
 	}
 	for id, ps := range body.Groups {
 		if err := b.add("group", id, ps); err != nil {

@@ -22,6 +22,10 @@ type Source interface {
 	// Accesses returns the accesses of roomID; known is false when the app
 	// does not know the room, which is then left as it is.
 	Accesses(ctx context.Context, roomID string) (a Accesses, known bool, err error)
+	// Describe names the source for people ("postgres db:5432/app",
+	// "http app:3000/api/room-accesses"): never a password or a query
+	// string.
+	Describe() string
 }
 
 // Diff returns the update that turns room's accesses into want, touching

@@ -2,6 +2,7 @@ package accesssync
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
@@ -14,13 +15,19 @@ import (
 	"github.com/lbauthz/lbauthz/liveblocks"
 )
 
-// SQLOptions configures a SQLSource (PostgreSQL).
+// SQLOptions configures a SQLSource.
 type SQLOptions struct {
-	// DSN is the connection string without the password.
+	// Driver is "postgres" (pgx, the default) or "mysql" (MySQL and
+	// MariaDB, go-sql-driver/mysql).
+	Driver string
+	// DSN is the connection string without the password: a PostgreSQL URL
+	// or key=value string, or a go-sql-driver/mysql DSN.
 	DSN      string
 	Password string
 	// Query reads a room's accesses from the app's sharing tables; its
-	// parameter $1 is the room id, and $2, $3, ... are what Args gives. Each row is (kind, id, permissions):
+	// parameter $1 is the room id, and $2, $3, ... are what Args gives
+	// (with either driver: for mysql, each $N outside quotes and comments
+	// becomes a ? of the prepared statement). Each row is (kind, id, permissions):
 	// kind is "default", "group" or "user"; id is the group or user id
 	// (ignored for "default"); permissions is a text[] or a comma-separated
 	// text ("*:write" or "room:read,room:presence:write"), empty for no
@@ -44,12 +51,15 @@ type SQLOptions struct {
 	MaxConns int32
 }
 
-// SQLSource reads rooms' accesses from the app's PostgreSQL tables.
+// SQLSource reads rooms' accesses from the app's tables.
 type SQLSource struct {
-	pool    *pgxpool.Pool
+	pool    *pgxpool.Pool // postgres
+	db      *sql.DB       // mysql
+	order   []int         // mysql: the $N of each ?, in order
 	query   string
 	args    func(string) []any
 	nParams int // the highest $N the query uses
+	where   string
 }
 
 var _ Source = (*SQLSource)(nil)
@@ -65,10 +75,21 @@ func NewSQLSource(opts SQLOptions) (*SQLSource, error) {
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = 5
 	}
+	switch opts.Driver {
+	case "", "postgres":
+	case "mysql":
+		return newMySQLSource(opts) // sql_mysql.go
+	default:
+		return nil, fmt.Errorf("access source sql: driver %q is not one of postgres, mysql", opts.Driver)
+	}
 	pool, err := pgpool.Open(pgpool.Options{DSN: opts.DSN, Password: opts.Password,
 		ConnectTimeout: opts.ConnectTimeout, MaxConns: opts.MaxConns})
 	if err != nil {
 		return nil, fmt.Errorf("access source sql: %w", err)
+	}
+	where := "postgres"
+	if c := pool.Config().ConnConfig; c != nil {
+		where += " " + c.Host + ":" + strconv.Itoa(int(c.Port)) + "/" + c.Database
 	}
 	query := opts.Query
 	if !usesParam(query, 1) {
@@ -76,17 +97,31 @@ func NewSQLSource(opts SQLOptions) (*SQLSource, error) {
 		// of the captures alone gets $1 typed around it.
 		query = "SELECT * FROM (" + query + ") AS accesses WHERE $1::text IS NOT NULL"
 	}
-	return &SQLSource{pool: pool, query: query, args: opts.Args, nParams: highestParam(query)}, nil
+	return &SQLSource{pool: pool, query: query, args: opts.Args, nParams: highestParam(query), where: where}, nil
 }
 
 // Close closes the connections.
-func (s *SQLSource) Close() { s.pool.Close() }
+func (s *SQLSource) Close() {
+	if s.pool != nil {
+		s.pool.Close()
+	}
+	if s.db != nil {
+		_ = s.db.Close()
+	}
+}
+
+// Describe names the source's database: the driver, host, port and
+// database, never a user or password.
+func (s *SQLSource) Describe() string { return s.where }
 
 // Accesses runs the query for roomID.
 func (s *SQLSource) Accesses(ctx context.Context, roomID string) (Accesses, bool, error) {
 	args := []any{roomID}
 	if s.args != nil {
 		args = append(args, s.args(roomID)...)
+	}
+	if s.db != nil {
+		return s.mysqlAccesses(ctx, roomID, args)
 	}
 	if len(args) > s.nParams {
 		args = args[:max(s.nParams, 1)]
@@ -156,6 +191,9 @@ func highestParam(query string) int {
 // text.
 func permStrings(v any) []string {
 	var out []string
+	if b, ok := v.([]byte); ok {
+		v = string(b)
+	}
 	switch x := v.(type) {
 	case string:
 		for _, p := range strings.Split(x, ",") {
@@ -265,4 +303,15 @@ func (b *builder) result() (Accesses, bool, error) {
 		}
 	}
 	return b.a, true, nil
+}
+
+// CheckQuery reports whether query can be a source's query for driver
+// ("postgres", "" or "mysql"): with mysql, its parameters must be written
+// $1, $2, ... and not ?.
+func CheckQuery(driver, query string) error {
+	if driver != "mysql" {
+		return nil
+	}
+	_, _, err := mysqlQuery(query)
+	return err
 }

@@ -33,7 +33,27 @@ type Result struct {
 	RoomID  string
 	Outcome Outcome
 	Update  liveblocks.UpdateRoomRequest
+	// Known says the source knows the room, and Accesses are what it
+	// said. They are set as soon as the source answered, even when writing
+	// to Liveblocks failed afterwards.
+	Known    bool
+	Accesses Accesses
 }
+
+// SourceInfo describes the access source of a room, for people.
+type SourceInfo struct {
+	// Rule is the index of the provisioning rule, and Room its pattern.
+	Rule int
+	Room string
+	// Source names the source (Source.Describe).
+	Source string
+	// MaxAge is how long a synced copy of the room is taken as in step.
+	MaxAge time.Duration
+}
+
+// DefaultMaxAge is how long a synced room is taken as in step when nothing
+// else is configured.
+const DefaultMaxAge = time.Minute
 
 // Options configures a Syncer.
 type Options struct {
@@ -47,6 +67,8 @@ type Options struct {
 	MaxAge time.Duration
 	// MaxAgeFor, if not nil, gives a room's own MaxAge (0: MaxAge).
 	MaxAgeFor func(roomID string) time.Duration
+	// InfoFor, if not nil, describes a room's source (Syncer.Info).
+	InfoFor func(roomID string) (SourceInfo, bool)
 	// MaxRemembered bounds how many synced rooms Fresh remembers. Default
 	// 100000.
 	MaxRemembered int
@@ -57,9 +79,12 @@ type Options struct {
 // Syncer keeps rooms in step with their access sources. It is safe for
 // concurrent use.
 type Syncer struct {
-	opts   Options
-	synced *otter.Cache[string, struct{}]
+	opts Options
+	// synced holds the result of each room's last sync (in step, updated,
+	// created or unknown) until its MaxAge passes.
+	synced *otter.Cache[string, Result]
 	flight singleflight.Group
+	close  func()
 }
 
 // New returns a Syncer.
@@ -68,7 +93,7 @@ func New(opts Options) (*Syncer, error) {
 		return nil, errors.New("accesssync: SourceFor and Liveblocks are required")
 	}
 	if opts.MaxAge <= 0 {
-		opts.MaxAge = time.Minute
+		opts.MaxAge = DefaultMaxAge
 	}
 	if opts.MaxRemembered <= 0 {
 		opts.MaxRemembered = 100_000
@@ -76,7 +101,7 @@ func New(opts Options) (*Syncer, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 5 * time.Second
 	}
-	maxAge := func(e otter.Entry[string, struct{}]) time.Duration {
+	maxAge := func(e otter.Entry[string, Result]) time.Duration {
 		if opts.MaxAgeFor != nil {
 			if d := opts.MaxAgeFor(e.Key); d > 0 {
 				return d
@@ -86,11 +111,41 @@ func New(opts Options) (*Syncer, error) {
 	}
 	return &Syncer{
 		opts: opts,
-		synced: otter.Must(&otter.Options[string, struct{}]{
+		synced: otter.Must(&otter.Options[string, Result]{
 			MaximumSize:      opts.MaxRemembered,
 			ExpiryCalculator: otter.ExpiryWritingFunc(maxAge),
 		}),
 	}, nil
+}
+
+// Close closes the sources' connections (those FromConfig opened).
+func (s *Syncer) Close() {
+	if s.close != nil {
+		s.close()
+	}
+}
+
+// Info describes the access source of roomID; false when none covers it
+// (or the Syncer was made without Options.InfoFor).
+func (s *Syncer) Info(roomID string) (SourceInfo, bool) {
+	if s.opts.InfoFor == nil || s.opts.SourceFor(roomID) == nil {
+		return SourceInfo{}, false
+	}
+	return s.opts.InfoFor(roomID)
+}
+
+// Covers reports whether an access source covers roomID.
+func (s *Syncer) Covers(roomID string) bool { return s.opts.SourceFor(roomID) != nil }
+
+// Read asks roomID's source for its accesses without writing anything; ok
+// is false when no source covers the room.
+func (s *Syncer) Read(ctx context.Context, roomID string) (a Accesses, known, ok bool, err error) {
+	src := s.opts.SourceFor(roomID)
+	if src == nil {
+		return Accesses{}, false, false, nil
+	}
+	a, known, err = src.Accesses(ctx, roomID)
+	return a, known, true, err
 }
 
 // Sync brings roomID's accesses in Liveblocks in step with its source: it
@@ -110,8 +165,10 @@ func (s *Syncer) Sync(ctx context.Context, roomID, org string) (Result, error) {
 	}
 	if !known {
 		res.Outcome = Unknown
+		s.synced.Set(roomID, res)
 		return res, nil
 	}
+	res.Known, res.Accesses = true, want
 	lb := s.opts.Liveblocks
 	room, err := lb.GetRoom(ctx, roomID)
 	if errors.Is(err, liveblocks.ErrNotFound) {
@@ -121,7 +178,7 @@ func (s *Syncer) Sync(ctx context.Context, roomID, org string) (Result, error) {
 			return res, err
 		}
 		res.Outcome = Created
-		s.synced.Set(roomID, struct{}{})
+		s.synced.Set(roomID, res)
 		return res, nil
 	}
 	if err != nil {
@@ -135,16 +192,20 @@ func (s *Syncer) Sync(ctx context.Context, roomID, org string) (Result, error) {
 		}
 		res.Outcome = Updated
 	}
-	s.synced.Set(roomID, struct{}{})
+	s.synced.Set(roomID, res)
 	return res, nil
 }
 
 // Fresh syncs roomID unless it was synced less than MaxAge ago; it reports
-// whether it synced. Concurrent calls for one room share one sync, which
-// runs to its end (or Timeout) even if the caller that started it leaves.
+// whether it synced. A room synced recently gives the Result of that sync
+// (its Outcome, and the Accesses the source said), without its Update.
+// Concurrent calls for one room share one sync, which runs to its end (or
+// Timeout) even if the caller that started it leaves: the caller waits only
+// as long as ctx allows, and the next call finds the room synced.
 func (s *Syncer) Fresh(ctx context.Context, roomID, org string) (Result, bool, error) {
-	if _, ok := s.synced.GetIfPresent(roomID); ok {
-		return Result{RoomID: roomID, Outcome: InStep}, false, nil
+	if r, ok := s.synced.GetIfPresent(roomID); ok {
+		r.Update = liveblocks.UpdateRoomRequest{}
+		return r, false, nil
 	}
 	ch := s.flight.DoChan(roomID, func() (any, error) {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.Timeout)

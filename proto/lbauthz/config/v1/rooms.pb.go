@@ -55,6 +55,9 @@ type Rooms struct {
 	// never changed (use `lbauthz rooms update` for that). Each room is
 	// provisioned once per process: later requests for it call Liveblocks
 	// only for the token.
+	//
+	// Access-token mode: a rule may only name an access_source, whose
+	// answer for the user becomes the token's grant for the room.
 	Provision []*ProvisionRule `protobuf:"bytes,1,rep,name=provision,proto3" json:"provision,omitempty"`
 	// Access-token mode: which rooms a user's token covers, and with which
 	// permissions. Required when liveblocks.mode is access_token, refused
@@ -130,8 +133,9 @@ type ProvisionRule struct {
 	UsersAccesses map[string]*structpb.ListValue `protobuf:"bytes,4,rep,name=users_accesses,json=usersAccesses,proto3" json:"users_accesses,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Where the app keeps the accesses of these rooms, when they follow the
 	// app's own sharing data. The room is then kept in step with it: on first
-	// use, when the copy is older than max_age, and with `lbauthz rooms sync`.
-	// The accesses above are used only when the app does not know the room.
+	// use, when the copy is older than max_age (both on token requests for
+	// the room), and with `lbauthz rooms sync`. The accesses above are used
+	// only when the app does not know the room.
 	AccessSource  *AccessSource `protobuf:"bytes,5,opt,name=access_source,json=accessSource,proto3" json:"access_source,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -206,13 +210,15 @@ func (x *ProvisionRule) GetAccessSource() *AccessSource {
 // usersAccesses from the app. Exactly one of sql and http.
 type AccessSource struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// A query of the app's PostgreSQL sharing tables.
+	// A query of the app's sharing tables (PostgreSQL, MySQL or MariaDB).
 	Sql *SQLAccessSource `protobuf:"bytes,1,opt,name=sql,proto3" json:"sql,omitempty"`
 	// An endpoint of the app: GET url?roomId=R answers 200 with
 	// {"defaultAccesses": [...], "groupsAccesses": {...}, "usersAccesses":
 	// {...}}, or 404 for a room the app does not know.
 	Http *HTTPAccessSource `protobuf:"bytes,2,opt,name=http,proto3" json:"http,omitempty"`
-	// How long a synced room is taken as in step. Default "1m".
+	// How long a synced room is taken as in step: a token request for the
+	// room syncs it again once its copy is older than this. Default "1m";
+	// at most "24h".
 	MaxAge        *durationpb.Duration `protobuf:"bytes,3,opt,name=max_age,json=maxAge,proto3" json:"max_age,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -269,16 +275,21 @@ func (x *AccessSource) GetMaxAge() *durationpb.Duration {
 	return nil
 }
 
-// SQLAccessSource is a PostgreSQL query of a room's accesses.
+// SQLAccessSource is a query of a room's accesses in the app's database.
 type SQLAccessSource struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
+	// "postgres" (the default) or "mysql" (MySQL and MariaDB).
+	Driver string `protobuf:"bytes,4,opt,name=driver,proto3" json:"driver,omitempty"`
 	// Connection string without the password, e.g.
-	// "postgres://app@db:5432/app?sslmode=require". Required.
+	// "postgres://app@db:5432/app?sslmode=require", or for mysql
+	// "app@tcp(db:3306)/app". Required.
 	Dsn string `protobuf:"bytes,1,opt,name=dsn,proto3" json:"dsn,omitempty"`
 	// File holding the password.
 	PasswordFile string `protobuf:"bytes,2,opt,name=password_file,json=passwordFile,proto3" json:"password_file,omitempty"`
 	// $1 is the room id, and $2, $3, ... the captures of the rule's room
-	// pattern in order ("doc-{id}" gives $2 = the id); each row is (kind, id,
+	// pattern in order ("doc-{id}" gives $2 = the id), with either driver
+	// (for mysql each $N is sent as a parameter of a prepared statement,
+	// never written into the query); each row is (kind, id,
 	// permissions) with kind "default", "group" or "user" and permissions a
 	// text[] or comma-separated text. A room the app knows always gives a
 	// "default" row; no row at all means an unknown room. Required.
@@ -315,6 +326,13 @@ func (x *SQLAccessSource) ProtoReflect() protoreflect.Message {
 // Deprecated: Use SQLAccessSource.ProtoReflect.Descriptor instead.
 func (*SQLAccessSource) Descriptor() ([]byte, []int) {
 	return file_lbauthz_config_v1_rooms_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *SQLAccessSource) GetDriver() string {
+	if x != nil {
+		return x.Driver
+	}
+	return ""
 }
 
 func (x *SQLAccessSource) GetDsn() string {
@@ -454,7 +472,10 @@ type AccessGrant struct {
 	//	{group}    each of the user's groups, one entry per group (a user
 	//	           without groups gets none);
 	//	{room}     the room the request is for (no entry when the request is
-	//	           not for a room);
+	//	           not for a room: a token for the inbox gets only the
+	//	           grants that do not use it);
+	//	{organization_id}  the user's organization (identity.organization_id;
+	//	           no entry without one);
 	//	{NAME}     a capture of `room` below.
 	//
 	// A value containing "*" is never put into a pattern (it would widen it):
@@ -556,8 +577,9 @@ const file_lbauthz_config_v1_rooms_proto_rawDesc = "" +
 	"\fAccessSource\x124\n" +
 	"\x03sql\x18\x01 \x01(\v2\".lbauthz.config.v1.SQLAccessSourceR\x03sql\x127\n" +
 	"\x04http\x18\x02 \x01(\v2#.lbauthz.config.v1.HTTPAccessSourceR\x04http\x122\n" +
-	"\amax_age\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x06maxAge\"^\n" +
-	"\x0fSQLAccessSource\x12\x10\n" +
+	"\amax_age\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x06maxAge\"v\n" +
+	"\x0fSQLAccessSource\x12\x16\n" +
+	"\x06driver\x18\x04 \x01(\tR\x06driver\x12\x10\n" +
 	"\x03dsn\x18\x01 \x01(\tR\x03dsn\x12#\n" +
 	"\rpassword_file\x18\x02 \x01(\tR\fpasswordFile\x12\x14\n" +
 	"\x05query\x18\x03 \x01(\tR\x05query\"$\n" +
