@@ -3,6 +3,7 @@ package deploy_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -61,6 +62,53 @@ func runDirectoryTraffic(t *testing.T, base string) {
 			}
 			if cc := resp.Header.Get("Cache-Control"); resp.StatusCode == 200 && cc != "private, no-store" {
 				t.Errorf("Cache-Control %q, want private, no-store", cc)
+			}
+		})
+	}
+}
+
+// TestEnvoy_DirectoryPathsAreAnsweredByLbauthz checks the directory route of
+// each Envoy config: it matches exactly the directory's paths, before the
+// catch-all; in gRPC mode lbauthz answers it through the filter that may
+// call Liveblocks (no body buffered, no pass-through check), in HTTP mode it
+// is proxied to lbauthz's HTTP listener.
+func TestEnvoy_DirectoryPathsAreAnsweredByLbauthz(t *testing.T) {
+	for _, file := range []string{"envoy/envoy.yaml", "envoy/envoy-mtls.yaml", "envoy/envoy-http.yaml"} {
+		t.Run(file, func(t *testing.T) {
+			hcm := ingress(t, mustLoadEnvoy(t, file))
+			dir := routeNamed(t, hcm, "liveblocks_directory")
+			re, err := regexp.Compile("^(?:" + dir.GetMatch().GetSafeRegex().GetRegex() + ")$")
+			if err != nil {
+				t.Fatalf("directory route regex: %v", err)
+			}
+			for _, p := range directoryPaths {
+				if !re.MatchString(p) {
+					t.Errorf("the directory route does not match %s", p)
+				}
+			}
+			for _, p := range []string{authPath, "/api/liveblocks-users/", "/api/liveblocks-usersx", "/x/api/liveblocks-users", "/"} {
+				if re.MatchString(p) {
+					t.Errorf("the directory route matches %s", p)
+				}
+			}
+			if rs := routes(hcm); rs[len(rs)-1] == dir {
+				t.Error("the directory route must come before the catch-all")
+			}
+			if disabled, _ := perFilter(t, dir.GetTypedPerFilterConfig(), "lbauthz"); !disabled {
+				t.Error("the directory route must switch the pass-through check off")
+			}
+			if strings.HasSuffix(file, "envoy-http.yaml") {
+				if dir.GetRoute().GetCluster() != "lbauthz_http" {
+					t.Errorf("the directory route must be proxied to lbauthz, goes to %q", dir.GetRoute().GetCluster())
+				}
+				return
+			}
+			if dir.GetDirectResponse() == nil {
+				t.Error("the directory route must not forward to the app: lbauthz answers it")
+			}
+			disabled, s := perFilter(t, dir.GetTypedPerFilterConfig(), "lbauthz-liveblocks-auth")
+			if disabled || s.GetCheckSettings().GetWithRequestBody() != nil {
+				t.Error("the directory route must enable lbauthz-liveblocks-auth, without a body")
 			}
 		})
 	}
