@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/lbauthz/lbauthz/authz"
+	"github.com/lbauthz/lbauthz/authz/door/envoygrpc"
 	"github.com/lbauthz/lbauthz/internal/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
@@ -67,5 +68,20 @@ func TestDirectory_AbsentLeavesThePathsToTheApp(t *testing.T) {
 	d := e.Decide(context.Background(), &authz.Request{Door: "nginx", Method: "GET", Path: "/api/liveblocks-users?userIds=bob"})
 	if !d.Allow || d.Outcome != authz.AllowAnonymous || e.IsDirectoryPath("/api/liveblocks-users") || e.DirectoryPaths() != nil {
 		t.Fatalf("decision %+v", d)
+	}
+}
+
+// With a directory, telling a pass-through from a directory request costs
+// a few comparisons: the cached pass-through Check still allocates nothing.
+func TestCheck_PassThroughWithADirectoryDoesNotAllocate(t *testing.T) {
+	e := authztest.Engine(t, authztest.Config+authztest.DirectoryConfig(t), "http://127.0.0.1:9", "sk_bench")
+	srv := envoygrpc.NewServer(authz.NewHolder(e))
+	req := authztest.CheckRequest("GET", "/api/liveblocks-users-guide?x=1", map[string]string{"cookie": browserCookie(authztest.Session(authztest.Alice()))}, "")
+	ctx := context.Background()
+	if _, err := srv.Check(ctx, req); err != nil { // fills the cache
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(200, func() { _, _ = srv.Check(ctx, req) }); n > 0 {
+		t.Fatalf("a pass-through Check with a cached session and a directory allocates %v times", n)
 	}
 }
