@@ -16,10 +16,10 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath \
+RUN CGO_ENABLED=0 go build -trimpath -tags grpcnotrace \
       -ldflags "-s -w -X github.com/lbauthz/lbauthz/internal/buildinfo.version=${VERSION}" \
       -o /out/lbauthz ./cmd/lbauthz && \
-    CGO_ENABLED=0 go build -trimpath \
+    CGO_ENABLED=0 go build -trimpath -tags grpcnotrace \
       -ldflags "-s -w -X github.com/lbauthz/lbauthz/internal/buildinfo.version=${VERSION}" \
       -o /out/lbauthz-injector ./cmd/lbauthz-injector
 

@@ -235,7 +235,20 @@ func (e *Engine) identify(ctx context.Context, r *Request, x recorder) (*session
 // credentialRefusal reports whether err refuses the credential itself
 // (given twice, too long, malformed), whatever the other sources say.
 func credentialRefusal(err error) bool {
-	return err == errAmbiguousCookie || err == errCookieTooLong || err == errCookieMalformed
+	switch err {
+	case errAmbiguousCookie, errCookieTooLong, errCookieMalformed,
+		errAmbiguousCredential, errCredentialTooLong, errCredentialMalformed:
+		return true
+	}
+	return false
+}
+
+// pick is the error of a cookie source, or of any other.
+func pick(s *Source, cookie, other error) error {
+	if s.Cookie != "" {
+		return cookie
+	}
+	return other
 }
 
 // identifyFrom resolves the session of source i's credential v, read with
@@ -249,11 +262,11 @@ func (e *Engine) identifyFrom(ctx context.Context, x recorder, i int, s *Source,
 		}
 		return nil, errNoCookie
 	case cookieAmbiguous:
-		return nil, errAmbiguousCookie
+		return nil, pick(s, errAmbiguousCookie, errAmbiguousCredential)
 	case cookieTooLong:
-		return nil, errCookieTooLong
+		return nil, pick(s, errCookieTooLong, errCredentialTooLong)
 	case cookieMalformed:
-		return nil, errCookieMalformed
+		return nil, pick(s, errCookieMalformed, errCredentialMalformed)
 	}
 	id, err := s.Sessions.Resolve(ctx, v)
 	if err == nil && e.revoked(v, id) {

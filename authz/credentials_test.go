@@ -62,6 +62,7 @@ func TestDecide_SessionSources(t *testing.T) {
 		header        authz.HeaderValue
 		user          string // "": anonymous
 		reason        string // the anonymous decision's reason
+		public        string // if set, what the auth path's 401 tells the client
 	}{
 		{name: "the cookie alone", more: bearerSource, cookie: "session=" + alice, user: "alice"},
 		{name: "the bearer token alone", more: bearerSource, authorization: bearer("Bearer " + bobAPI), user: "bob"},
@@ -73,9 +74,11 @@ func TestDecide_SessionSources(t *testing.T) {
 		{name: "a valid cookie beside an invalid bearer token", more: bearerSource, cookie: "session=" + alice,
 			authorization: bearer("Bearer " + alice), user: "alice"},
 		{name: "two Authorization lines", more: bearerSource, authorization: bearer("Bearer "+bobAPI, "Bearer "+bobAPI),
-			reason: "more than one"},
+			reason: "more than one", public: "more than one session credential"},
 		{name: "a malformed bearer token refuses even beside a valid cookie", more: bearerSource, cookie: "session=" + alice,
-			authorization: bearer("Bearer a b"), reason: "malformed"},
+			authorization: bearer("Bearer a b"), reason: "malformed", public: "malformed session credential"},
+		{name: "a repeated cookie beside a valid bearer token", more: bearerSource, cookie: "session=" + alice + "; session=" + alice,
+			authorization: bearer("Bearer " + aliceAPI), reason: "more than one", public: "more than one session cookie"},
 		{name: "another scheme is no bearer token", more: bearerSource, cookie: "session=" + alice,
 			authorization: bearer("Basic YWxpY2U6cHc="), user: "alice"},
 		{name: "nothing at all", more: bearerSource, reason: "no session credential"},
@@ -84,7 +87,7 @@ func TestDecide_SessionSources(t *testing.T) {
 		{name: "a named header given twice", more: strings.Replace(bearerSource, "bearer: true", `header: "X-Api-Token"`, 1),
 			header: authz.HeaderValue{Value: bobAPI, Lines: 2}, reason: "more than one"},
 		{name: "a named header joined by Envoy", more: strings.Replace(bearerSource, "bearer: true", `header: "X-Api-Token"`, 1),
-			header: authz.HeaderValue{Value: bobAPI + "," + bobAPI, Lines: 1}, reason: "malformed"},
+			header: authz.HeaderValue{Value: bobAPI + "," + bobAPI, Lines: 1}, reason: "malformed", public: "malformed session credential"},
 		// A migration: the same cookie, a new store tried before the old
 		// one; a session either knows is valid.
 		{name: "a migration: the old store's session", more: strings.Replace(bearerSource, "bearer: true", `cookie: "session"`, 1),
@@ -109,8 +112,12 @@ func TestDecide_SessionSources(t *testing.T) {
 			// The auth path refuses the same request with 401, before
 			// Liveblocks is asked (it is not reachable here).
 			r.Method, r.Path, r.Body, r.HasBody = http.MethodPost, authztest.AuthPath, []byte(`{"room":"r"}`), true
-			if d := e.Decide(context.Background(), r); d.Status != http.StatusUnauthorized {
+			d = e.Decide(context.Background(), r)
+			if d.Status != http.StatusUnauthorized {
 				t.Fatalf("the auth path: %d %v (%s), want 401", d.Status, d.Outcome, d.Reason)
+			}
+			if tc.public != "" && !strings.Contains(string(d.Body), tc.public) {
+				t.Fatalf("the auth path's 401 says %s, want %q", d.Body, tc.public)
 			}
 		})
 	}

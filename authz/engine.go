@@ -400,6 +400,11 @@ var (
 	errAmbiguousCookie = session.Invalid("more than one session cookie")
 	errCookieTooLong   = session.Invalid("session cookie over the size limit")
 	errCookieMalformed = session.Invalid("malformed session cookie")
+	// The same, for a credential that is not a cookie (a bearer token, a
+	// named header).
+	errAmbiguousCredential = session.Invalid("more than one session credential")
+	errCredentialTooLong   = session.Invalid("session credential over the size limit")
+	errCredentialMalformed = session.Invalid("malformed session credential")
 )
 
 // publicReason is the reason a 401 gives the client: one of a few fixed
@@ -417,6 +422,10 @@ func publicReason(err error) string {
 		return "more than one session cookie"
 	case errCookieTooLong, errCookieMalformed:
 		return "malformed session cookie"
+	case errAmbiguousCredential:
+		return "more than one session credential"
+	case errCredentialTooLong, errCredentialMalformed:
+		return "malformed session credential"
 	}
 	return "invalid or expired session"
 }

@@ -17,8 +17,8 @@ import (
 // microseconds of Redis' own clock, so replicas' clocks do not matter.
 //
 // KEYS[1]: the budget. ARGV[1]: the emission interval (µs per request);
-// ARGV[2]: the burst tolerance (interval × burst, µs); ARGV[3]: 1 to spend a
-// request, 0 to only look. Returns {allowed (1/0), wait in µs}.
+// ARGV[2]: the burst tolerance (interval × burst, µs). It spends one
+// request when the budget allows it. Returns {allowed (1/0), wait in µs}.
 var gcra = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -31,9 +31,7 @@ local allow_at = new_tat - tolerance
 if allow_at > now then
   return {0, allow_at - now}
 end
-if ARGV[3] == '1' then
-  redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
-end
+redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
 return {1, 0}
 `)
 
@@ -41,12 +39,18 @@ return {1, 0}
 // address) are shared by every replica through Redis. While Redis is down it
 // keeps per-process budgets, as one replica alone would. Its methods are
 // safe for concurrent use and never fail.
+//
+// A replica remembers the budgets it has seen spent until they allow a
+// request again (envoyproxy/ratelimit's local cache of keys over the limit):
+// a refused request does not change a budget, so refusing it without asking
+// Redis gives the same answer one round trip sooner.
 type Limiter struct {
 	r        *Redis
 	name     string
 	interval int64 // µs per request
 	burst    int
 	local    *localLimiter
+	over     *overLimit
 }
 
 // NewLimiter returns the limit called name (a key part: "user",
@@ -58,30 +62,51 @@ func (r *Redis) NewLimiter(name string, perMinute, burst, tracked int) *Limiter 
 		r: r, name: name, burst: burst,
 		interval: int64(math.Ceil(60e6 / float64(perMinute))),
 		local:    newLocalLimiter(rate.Limit(float64(perMinute)/60), burst, tracked),
+		over:     newOverLimit(tracked),
 	}
 }
 
-// Take spends one request of key's budget. When the budget is spent it
+// Take spends one request of key's budget: one Redis round trip, none
+// while this replica knows the budget is spent. When the budget is spent it
 // reports false and how long until one request is allowed again.
 func (l *Limiter) Take(ctx context.Context, key string) (time.Duration, bool) {
-	return l.run(ctx, key, true)
+	if wait, spent := l.over.spent(key, time.Now()); spent {
+		return wait, false
+	}
+	return l.take(ctx, key)
 }
 
-// Spent reports whether key's budget is spent, without spending any, and
-// how long until one request is allowed again.
+// Spent reports whether key's budget is spent, without spending any and
+// without asking Redis, and how long until one request is allowed again.
+// It knows what this replica has seen: a budget that other replicas spent
+// is known spent from this replica's first Take of it, which Take refuses.
+// So a check in front of an expensive step (the session store, for an
+// address) costs nothing, and lets at most one request per replica through
+// to the step once the shared budget is spent.
 func (l *Limiter) Spent(ctx context.Context, key string) (time.Duration, bool) {
-	wait, ok := l.run(ctx, key, false)
-	return wait, !ok
+	if wait, spent := l.over.spent(key, time.Now()); spent {
+		return wait, true
+	}
+	if !l.r.Up() {
+		l.r.metrics.fallback(featureRateLimit)
+		wait, ok := l.local.peek(key, time.Now())
+		return wait, !ok
+	}
+	return 0, false
 }
 
-func (l *Limiter) run(ctx context.Context, key string, spend bool) (time.Duration, bool) {
+func (l *Limiter) take(ctx context.Context, key string) (time.Duration, bool) {
 	if l.r.Up() {
 		cctx, cancel := l.r.ctx(ctx)
 		res, err := gcra.Run(cctx, l.r.client, []string{l.r.key("rl", l.name, hashKey(key))},
-			l.interval, l.interval*int64(l.burst), spendArg(spend)).Int64Slice()
+			l.interval, l.interval*int64(l.burst)).Int64Slice()
 		cancel()
 		if err == nil && len(res) == 2 {
-			return time.Duration(res[1]) * time.Microsecond, res[0] == 1
+			wait := time.Duration(res[1]) * time.Microsecond
+			if res[0] != 1 {
+				l.over.remember(key, time.Now().Add(wait))
+			}
+			return wait, res[0] == 1
 		}
 		if err == nil {
 			err = errUnexpectedReply
@@ -90,17 +115,35 @@ func (l *Limiter) run(ctx context.Context, key string, spend bool) (time.Duratio
 	} else {
 		l.r.metrics.fallback(featureRateLimit)
 	}
-	if spend {
-		return l.local.take(key, time.Now())
-	}
-	return l.local.peek(key, time.Now())
+	return l.local.take(key, time.Now())
 }
 
-func spendArg(spend bool) string {
-	if spend {
-		return "1"
+// overLimit remembers the budgets seen spent, each until it allows a
+// request again, in a bounded cache.
+type overLimit struct {
+	seed  maphash.Seed
+	until *otter.Cache[uint64, time.Time]
+}
+
+func newOverLimit(tracked int) *overLimit {
+	return &overLimit{seed: maphash.MakeSeed(), until: otter.Must(&otter.Options[uint64, time.Time]{
+		MaximumSize: max(tracked, 1),
+		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[uint64, time.Time]) time.Duration {
+			return max(time.Until(e.Value), time.Millisecond)
+		}),
+	})}
+}
+
+func (o *overLimit) remember(key string, until time.Time) {
+	o.until.Set(maphash.String(o.seed, key), until)
+}
+
+func (o *overLimit) spent(key string, now time.Time) (time.Duration, bool) {
+	until, ok := o.until.GetIfPresent(maphash.String(o.seed, key))
+	if !ok || !now.Before(until) {
+		return 0, false
 	}
-	return "0"
+	return until.Sub(now), true
 }
 
 type replyError string

@@ -2,6 +2,7 @@ package shared
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -99,24 +100,89 @@ func TestLimiter_ThreeReplicasKeepOneBudgetPerUser(t *testing.T) {
 	}
 }
 
-func TestLimiter_SpentSaysWhetherTheBudgetIsSpentWithoutSpendingIt(t *testing.T) {
+func TestLimiter_SpentAndRefusalsNeedNoRoundTripOnceABudgetIsSeenSpent(t *testing.T) {
 	rd := testenv.StartRedis(t)
-	l := newReplica(t, rd.Addr).r.NewLimiter("address", 60, 2, 100)
+	a := newReplica(t, rd.Addr).r.NewLimiter("address", 60, 2, 100)
+	b := newReplica(t, rd.Addr).r.NewLimiter("address", 60, 2, 100)
 	ctx := context.Background()
+	const key = "203.0.113.7"
+	calls := func() int { return scriptCalls(t, rd.Addr) }
+
+	before := calls()
 	for i := range 5 {
-		if _, spent := l.Spent(ctx, "203.0.113.7"); spent {
+		if _, spent := a.Spent(ctx, key); spent {
 			t.Fatalf("look %d: spent before any request", i)
 		}
 	}
-	l.Take(ctx, "203.0.113.7")
-	l.Take(ctx, "203.0.113.7")
-	wait, spent := l.Spent(ctx, "203.0.113.7")
-	if !spent || wait <= 0 || wait > time.Second+50*time.Millisecond {
-		t.Fatalf("after the burst: spent=%v wait=%v, want spent with a wait of about 1s", spent, wait)
+	if n := calls() - before; n != 0 {
+		t.Fatalf("Spent asked Redis %d times, want never", n)
 	}
-	if w, ok := l.Take(ctx, "203.0.113.7"); ok || w <= 0 {
-		t.Fatalf("third request allowed=%v wait=%v, want refused with a wait", ok, w)
+	for i := range 2 {
+		if _, ok := a.Take(ctx, key); !ok {
+			t.Fatalf("request %d of the burst refused", i)
+		}
 	}
+	if w, ok := a.Take(ctx, key); ok || w <= 0 || w > time.Second+50*time.Millisecond {
+		t.Fatalf("third request: allowed=%v wait=%v, want refused with a wait of about 1s", ok, w)
+	}
+
+	// Replica a saw the budget spent: it answers from memory.
+	before = calls()
+	if w, spent := a.Spent(ctx, key); !spent || w <= 0 {
+		t.Fatalf("replica a after the refusal: spent=%v wait=%v, want spent", spent, w)
+	}
+	if _, ok := a.Take(ctx, key); ok {
+		t.Fatal("replica a allowed a request of a spent budget")
+	}
+	if n := calls() - before; n != 0 {
+		t.Fatalf("replica a asked Redis %d times about a budget it saw spent, want never", n)
+	}
+
+	// Replica b has not seen it: Spent lets its first request through to
+	// Take, which asks Redis, is refused by the shared budget, and from then
+	// on b knows too.
+	if _, spent := b.Spent(ctx, key); spent {
+		t.Fatal("replica b knew of a budget it had not seen spent")
+	}
+	if _, ok := b.Take(ctx, key); ok {
+		t.Fatal("replica b allowed a request of the shared budget replica a spent")
+	}
+	if _, spent := b.Spent(ctx, key); !spent {
+		t.Fatal("replica b forgot the refusal it got from Redis")
+	}
+
+	// Once the wait has passed, one request is allowed again.
+	time.Sleep(1100 * time.Millisecond)
+	if _, spent := a.Spent(ctx, key); spent {
+		t.Fatal("replica a still says spent after the wait")
+	}
+	if _, ok := b.Take(ctx, key); !ok {
+		t.Fatal("the budget allowed no request after the wait")
+	}
+}
+
+// scriptCalls is how many scripts the Redis at addr has run.
+func scriptCalls(t *testing.T, addr string) int {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	info, err := c.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(info, "\n") {
+		name, stats, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok || (name != "cmdstat_evalsha" && name != "cmdstat_eval") {
+			continue
+		}
+		var calls int
+		if _, err := fmt.Sscanf(stats, "calls=%d", &calls); err != nil {
+			t.Fatalf("commandstats line %q: %v", line, err)
+		}
+		n += calls
+	}
+	return n
 }
 
 func TestRevocations_ARevocationThroughOneReplicaIsSeenByAllWithinASecond(t *testing.T) {

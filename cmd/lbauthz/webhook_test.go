@@ -24,6 +24,39 @@ func TestBinary_LinksNoKubernetesPackage(t *testing.T) {
 	}
 }
 
+// The binary is built without gRPC's golang.org/x/net/trace (tag
+// grpcnotrace), in the Makefile and in the Dockerfile alike: it imports
+// html/template, whose calls of methods by name make the linker keep every
+// exported method of every type (a third of the binary and of its idle
+// memory), and with the tag nothing else links a template package.
+func TestBuild_LeavesOutTheTemplatePackagesThatDefeatDeadCodeElimination(t *testing.T) {
+	for _, f := range []struct{ file, line string }{
+		{"../../Makefile", "GO_BUILD := CGO_ENABLED=0 $(GO) build -trimpath -tags grpcnotrace"},
+		{"../../Dockerfile", "CGO_ENABLED=0 go build -trimpath -tags grpcnotrace"},
+	} {
+		b, err := os.ReadFile(f.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(string(b), f.line); n == 0 {
+			t.Errorf("%s does not build with %q", f.file, f.line)
+		}
+	}
+	b, _ := os.ReadFile("../../Dockerfile")
+	if n, m := strings.Count(string(b), "go build"), strings.Count(string(b), "-tags grpcnotrace"); n != m {
+		t.Errorf("the Dockerfile has %d go builds, %d with the tag", n, m)
+	}
+	out, err := exec.Command("go", "list", "-tags", "grpcnotrace", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps: %v\n%s", err, out)
+	}
+	for _, p := range strings.Fields(string(out)) {
+		if p == "text/template" || p == "html/template" || p == "golang.org/x/net/trace" {
+			t.Errorf("lbauthz links %s", p)
+		}
+	}
+}
+
 // `lbauthz webhook` runs lbauthz-injector when it is installed beside
 // lbauthz, as in the image, and says where the injector went when it is not.
 func TestWebhook_RunsTheInjectorBesideOrSaysWhereItWent(t *testing.T) {

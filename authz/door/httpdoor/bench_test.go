@@ -1,11 +1,17 @@
 package httpdoor_test
 
 import (
+	"io"
 	"net/http"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/door/httpdoor"
+	"github.com/lbauthz/lbauthz/internal/assemble"
 	"github.com/lbauthz/lbauthz/internal/authztest"
 )
 
@@ -65,5 +71,39 @@ func BenchmarkHTTPCheck(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// Each HTTP door's check of a page request, with a cached session or none,
+// allocates nothing of its own (net/http's request and header map aside),
+// with metrics and an info-level logger on, as lbauthz serve runs it.
+func TestCheck_PassThroughDoesNotAllocate(t *testing.T) {
+	logger := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zapcore.InfoLevel))
+	cfg, sec := authztest.ParseConfig(t, authztest.Config, "http://127.0.0.1:9", "sk_bench")
+	e, err := assemble.Engine(cfg, sec, logger, assemble.WithMetrics(authz.NewMetrics(prometheus.NewRegistry(), "test")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := httpdoor.New(authz.NewHolder(e), httpdoor.Options{})
+	for _, c := range []struct{ name, cookie, user string }{
+		{"cached session", "theme=dark; session=" + authztest.Session(authztest.Alice()), "alice"},
+		{"no session", "theme=dark", ""},
+	} {
+		for door, r := range checkRequests(t, c.cookie) {
+			t.Run(c.name+"/"+door, func(t *testing.T) {
+				w := &headerWriter{h: http.Header{}}
+				check := func() {
+					clear(w.h)
+					h.ServeHTTP(w, r)
+				}
+				check() // caches the session
+				if w.status != http.StatusOK || w.h.Get("X-User-Id") != c.user {
+					t.Fatalf("answer %d %v, want 200 as %q", w.status, w.h, c.user)
+				}
+				if n := testing.AllocsPerRun(200, check); n > 0 {
+					t.Fatalf("the check allocates %v times", n)
+				}
+			})
+		}
 	}
 }

@@ -163,47 +163,27 @@ func (door *checkDoor) original(r *http.Request, target string) (method, uri, pr
 // deletes the client's copy. For Envoy, which copies only what the answer
 // has, the answer also names the headers to remove from the request.
 //
-// The header map's values share one allocation, and Envoy's list of headers
-// to remove is one of those headerForms built for the engine.
+// The values are those prepared for the identity (allow.go): a session's
+// answer allocates nothing once its values are in the table.
 func (h *Handler) writeAllow(w http.ResponseWriter, e *authz.Engine, door *checkDoor, id *session.Identity) {
-	f := h.headerForms(e)
+	f := h.allowForms(e)
 	hdr := w.Header()
 	hdr["Cache-Control"] = noStore
 	if id == nil {
 		if door.envoy && f.remove[0] != "" {
-			hdr[envoyHeadersToRemove] = []string{f.remove[0]}
+			hdr[envoyHeadersToRemove] = f.remove[:1:1]
 		}
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	values := [3]string{id.UserID, id.GroupsHeader, id.UserInfoJSON}
-	var set int // bit i: header i is set
-	n := 0
-	for i, v := range values {
-		if f.keys[i] != "" && v != "" {
-			set |= 1 << i
-			n++
-		}
+	v := f.values(id)
+	for i := range v.n {
+		hdr[v.keys[i]] = v.vals[i][:]
 	}
-	if door.envoy && f.remove[set] != "" {
-		n++
-	}
-	vals := make([]string, n)
-	n = 0
-	put := func(key, v string) {
-		vals[n] = v
-		hdr[key] = vals[n : n+1 : n+1]
-		n++
-	}
-	for i, v := range values {
-		if set&(1<<i) != 0 {
-			put(f.keys[i], v)
-		}
-	}
-	if door.envoy && f.remove[set] != "" {
+	if door.envoy && v.remove[0] != "" {
 		// Every other identity header name, underscore spellings included
 		// (authz.Engine.HeaderNamesToRemove).
-		put(envoyHeadersToRemove, f.remove[set])
+		hdr[envoyHeadersToRemove] = v.remove[:]
 	}
 	w.WriteHeader(http.StatusOK)
 }

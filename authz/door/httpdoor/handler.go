@@ -68,9 +68,9 @@ type Handler struct {
 	engines  authz.EngineSource
 	opts     Options
 	settings atomic.Pointer[settings]
-	// names holds the identity header names of the engine last seen, in the
-	// forms the doors write; rebuilt when a reload swaps the engine.
-	names atomic.Pointer[headerForms]
+	// forms holds what the allowing answers of the engine in use are made
+	// of (allow.go); rebuilt when a reload swaps the engine.
+	forms atomic.Pointer[allowForms]
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -281,45 +281,6 @@ func answerStatus(s int) int {
 		return http.StatusServiceUnavailable
 	}
 	return s
-}
-
-// headerForms are an engine's identity header names as the check doors
-// write them: canonical keys for net/http's header map, the configured
-// (lower-case) names, and the values of Envoy's
-// x-envoy-auth-headers-to-remove, indexed by which identity headers the
-// answer sets (bit i for names[i]; 0 for a request without identity). Built
-// once per engine.
-type headerForms struct {
-	engine *authz.Engine
-	keys   [3]string // user id, groups, user info; "" when not used
-	names  [3]string
-	remove [8]string
-}
-
-func (h *Handler) headerForms(e *authz.Engine) *headerForms {
-	if f := h.names.Load(); f != nil && f.engine == e {
-		return f
-	}
-	n := e.Headers()
-	f := &headerForms{engine: e, names: [3]string{n.UserID, n.GroupIDs, n.UserInfo}}
-	for i, name := range f.names {
-		f.keys[i] = http.CanonicalHeaderKey(name)
-	}
-	for set := range f.remove {
-		var remove []string
-	names:
-		for _, name := range e.HeaderNamesToRemove() {
-			for i := range f.names {
-				if set&(1<<i) != 0 && strings.EqualFold(f.names[i], name) {
-					continue names
-				}
-			}
-			remove = append(remove, name)
-		}
-		f.remove[set] = strings.Join(remove, ",")
-	}
-	h.names.Store(f)
-	return f
 }
 
 func containsAddr(prefixes []netip.Prefix, a netip.Addr) bool {

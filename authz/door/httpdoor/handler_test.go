@@ -515,3 +515,31 @@ func TestHTTPDoors_FollowTheEngineInUse(t *testing.T) {
 		t.Fatalf("check of the new auth path: %d %s", status, body)
 	}
 }
+
+// TestChecks_EachSessionIsAnsweredAsItself sends more distinct sessions
+// than the table of prepared answers holds (128 slots, twice the session
+// cache's 40 entries rounded up), twice over, so that answers are displaced
+// and built again: each answer carries its own session's identity.
+func TestChecks_EachSessionIsAnsweredAsItself(t *testing.T) {
+	cfg := strings.Replace(authztest.Config, "    algorithms: [\"HS256\"]\n", "    algorithms: [\"HS256\"]\n  cache: { max_entries: 40 }\n", 1)
+	h := httpdoor.New(authz.NewHolder(authztest.Engine(t, cfg, "http://127.0.0.1:9", "sk_test")), httpdoor.Options{})
+	sessions := make([]string, 200)
+	for i := range sessions {
+		c := authztest.Alice()
+		c["sub"], c["groups"], c["name"] = "user-"+strconv.Itoa(i), []any{"g" + strconv.Itoa(i)}, "User "+strconv.Itoa(i)
+		sessions[i] = authztest.Session(c)
+	}
+	for pass := range 2 {
+		for i, s := range sessions {
+			for door, r := range checkRequests(t, "session="+s) {
+				w := &headerWriter{h: http.Header{}}
+				h.ServeHTTP(w, r)
+				user, groups := "user-"+strconv.Itoa(i), "g"+strconv.Itoa(i)
+				if w.status != http.StatusOK || w.h.Get("X-User-Id") != user || w.h.Get("X-User-Groups") != groups ||
+					!strings.Contains(w.h.Get("X-User-Info"), `"User `+strconv.Itoa(i)+`"`) {
+					t.Fatalf("pass %d, %s, session %d: answer %d %v", pass, door, i, w.status, w.h)
+				}
+			}
+		}
+	}
+}

@@ -112,7 +112,8 @@ func redisSession(addr string) string {
 }
 
 // sharedRedis is the shared section of replicas sharing the Redis at addr:
-// the token path's limits become one Redis round trip each.
+// the token path's per-user limit becomes one Redis round trip (the
+// per-address check reads only what the replica has seen spent).
 func sharedRedis(addr string) string {
 	return fmt.Sprintf("shared:\n  redis:\n    addrs: [%q]\n", addr)
 }
