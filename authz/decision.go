@@ -73,8 +73,9 @@ func (o Outcome) String() string {
 //
 // When Allow is true the request goes to the app; Identity is set for
 // AllowIdentity. Otherwise the door answers the client itself with Status,
-// ContentType, Body and Header; Identity is then the user a token request
-// was from, once the session is found (for logs and explain).
+// ContentType, Body and Header; Identity is then the user a token or
+// directory request was from, once the session is found (for logs and
+// explain).
 type Decision struct {
 	Outcome  Outcome
 	Allow    bool

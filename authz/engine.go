@@ -1,6 +1,7 @@
 // Package authz decides, for one HTTP request seen by a proxy, whether it goes
 // to the app (and with which identity headers) or is answered by the sidecar
-// (the Liveblocks token for the auth path, or a refusal).
+// (the Liveblocks token for the auth path, the directory's answers for the
+// client's resolvers, or a refusal).
 //
 // The Engine is protocol-neutral: each door (Envoy's gRPC ext_authz, the HTTP
 // doors for nginx, Caddy, Traefik and Envoy's HTTP mode) turns its input into
