@@ -5,9 +5,15 @@ import (
 	"net/netip"
 	"strconv"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
 
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/door/envoygrpc"
+	"github.com/lbauthz/lbauthz/authz/shared"
+	"github.com/lbauthz/lbauthz/internal/assemble"
 	"github.com/lbauthz/lbauthz/internal/authztest"
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
@@ -83,5 +89,50 @@ func TestCheck_PassThroughWithADirectoryDoesNotAllocate(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(200, func() { _, _ = srv.Check(ctx, req) }); n > 0 {
 		t.Fatalf("a pass-through Check with a cached session and a directory allocates %v times", n)
+	}
+}
+
+// A user revoked through the shared Redis gets no more directory answers,
+// as no more tokens.
+func TestDirectory_ARevokedUserIsUnauthorized(t *testing.T) {
+	rd := testenv.StartRedis(t)
+	r, err := shared.Open(shared.Options{Addrs: []string{rd.Addr}, Timeout: time.Second, ProbeInterval: 100 * time.Millisecond},
+		zap.NewNop(), shared.NewMetrics(prometheus.NewRegistry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	revs := r.NewRevocations(nil)
+	go revs.Run(ctx)
+	select {
+	case <-revs.Subscribed():
+	case <-time.After(5 * time.Second):
+		t.Fatal("not subscribed to the revocations within 5s")
+	}
+	dev := testenv.StartLiveblocks(t)
+	e := authztest.Engine(t, authztest.Config+authztest.DirectoryConfig(t), dev.URL, testenv.DevSecretKey,
+		assemble.WithReplicas(authz.Replicas{Revocations: revs}))
+	ask := func() authz.Decision {
+		return e.Decide(ctx, &authz.Request{Door: "envoy_grpc", Method: "GET", Path: "/api/liveblocks-users?userIds=bob",
+			Cookie: "session=" + authztest.Session(authztest.Alice())})
+	}
+	if d := ask(); d.Status != 200 {
+		t.Fatalf("before the revocation: %d", d.Status)
+	}
+	rev, err := shared.NewRevocation("alice", "", time.Minute, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Revoke(ctx, rev); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for ask().Status != 401 {
+		if time.Now().After(deadline) {
+			t.Fatalf("alice still answered 5s after her revocation: %d", ask().Status)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
