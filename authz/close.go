@@ -2,8 +2,8 @@ package authz
 
 import "go.uber.org/zap"
 
-// Close releases what the engine holds (the session stores' and the access
-// sources' connections).
+// Close releases what the engine holds (the session stores', the access
+// sources' and the directory's connections).
 // Call it once no request uses the engine any more: after a reload has
 // swapped it out and requests in flight on it have finished.
 func (e *Engine) Close() {
@@ -14,5 +14,8 @@ func (e *Engine) Close() {
 	}
 	if e.opts.AccessSync != nil {
 		e.opts.AccessSync.Close()
+	}
+	if e.opts.Directory != nil {
+		e.opts.Directory.Close()
 	}
 }

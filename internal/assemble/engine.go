@@ -14,6 +14,7 @@ import (
 
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/config"
+	"github.com/lbauthz/lbauthz/authz/directory"
 	"github.com/lbauthz/lbauthz/liveblocks"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
@@ -94,8 +95,16 @@ func Engine(cfg *configv1.Config, sec *config.Secrets, log *zap.Logger, with ...
 		_ = resolver.Close()
 		return nil, err
 	}
+	dir, err := directory.FromConfig(cfg.GetDirectory(), lb, log)
+	if err != nil {
+		_ = resolver.Close()
+		if syncer != nil {
+			syncer.Close()
+		}
+		return nil, err
+	}
 	h := cfg.UpstreamHeaders
-	return authz.New(authz.Options{
+	e, err := authz.New(authz.Options{
 		AuthPath:       cfg.Liveblocks.AuthPath,
 		CookieName:     cfg.Session.Cookie,
 		Bearer:         cfg.Session.Bearer,
@@ -119,5 +128,17 @@ func Engine(cfg *configv1.Config, sec *config.Secrets, log *zap.Logger, with ...
 		Metrics:                 b.metrics,
 		TracerProvider:          b.tracing,
 		Replicas:                b.replicas,
+		Directory:               dir,
 	})
+	if err != nil {
+		// The engine did not take them: close what was opened for it.
+		_ = resolver.Close()
+		if syncer != nil {
+			syncer.Close()
+		}
+		if dir != nil {
+			dir.Close()
+		}
+	}
+	return e, err
 }
