@@ -140,6 +140,8 @@ The demo is running. Open http://$HOST:$DEMO_PORT/ in a browser (two windows, or
   carol   demo      viewers   read-only: sees every change, cannot edit
   dave    demo      guests    refused (Liveblocks closes the connection with 4001)
 
+In the Comment box, type @: lbauthz names who can enter the room (Bob, never Dave), with their avatars.
+
 nginx $HOST:$DEMO_PORT -> demo app $HOST:$APP_PORT, asking lbauthz $HOST:$LBAUTHZ_HTTP_PORT about every request;
 the page's WebSocket goes to the Liveblocks dev server at $HOST:$LB_PORT.
 Logs: $work/logs/ and $work/error.log (removed on exit). Press Ctrl-C to stop.
