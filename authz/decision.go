@@ -2,6 +2,7 @@ package authz
 
 import (
 	"encoding/json"
+	"strings"
 
 	"github.com/lbauthz/lbauthz/authz/session"
 )
@@ -37,24 +38,28 @@ const (
 	// Preflight answers a CORS preflight (OPTIONS) on the auth path from an
 	// allowed origin (204).
 	Preflight
+	// DirectoryAnswered answers a directory endpoint (the client's
+	// resolvers) with its 200 JSON array.
+	DirectoryAnswered
 )
 
 var outcomeNames = [...]string{
-	AllowIdentity:  "allowed_identity",
-	AllowAnonymous: "allowed_anonymous",
-	TokenIssued:    "token_issued",
-	Rejected:       "rejected_by_liveblocks",
-	Unauthorized:   "unauthorized",
-	Forbidden:      "forbidden",
-	Unavailable:    "unavailable",
-	BadRequest:     "bad_request",
-	RateLimited:    "rate_limited",
-	CrossOrigin:    "cross_origin",
-	Preflight:      "preflight",
+	AllowIdentity:     "allowed_identity",
+	AllowAnonymous:    "allowed_anonymous",
+	TokenIssued:       "token_issued",
+	Rejected:          "rejected_by_liveblocks",
+	Unauthorized:      "unauthorized",
+	Forbidden:         "forbidden",
+	Unavailable:       "unavailable",
+	BadRequest:        "bad_request",
+	RateLimited:       "rate_limited",
+	CrossOrigin:       "cross_origin",
+	Preflight:         "preflight",
+	DirectoryAnswered: "directory_answered",
 }
 
 // numOutcomes bounds the Outcome values, for tables indexed by outcome.
-const numOutcomes = int(Preflight) + 1
+const numOutcomes = int(DirectoryAnswered) + 1
 
 func (o Outcome) String() string {
 	if int(o) < len(outcomeNames) && outcomeNames[o] != "" {
@@ -86,6 +91,17 @@ type Decision struct {
 }
 
 const contentTypeJSON = "application/json"
+
+// CacheControl is the Cache-Control of an answer the sidecar gives itself:
+// the decision's own when its Header has one, else "no-store".
+func (d *Decision) CacheControl() string {
+	for _, kv := range d.Header {
+		if strings.EqualFold(kv[0], "cache-control") {
+			return kv[1]
+		}
+	}
+	return "no-store"
+}
 
 // errorBody is the short JSON body of a refusal.
 func errorBody(code, reason string) []byte {

@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/lbauthz/lbauthz/authz/directory"
 	"github.com/lbauthz/lbauthz/authz/rooms"
 	"github.com/lbauthz/lbauthz/authz/session"
 	"github.com/lbauthz/lbauthz/internal/deadline"
@@ -169,6 +170,9 @@ type Options struct {
 	// Replicas are the shared limits, the revocations and the audit trail
 	// (replicas.go).
 	Replicas Replicas
+	// Directory, if set, answers the client's resolvers at its paths for
+	// signed-in users (directory_path.go); the engine closes it.
+	Directory *directory.Handler
 }
 
 // Engine makes the decisions. It is safe for concurrent use.
@@ -257,14 +261,17 @@ func (e *Engine) Decide(ctx context.Context, r *Request) Decision {
 		start = time.Now()
 	}
 	ctx, span := e.startSpan(ctx, r) // tracing.go
-	auth := e.IsAuthPath(r.Path)
 	var d Decision
-	if auth {
+	kind := e.pathKind(r.Path) // directory_path.go
+	switch kind {
+	case authPath:
 		d = e.decideAuth(ctx, r, noRecord{})
-	} else {
+	case directoryPath:
+		d = e.decideDirectory(ctx, r, noRecord{})
+	default:
 		d = e.decidePassThrough(ctx, r, noRecord{})
 	}
-	e.finish(r, &d, auth, start, span) // observe.go
+	e.finish(r, &d, kind, start, span) // observe.go
 	return d
 }
 
@@ -313,38 +320,8 @@ func (e *Engine) decideAuth(ctx context.Context, r *Request, x recorder) Decisio
 func (e *Engine) issue(ctx context.Context, r *Request, x recorder) Decision {
 	// Explain neither checks nor spends the rate limits' budgets (limits.go).
 	now := time.Now()
-	var (
-		id  *session.Identity
-		err error
-	)
-	if d, limited := e.addressLimited(ctx, r, now); limited && !x.recording() {
-		// The address has spent its budget of requests without a valid
-		// session. It may be shared (an office's NAT, a proxy missing from
-		// trusted_peers): a session already known to be valid still gets
-		// through, and anything else is refused without asking the store.
-		var ok bool
-		if id, ok = e.cachedIdentity(r); !ok {
-			return d
-		}
-		if v, _ := e.matchedCredential(r); e.revoked(v, id) {
-			return d
-		}
-	} else {
-		id, err = e.identify(ctx, r, x)
-	}
-	if err != nil {
-		if session.IsUnavailable(err) {
-			// Never 401 here: the client would stop retrying and the user
-			// would be locked out until a reload.
-			return deny(Unavailable, http.StatusServiceUnavailable, "unavailable", reasonOf(err))
-		}
-		if !x.recording() {
-			e.spendAddress(ctx, r, now)
-		}
-		// The client gets a short reason from a fixed set; the store's own
-		// (which may name a config path or a database error) is for logs.
-		d := deny(Unauthorized, http.StatusUnauthorized, "unauthorized", publicReason(err))
-		d.Reason = reasonOf(err)
+	id, d, ok := e.signedIn(ctx, r, x, now) // directory_path.go
+	if !ok {
 		return d
 	}
 	if id.Problem != "" {
@@ -356,7 +333,7 @@ func (e *Engine) issue(ctx context.Context, r *Request, x recorder) Decision {
 			return d
 		}
 	}
-	d := e.token(ctx, r, id, x)
+	d = e.token(ctx, r, id, x)
 	d.Identity = id
 	return d
 }

@@ -58,6 +58,9 @@ type ExplainedRequest struct {
 	Method   string `json:"method"`
 	Path     string `json:"path"`
 	AuthPath bool   `json:"auth_path"`
+	// Directory says the path is one of the directory's endpoints, which
+	// the sidecar answers for a signed-in user.
+	Directory bool `json:"directory,omitempty"`
 }
 
 // ExplainedSession is what the session store said.
@@ -154,9 +157,13 @@ func (e *Engine) Explain(ctx context.Context, r *Request, opts ExplainOptions) *
 	auth := e.IsAuthPath(r.Path)
 	x.out.Request = ExplainedRequest{Method: r.Method, Path: stripQuery(r.Path), AuthPath: auth}
 	var d Decision
-	if auth {
+	switch {
+	case auth:
 		d = e.decideAuth(ctx, r, x)
-	} else {
+	case e.IsDirectoryPath(r.Path):
+		x.out.Request.Directory = true
+		d = e.decideDirectory(ctx, r, x) // directory_path.go
+	default:
 		d = e.decidePassThrough(ctx, r, x)
 	}
 	x.decision(&d)
@@ -361,10 +368,12 @@ func (x *explainer) decision(d *Decision) {
 			out.Headers = append(out.Headers, ExplainedHeader{Name: "content-type", Value: d.ContentType})
 		}
 		if d.Status != 0 {
-			out.Headers = append(out.Headers, ExplainedHeader{Name: "cache-control", Value: "no-store"})
+			out.Headers = append(out.Headers, ExplainedHeader{Name: "cache-control", Value: d.CacheControl()})
 		}
 		for _, kv := range d.Header {
-			out.Headers = append(out.Headers, ExplainedHeader{Name: kv[0], Value: kv[1]})
+			if !strings.EqualFold(kv[0], "cache-control") {
+				out.Headers = append(out.Headers, ExplainedHeader{Name: kv[0], Value: kv[1]})
+			}
 		}
 		if d.Outcome == TokenIssued && len(d.Body) > 0 {
 			out.Token = tokenClaims(d.Body)

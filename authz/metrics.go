@@ -19,7 +19,7 @@ import (
 // allocate.
 type Metrics struct {
 	decisions [numDoors][numOutcomes]prometheus.Counter
-	latency   [numDoors][2]prometheus.Observer // [door][0 pass-through, 1 auth path]
+	latency   [numDoors][numPathKinds]prometheus.Observer // [door][pathKind]
 
 	liveblocksCalls   *prometheus.CounterVec
 	liveblocksLatency [numEndpoints]prometheus.Observer
@@ -67,15 +67,16 @@ func NewMetrics(reg prometheus.Registerer, version string) *Metrics {
 	}, []string{"door", "outcome"})
 	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "lbauthz_decision_duration_seconds",
-		Help:    "Time to decide, by door and by path: auth (the token endpoint, Liveblocks calls included) or pass_through.",
+		Help:    "Time to decide, by door and by path: auth (the token endpoint, Liveblocks calls included), directory (the resolvers' endpoints) or pass_through.",
 		Buckets: latencyBuckets,
 	}, []string{"door", "path"})
 	for d, door := range doorNames {
 		for o := 1; o < numOutcomes; o++ {
 			m.decisions[d][o] = decisions.WithLabelValues(door, Outcome(o).String())
 		}
-		m.latency[d][0] = latency.WithLabelValues(door, "pass_through")
-		m.latency[d][1] = latency.WithLabelValues(door, "auth")
+		m.latency[d][passThroughPath] = latency.WithLabelValues(door, "pass_through")
+		m.latency[d][authPath] = latency.WithLabelValues(door, "auth")
+		m.latency[d][directoryPath] = latency.WithLabelValues(door, "directory")
 	}
 
 	m.liveblocksCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -174,16 +175,12 @@ func (m *Metrics) ReloadResult(ok bool) {
 }
 
 // decision counts one decision. It does not allocate.
-func (m *Metrics) decision(door string, o Outcome, auth bool, elapsed time.Duration) {
+func (m *Metrics) decision(door string, o Outcome, kind pathKind, elapsed time.Duration) {
 	d := doorIndex(door)
 	if int(o) > 0 && int(o) < numOutcomes {
 		m.decisions[d][o].Inc()
 	}
-	path := 0
-	if auth {
-		path = 1
-	}
-	m.latency[d][path].Observe(elapsed.Seconds())
+	m.latency[d][kind].Observe(elapsed.Seconds())
 }
 
 // CacheLookup counts a session cache lookup (session.CacheOptions.Observe).

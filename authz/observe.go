@@ -11,13 +11,13 @@ import (
 // finish records a decision: its metrics, its access line and its span.
 // Without metrics, tracing or an enabled access line it costs a few
 // comparisons, and it never allocates for the metrics.
-func (e *Engine) finish(r *Request, d *Decision, auth bool, start time.Time, span trace.Span) {
+func (e *Engine) finish(r *Request, d *Decision, kind pathKind, start time.Time, span trace.Span) {
 	var elapsed time.Duration
 	if e.timed {
 		elapsed = time.Since(start)
 	}
 	if m := e.opts.Metrics; m != nil {
-		m.decision(r.Door, d.Outcome, auth, elapsed)
+		m.decision(r.Door, d.Outcome, kind, elapsed)
 	}
 	level := e.opts.AccessLevel
 	if d.Outcome == Unavailable && level < zapcore.WarnLevel {
@@ -28,11 +28,11 @@ func (e *Engine) finish(r *Request, d *Decision, auth bool, start time.Time, spa
 	if ce := e.log.Check(level, "decision"); ce != nil {
 		e.writeAccess(ce, r, d, elapsed, span)
 	}
-	if auth {
+	if kind == authPath {
 		e.recordAudit(r, d, span) // replicas.go
 	}
 	if span != nil {
-		endSpan(span, d, auth)
+		endSpan(span, d, kind == authPath)
 	}
 }
 

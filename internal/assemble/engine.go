@@ -14,6 +14,7 @@ import (
 
 	"github.com/lbauthz/lbauthz/authz"
 	"github.com/lbauthz/lbauthz/authz/config"
+	"github.com/lbauthz/lbauthz/authz/directory"
 	"github.com/lbauthz/lbauthz/liveblocks"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
@@ -89,8 +90,13 @@ func Engine(cfg *configv1.Config, sec *config.Secrets, log *zap.Logger, with ...
 		_ = resolver.Close()
 		return nil, err
 	}
+	dir, err := directory.FromConfig(cfg.GetDirectory(), lb, log)
+	if err != nil {
+		_ = resolver.Close()
+		return nil, err
+	}
 	h := cfg.UpstreamHeaders
-	return authz.New(authz.Options{
+	e, err := authz.New(authz.Options{
 		AuthPath:       cfg.Liveblocks.AuthPath,
 		CookieName:     cfg.Session.Cookie,
 		Bearer:         cfg.Session.Bearer,
@@ -113,5 +119,10 @@ func Engine(cfg *configv1.Config, sec *config.Secrets, log *zap.Logger, with ...
 		Metrics:                 b.metrics,
 		TracerProvider:          b.tracing,
 		Replicas:                b.replicas,
+		Directory:               dir,
 	})
+	if err != nil && dir != nil {
+		dir.Close()
+	}
+	return e, err
 }

@@ -29,15 +29,19 @@ func (s *Server) response(e *authz.Engine, d *authz.Decision) *authv3.CheckRespo
 }
 
 // denied is the CheckResponse of a decision the sidecar answers itself: a
-// refusal, or the token on the auth path. It is built for each request.
+// refusal, the token on the auth path, or a directory answer (a 200 with its
+// JSON body, which Envoy sends to the client as a local reply). It is built
+// for each request.
 func denied(d *authz.Decision) *authv3.CheckResponse {
 	headers := make([]*corev3.HeaderValueOption, 0, 2+len(d.Header))
 	if d.ContentType != "" { // a preflight's 204 has no body
 		headers = append(headers, setHeader("content-type", d.ContentType))
 	}
-	headers = append(headers, setHeader("cache-control", "no-store"))
+	headers = append(headers, setHeader("cache-control", d.CacheControl()))
 	for _, kv := range d.Header {
-		headers = append(headers, setHeader(kv[0], kv[1]))
+		if !strings.EqualFold(kv[0], "cache-control") {
+			headers = append(headers, setHeader(kv[0], kv[1]))
+		}
 	}
 	return &authv3.CheckResponse{
 		Status: &rpcstatus.Status{Code: int32(grpcCode(d.Status)), Message: d.Outcome.String()},

@@ -107,6 +107,19 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, e *authz.Engine,
 		writeDecision(w, r, &d)
 		return
 	}
+	if e.IsDirectoryPath(uri) {
+		// As for the auth path: the directory's JSON answer cannot come
+		// back through a check either.
+		p := authz.StripQuery(uri)
+		h.opts.Logger.Warn("a directory path was sent to a check: route it to the HTTP listener",
+			zap.String("door", door.name), zap.String("path", p))
+		d := authz.Deny(authz.Forbidden, http.StatusForbidden, "misrouted",
+			"route GET "+p+" to the sidecar's HTTP listener: the sidecar answers it with the directory, "+
+				"which the answer to a check cannot carry")
+		e.CountRefusal(door.name, &d)
+		writeDecision(w, r, &d)
+		return
+	}
 	req := authz.Request{Door: door.name, Method: method, Path: uri, Cookies: r.Header["Cookie"]}
 	credentials(&req, r.Header, e)
 	st.describeFrom(&req, r, peer, true)

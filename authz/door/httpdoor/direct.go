@@ -15,8 +15,8 @@ import (
 // sends about a hundred bytes at once.
 const bodyReadTimeout = 5 * time.Second
 
-// direct answers the auth path itself, for proxies that route it to the
-// sidecar as to any upstream (nginx, Caddy, Traefik, Envoy's HTTP mode,
+// direct answers the auth path (and the directory's endpoints) itself, for
+// proxies that route it to the sidecar as to any upstream (nginx, Caddy, Traefik, Envoy's HTTP mode,
 // Envoy Gateway): they cannot return a 200 body from a check. The answers
 // are those of the gRPC door: the token, or the refusal with the same
 // status, body and headers.
@@ -29,7 +29,7 @@ func (h *Handler) direct(w http.ResponseWriter, r *http.Request, e *authz.Engine
 	req := authz.Request{Door: "http_direct", Method: r.Method, Path: target, Cookies: r.Header["Cookie"]}
 	credentials(&req, r.Header, e)
 	st.describe(&req, r)
-	if r.Method == http.MethodPost {
+	if r.Method == http.MethodPost && e.IsAuthPath(target) {
 		body, d := readBody(w, r, st.maxBodyBytes, h.opts.ReadTimeout)
 		if d != nil {
 			e.CountRefusal(req.Door, d)

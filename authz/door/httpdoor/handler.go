@@ -78,6 +78,7 @@ var _ http.Handler = (*Handler)(nil)
 // New returns the HTTP doors over the engines:
 //
 //	<auth path>          the direct auth endpoint (direct.go)
+//	<directory paths>    the directory's endpoints, answered the same way
 //	/check/nginx         nginx auth_request (check.go)
 //	/check/forward       Traefik forwardAuth, Caddy forward_auth
 //	/check/envoy/<path>  Envoy ext_authz, HTTP-service mode
@@ -156,7 +157,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.check(w, r, e, st, forwardDoor, target)
 	case rawPath == pathCheckEnvoy || strings.HasPrefix(rawPath, pathCheckEnvoy+"/"):
 		h.check(w, r, e, st, envoyHTTPDoor, target)
-	case rawPath == e.AuthPath():
+	case rawPath == e.AuthPath() || e.IsDirectoryPath(rawPath):
 		h.direct(w, r, e, st, target)
 	case !isCleanPath(rawPath):
 		d := authz.Deny(authz.BadRequest, http.StatusNotFound, "not_found",
@@ -243,7 +244,7 @@ func writeDecision(w http.ResponseWriter, r *http.Request, d *authz.Decision) {
 	}
 	hdr["Cache-Control"] = noStore
 	for _, kv := range d.Header {
-		hdr.Set(kv[0], kv[1])
+		hdr.Set(kv[0], kv[1]) // a decision's own Cache-Control replaces no-store
 	}
 	status := answerStatus(d.Status)
 	if status >= 400 && r.ProtoMajor == 1 {
