@@ -76,7 +76,8 @@ async function open(name) {
   page.on("response", async (res) => {
     const u = new URL(res.url());
     if (u.origin !== base || !DIRECTORY_PATH.test(u.pathname)) return;
-    const entry = { path: u.pathname, query: Object.fromEntries([...new Set(u.searchParams.keys())].map((k) => [k, u.searchParams.getAll(k)])), status: res.status() };
+    const query = Object.fromEntries([...new Set(u.searchParams.keys())].map((k) => [k, u.searchParams.getAll(k)]));
+    const entry = { path: u.pathname, query, status: res.status() };
     seen.push(entry);
     entry.body = await res.json().catch(() => null);
   });
@@ -126,9 +127,10 @@ function suggestions(page) {
     items.map((li) => {
       const img = li.querySelector("img");
       const description = li.querySelector(".lb-composer-mention-suggestion-group-description")?.textContent ?? "";
-      const label = li.querySelector(".lb-composer-mention-suggestion-user, .lb-composer-mention-suggestion-group");
+      // A group's label holds its name, then its description.
+      const label = li.querySelector(".lb-composer-mention-suggestion-user, .lb-composer-mention-suggestion-group")?.textContent ?? "";
       return {
-        name: (label?.textContent ?? "").slice(0, (label?.textContent ?? "").length - description.length).trim(),
+        name: label.slice(0, label.length - description.length).trim(),
         description,
         avatar: img?.getAttribute("src") ?? null,
         avatarLoaded: (img?.naturalWidth ?? 0) > 0,
