@@ -75,10 +75,10 @@ func TestCaddy_CaddyfileAdaptsInTheRightOrder(t *testing.T) {
 		if strings.Join(srv.Listen, ",") != ":8080" {
 			t.Errorf("default listen address %v, want :8080", srv.Listen)
 		}
-		if len(srv.Routes) != 3 {
-			t.Fatalf("want 3 top-level routes (strip headers, token path, the rest), got %d", len(srv.Routes))
+		if len(srv.Routes) != 4 {
+			t.Fatalf("want 4 top-level routes (strip headers, token path, directory, the rest), got %d", len(srv.Routes))
 		}
-		strip, token, rest := string(srv.Routes[0]), string(srv.Routes[1]), string(srv.Routes[2])
+		strip, token, dir, rest := string(srv.Routes[0]), string(srv.Routes[1]), string(srv.Routes[2]), string(srv.Routes[3])
 		for _, h := range []string{"X-User-Id", "X-User-Groups", "X-User-Info"} {
 			if !strings.Contains(strip, `"delete":["`+h+`"]`) {
 				t.Errorf("first route does not delete %s: %s", h, strip)
@@ -91,10 +91,18 @@ func TestCaddy_CaddyfileAdaptsInTheRightOrder(t *testing.T) {
 		if !strings.Contains(token, `"max_size":4096`) {
 			t.Errorf("token route must cap the body at 4 KiB: %s", token)
 		}
+		for _, p := range directoryPaths {
+			if !strings.Contains(dir, `"`+p+`"`) {
+				t.Errorf("third route must match %s: %s", p, dir)
+			}
+		}
+		if !strings.Contains(dir, `"dial":"127.0.0.1:8181"`) || strings.Contains(dir, "127.0.0.1:3000") || strings.Contains(dir, "forward") {
+			t.Errorf("third route must proxy the directory to lbauthz only: %s", dir)
+		}
 		fa := strings.Index(rest, `"uri":"/check/forward"`)
 		app := strings.Index(rest, `"dial":"127.0.0.1:3000"`)
 		if fa < 0 || app < 0 || fa > app {
-			t.Errorf("third route must run forward_auth (/check/forward) before proxying to the app: %s", rest)
+			t.Errorf("fourth route must run forward_auth (/check/forward) before proxying to the app: %s", rest)
 		}
 	}
 }
@@ -118,6 +126,7 @@ func TestCaddy_Traffic(t *testing.T) {
 
 	t.Run("Table", func(t *testing.T) { authztest.RunCases(t, proxyDoor(base)) })
 	t.Run("RoomClient", func(t *testing.T) { runRoomClients(t, s, base) })
+	t.Run("Directory", func(t *testing.T) { runDirectoryTraffic(t, base) })
 	runFrontDoorTraffic(t, s, frontDoor{
 		Base:      base,
 		CheckPath: "/check/forward",

@@ -1,6 +1,7 @@
 package deploy_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -68,6 +69,15 @@ func TestIngressNginx_EveryAppRequestIsCheckedAndTheTokenPathGoesToLbauthz(t *te
 	p := token.Spec.Rules[0].HTTP.Paths[0]
 	if p.Path != authPath || *p.PathType != networkingv1.PathTypeExact || p.Backend.Service.Name != "lbauthz" || p.Backend.Service.Port.Number != 8181 {
 		t.Errorf("token route %+v, want Exact %s to lbauthz:8181", p, authPath)
+	}
+	var dir []string
+	for _, p := range token.Spec.Rules[0].HTTP.Paths[1:] {
+		if *p.PathType == networkingv1.PathTypeExact && p.Backend.Service.Name == "lbauthz" && p.Backend.Service.Port.Number == 8181 {
+			dir = append(dir, p.Path)
+		}
+	}
+	if !slices.Equal(dir, directoryPaths) {
+		t.Errorf("the directory's paths %v, want Exact %v to lbauthz:8181", dir, directoryPaths)
 	}
 	if token.Spec.Rules[0].Host != app.Spec.Rules[0].Host {
 		t.Error("the token path must be on the app's host (the session cookie is the app's)")

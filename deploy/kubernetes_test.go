@@ -588,6 +588,15 @@ func TestEnvoyGateway_EveryAppRouteIsCheckedFailClosed(t *testing.T) {
 	if m == nil || m.Type == nil || *m.Type != gwapiv1.PathMatchExact || m.Value == nil || *m.Value != authPath {
 		t.Errorf("liveblocks-auth must match the exact path %s", authPath)
 	}
+	var exact []string
+	for _, m := range token.Spec.Rules[0].Matches[1:] {
+		if m.Path != nil && m.Path.Type != nil && *m.Path.Type == gwapiv1.PathMatchExact && m.Path.Value != nil {
+			exact = append(exact, *m.Path.Value)
+		}
+	}
+	if !slices.Equal(exact, directoryPaths) {
+		t.Errorf("liveblocks-auth must also match the directory's paths exactly: %v, want %v", exact, directoryPaths)
+	}
 	if b := token.Spec.Rules[0].BackendRefs; len(b) != 1 || b[0].Name != "lbauthz" || servicePort("lbauthz", *b[0].Port).TargetPort.String() != "authz-http" {
 		t.Errorf("liveblocks-auth must go to lbauthz's HTTP listener")
 	}

@@ -131,6 +131,7 @@ func TestNginx_Traffic(t *testing.T) {
 
 	t.Run("Table", func(t *testing.T) { authztest.RunCases(t, proxyDoor(base)) })
 	t.Run("RoomClient", func(t *testing.T) { runRoomClients(t, s, base) })
+	t.Run("Directory", func(t *testing.T) { runDirectoryTraffic(t, base) })
 	runFrontDoorTraffic(t, s, frontDoor{
 		Base:      base,
 		CheckPath: "/check/nginx",

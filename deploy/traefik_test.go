@@ -165,6 +165,18 @@ func TestTraefik_EveryRouteToTheAppIsCheckedAndIdentityComesFromLbauthz(t *testi
 	if auth.Priority <= app.Priority {
 		t.Errorf("token router priority %d must be above the app router's %d", auth.Priority, app.Priority)
 	}
+	dir := h.Routers["liveblocks-directory"]
+	var rules []string
+	for _, p := range directoryPaths {
+		rules = append(rules, "Path(`"+p+"`)")
+	}
+	if dir.Rule != strings.Join(rules, " || ") || dir.Service != "lbauthz" || slices.Contains(dir.Middlewares, "lbauthz") {
+		t.Errorf("router liveblocks-directory: rule %q to %q with %v, want the exact directory paths to lbauthz without forwardAuth",
+			dir.Rule, dir.Service, dir.Middlewares)
+	}
+	if dir.Priority <= app.Priority {
+		t.Errorf("directory router priority %d must be above the app router's %d", dir.Priority, app.Priority)
+	}
 }
 
 // TestTraefik_DecoderRejectsBrokenConfigs proves the strict decode can fail.
@@ -172,8 +184,8 @@ func TestTraefik_DecoderRejectsBrokenConfigs(t *testing.T) {
 	good := string(readConfig(t, "traefik/dynamic.yaml"))
 	for _, tc := range []struct{ name, old, new string }{
 		{"misspelt field", "authResponseHeaders:", "authResponseHeader:"},
-		{"field in the wrong place", "      priority: 100\n", "      priority: 100\n      address: x\n"},
-		{"wrong type", "priority: 100", "priority: high"},
+		{"field in the wrong place", "      priority: 1\n", "      priority: 1\n      address: x\n"},
+		{"wrong type", "priority: 1\n", "priority: high\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := decodeTraefik([]byte(mustReplaceOnce(t, good, tc.old, tc.new))); err == nil {

@@ -80,7 +80,8 @@ type sidecar struct {
 func startSidecar(t *testing.T) *sidecar {
 	t.Helper()
 	s := &sidecar{Dev: testenv.StartLiveblocks(t)}
-	e := authztest.Engine(t, authztest.Config+authztest.BearerSessions, s.Dev.URL, testenv.DevSecretKey)
+	authztest.DirectoryRooms(t, s.Dev.URL)
+	e := authztest.Engine(t, authztest.Config+authztest.BearerSessions+authztest.DirectoryConfig(t), s.Dev.URL, testenv.DevSecretKey)
 	doors := httpdoor.New(authz.NewHolder(e), httpdoor.Options{})
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.record(r)

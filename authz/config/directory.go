@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/go-sql-driver/mysql"
+
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
 
@@ -18,23 +20,7 @@ func validateDirectory(add func(string, string, ...any), cfg *configv1.Config) {
 	n := 0
 	if q := d.GetSql(); q != nil {
 		n++
-		if q.Dsn == "" {
-			add("directory.sql.dsn", "required")
-		} else if u, err := url.Parse(q.Dsn); err == nil && u.User != nil {
-			if _, has := u.User.Password(); has {
-				add("directory.sql.dsn", "holds a password: put it in directory.sql.password_file")
-			}
-		}
-		for field, query := range map[string]string{"users_query": q.UsersQuery, "groups_query": q.GroupsQuery, "search_query": q.SearchQuery} {
-			if query == "" {
-				add("directory.sql."+field, "required")
-			} else if !strings.Contains(query, "$1") {
-				add("directory.sql."+field, "the query must take its parameters as $1 (and $2 for search_query)")
-			}
-		}
-		if q.RoomsQuery != "" && !strings.Contains(q.RoomsQuery, "$1") {
-			add("directory.sql.rooms_query", "the query must take the room ids as $1")
-		}
+		validateDirectorySQL(add, q)
 	}
 	if h := d.GetHttp(); h != nil {
 		n++
@@ -98,5 +84,60 @@ func validateAccessSources(add func(string, string, ...any), cfg *configv1.Confi
 			}
 		}
 		checkPositive(add, field+".max_age", a.MaxAge, true)
+	}
+}
+
+// validateDirectorySQL checks the directory's SQL source: a DSN without a
+// password, and queries taking their parameters the driver's way.
+func validateDirectorySQL(add func(string, string, ...any), q *configv1.DirectorySQL) {
+	mysqlDriver := q.Driver == "mysql"
+	if q.Driver != "" && q.Driver != "postgres" && !mysqlDriver {
+		add("directory.sql.driver", "%q is not one of postgres, mysql", q.Driver)
+		return
+	}
+	// Never echo the DSN: it can hold a password.
+	switch {
+	case q.Dsn == "":
+		add("directory.sql.dsn", "required")
+	case mysqlDriver:
+		if c, err := mysql.ParseDSN(q.Dsn); err != nil {
+			add("directory.sql.dsn", "not a MySQL DSN, e.g. app@tcp(127.0.0.1:3306)/app")
+		} else if c.Passwd != "" {
+			add("directory.sql.dsn", "holds a password: put it in directory.sql.password_file")
+		}
+	default:
+		if u, err := url.Parse(q.Dsn); err == nil && u.User != nil {
+			if _, has := u.User.Password(); has {
+				add("directory.sql.dsn", "holds a password: put it in directory.sql.password_file")
+			}
+		}
+	}
+	for _, f := range []struct {
+		field, query string
+		required     bool
+	}{
+		{"users_query", q.UsersQuery, true}, {"groups_query", q.GroupsQuery, true},
+		{"rooms_query", q.RoomsQuery, false}, {"search_query", q.SearchQuery, true},
+	} {
+		switch {
+		case f.query == "":
+			if f.required {
+				add("directory.sql."+f.field, "required")
+			}
+		case mysqlDriver && f.field == "search_query":
+			if mysqlParams(f.query) < 2 {
+				add("directory.sql."+f.field, "the query must take the pattern as ? (one or more) and the row limit as the last ?")
+			}
+		case mysqlDriver:
+			if mysqlParams(f.query) != 1 {
+				add("directory.sql."+f.field, "the query must take the ids as one ?, as in WHERE id IN (?)")
+			}
+		case f.field == "search_query":
+			if !strings.Contains(f.query, "$1") || !strings.Contains(f.query, "$2") {
+				add("directory.sql."+f.field, "the query must take the pattern as $1 and the row limit as $2")
+			}
+		case !strings.Contains(f.query, "$1"):
+			add("directory.sql."+f.field, "the query must take the ids as $1")
+		}
 	}
 }

@@ -27,7 +27,7 @@ func FromConfig(cfg *configv1.Directory, lb *liveblocks.Client, log *zap.Logger)
 		if err != nil {
 			return nil, err
 		}
-		s, err := NewSQLSource(SQLOptions{DSN: q.Dsn, Password: pw, UsersQuery: q.UsersQuery,
+		s, err := NewSQLSource(SQLOptions{Driver: q.Driver, DSN: q.Dsn, Password: pw, UsersQuery: q.UsersQuery,
 			GroupsQuery: q.GroupsQuery, RoomsQuery: q.RoomsQuery, SearchQuery: q.SearchQuery})
 		if err != nil {
 			return nil, err

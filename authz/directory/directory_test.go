@@ -54,14 +54,11 @@ type fixture struct {
 	lb  *liveblocks.Client
 }
 
-// newFixture starts PostgreSQL with the app's tables and the Liveblocks dev
-// server with two rooms, and serves the directory's endpoints for the
-// user named in each request's X-Test-User header (standing for the
-// door, which resolves the session before calling the handler).
-func newFixture(t *testing.T) fixture {
+// postgresSource starts PostgreSQL with the app's tables and returns a
+// directory source of them.
+func postgresSource(t *testing.T) directory.Source {
 	t.Helper()
 	pg := testenv.StartPostgres(t)
-	dev := testenv.StartLiveblocks(t)
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, pg.URL())
 	if err != nil {
@@ -71,6 +68,22 @@ func newFixture(t *testing.T) fixture {
 	if _, err := conn.Exec(ctx, appSchema); err != nil {
 		t.Fatal(err)
 	}
+	src, err := directory.NewSQLSource(sqlOptions(pg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(src.Close)
+	return src
+}
+
+// newFixture starts the Liveblocks dev server with the app's rooms, and
+// serves the directory of src for the user named in each request's
+// X-Test-User header (standing for the door, which resolves the session
+// before calling the handler).
+func newFixture(t *testing.T, src directory.Source) fixture {
+	t.Helper()
+	dev := testenv.StartLiveblocks(t)
+	ctx := context.Background()
 	lb, err := liveblocks.New(liveblocks.Options{BaseURL: dev.URL, SecretKey: testenv.DevSecretKey})
 	if err != nil {
 		t.Fatal(err)
@@ -85,11 +98,6 @@ func newFixture(t *testing.T) fixture {
 			t.Fatal(err)
 		}
 	}
-	src, err := directory.NewSQLSource(sqlOptions(pg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(src.Close)
 	dir, err := directory.New(directory.Options{Source: src, Liveblocks: lb, MaxSuggestions: 5})
 	if err != nil {
 		t.Fatal(err)
@@ -117,33 +125,41 @@ func (f fixture) get(t *testing.T, user, pathAndQuery string) (int, string) {
 	return resp.StatusCode, strings.TrimSpace(string(b))
 }
 
+// resolverCases are what every SQL source answers for the app's tables.
+var resolverCases = []struct {
+	name, user, path string
+	want             string
+}{
+	{"users in the order asked, null for unknown", "alice", "/api/liveblocks-users?userIds=bob&userIds=nobody&userIds=alice",
+		`[{"avatar":"https://example.test/bob.png","name":"Bob"},null,{"avatar":"https://example.test/alice.png","name":"Alice","title":"CTO"}]`},
+	{"no ids, empty answer", "alice", "/api/liveblocks-users", `[]`},
+	{"groups", "alice", "/api/liveblocks-groups?groupIds=team&groupIds=ghosts",
+		`[{"description":"Everyone building it","name":"The Team"},null]`},
+	{"rooms the user can enter; null for the others", "alice", "/api/liveblocks-rooms?roomIds=doc-1&roomIds=dave-only&roomIds=missing&roomIds=acme-doc",
+		`[{"name":"Launch plan","url":"/docs/doc-1"},null,null,null]`},
+	{"mentions: room members by name prefix, never Dave", "alice", "/api/liveblocks-mentions?roomId=doc-1&text=b",
+		`[{"kind":"user","id":"bob"}]`},
+	{"mentions: case-insensitive, users listed on the room too", "alice", "/api/liveblocks-mentions?roomId=doc-1&text=C",
+		`[{"kind":"user","id":"carol"}]`},
+	{"mentions: a user without access is never suggested", "alice", "/api/liveblocks-mentions?roomId=doc-1&text=dav", `[]`},
+	{"mentions: groups with access, by name", "alice", "/api/liveblocks-mentions?roomId=doc-1&text=the",
+		`[{"kind":"group","id":"team"}]`},
+	{"mentions: empty text lists members, capped", "alice", "/api/liveblocks-mentions?roomId=doc-1&text=",
+		`[{"kind":"user","id":"carol"},{"kind":"user","id":"a_b"},{"kind":"user","id":"alice"},{"kind":"user","id":"bob"},{"kind":"group","id":"team"}]`},
+	{"mentions: _ is a character, not a wildcard", "alice", "/api/liveblocks-mentions?roomId=doc-1&text=" + url.QueryEscape("a_"),
+		`[{"kind":"user","id":"a_b"}]`},
+	{"mentions: % is a character, not a wildcard", "alice", "/api/liveblocks-mentions?roomId=doc-1&text=" + url.QueryEscape("%"), `[]`},
+	{"mentions: \\ is a character, not an escape", "alice", "/api/liveblocks-mentions?roomId=doc-1&text=" + url.QueryEscape(`a\`), `[]`},
+	{"mentions: ! is a character, whatever the escape", "alice", "/api/liveblocks-mentions?roomId=doc-1&text=" + url.QueryEscape("a!_"), `[]`},
+}
+
 func TestDirectory_AnswersTheResolversFromPostgres(t *testing.T) {
-	f := newFixture(t)
-	tests := []struct {
-		name, user, path string
-		want             string
-	}{
-		{"users in the order asked, null for unknown", "alice", "/api/liveblocks-users?userIds=bob&userIds=nobody&userIds=alice",
-			`[{"avatar":"https://example.test/bob.png","name":"Bob"},null,{"avatar":"https://example.test/alice.png","name":"Alice","title":"CTO"}]`},
-		{"no ids, empty answer", "alice", "/api/liveblocks-users", `[]`},
-		{"groups", "alice", "/api/liveblocks-groups?groupIds=team&groupIds=ghosts",
-			`[{"description":"Everyone building it","name":"The Team"},null]`},
-		{"rooms the user can enter; null for the others", "alice", "/api/liveblocks-rooms?roomIds=doc-1&roomIds=dave-only&roomIds=missing&roomIds=acme-doc",
-			`[{"name":"Launch plan","url":"/docs/doc-1"},null,null,null]`},
-		{"mentions: room members by name prefix, never Dave", "alice", "/api/liveblocks-mentions?roomId=doc-1&text=b",
-			`[{"kind":"user","id":"bob"}]`},
-		{"mentions: case-insensitive, users listed on the room too", "alice", "/api/liveblocks-mentions?roomId=doc-1&text=C",
-			`[{"kind":"user","id":"carol"}]`},
-		{"mentions: a user without access is never suggested", "alice", "/api/liveblocks-mentions?roomId=doc-1&text=dav", `[]`},
-		{"mentions: groups with access, by name", "alice", "/api/liveblocks-mentions?roomId=doc-1&text=the",
-			`[{"kind":"group","id":"team"}]`},
-		{"mentions: empty text lists members, capped", "alice", "/api/liveblocks-mentions?roomId=doc-1&text=",
-			`[{"kind":"user","id":"carol"},{"kind":"user","id":"a_b"},{"kind":"user","id":"alice"},{"kind":"user","id":"bob"},{"kind":"group","id":"team"}]`},
-		{"mentions: _ is a character, not a wildcard", "alice", "/api/liveblocks-mentions?roomId=doc-1&text=" + url.QueryEscape("a_"),
-			`[{"kind":"user","id":"a_b"}]`},
-		{"mentions: % is a character, not a wildcard", "alice", "/api/liveblocks-mentions?roomId=doc-1&text=" + url.QueryEscape("%"), `[]`},
-	}
-	for _, tt := range tests {
+	testResolvers(t, newFixture(t, postgresSource(t)))
+}
+
+func testResolvers(t *testing.T, f fixture) {
+	t.Helper()
+	for _, tt := range resolverCases {
 		t.Run(tt.name, func(t *testing.T) {
 			status, body := f.get(t, tt.user, tt.path)
 			if status != http.StatusOK || body != tt.want {
@@ -154,7 +170,7 @@ func TestDirectory_AnswersTheResolversFromPostgres(t *testing.T) {
 }
 
 func TestDirectory_BadInputGetsAClearRefusal(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, postgresSource(t))
 	many := "/api/liveblocks-users?" + strings.Repeat("userIds=u&", 1000)
 	tests := []struct {
 		name, user, path string

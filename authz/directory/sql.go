@@ -2,8 +2,10 @@ package directory
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -13,10 +15,15 @@ import (
 	"github.com/lbauthz/lbauthz/internal/pgpool"
 )
 
-// SQLOptions configures a SQLSource (PostgreSQL).
+// SQLOptions configures a SQLSource.
 type SQLOptions struct {
+	// Driver is "postgres" (pgx; the default when empty) or "mysql" (MySQL
+	// and MariaDB, go-sql-driver/mysql). The queries below are written for
+	// PostgreSQL; for MySQL they take their parameters as ? (see
+	// sql_mysql.go).
+	Driver string
 	// DSN is the connection string without the password, a PostgreSQL URL
-	// or key=value string.
+	// or key=value string, or a go-sql-driver/mysql DSN.
 	DSN      string
 	Password string
 
@@ -31,8 +38,9 @@ type SQLOptions struct {
 	// RoomsQuery, optional, reads rooms by id, in the same way (name, url).
 	RoomsQuery string
 	// SearchQuery finds users for a mention: $1 is a LIKE pattern (the
-	// lower-case prefix with %, _ and \ escaped by \, then %), $2 the most
-	// rows wanted. The first column is the user id; a column named "groups"
+	// lower-case prefix with %, _ and the escape character escaped, then
+	// %), $2 the most rows wanted. The escape character is the query's own
+	// (c in ESCAPE 'c'), else \, LIKE's default. The first column is the user id; a column named "groups"
 	// (text[]) gives the user's groups. For example:
 	//
 	//	SELECT u.id, array_remove(array_agg(m.team_id), NULL) AS groups
@@ -50,11 +58,14 @@ type SQLOptions struct {
 	MaxConns int32
 }
 
-// SQLSource is a directory in the app's PostgreSQL tables, read with
-// configured, parameterized queries.
+// SQLSource is a directory in the app's tables, read with configured,
+// parameterized queries.
 type SQLSource struct {
-	pool *pgxpool.Pool
+	pool *pgxpool.Pool // postgres
+	db   *sql.DB       // mysql
 	opts SQLOptions
+	// escape is the search query's LIKE escape character.
+	escape rune
 }
 
 var _ Source = (*SQLSource)(nil)
@@ -71,16 +82,36 @@ func NewSQLSource(opts SQLOptions) (*SQLSource, error) {
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = 5
 	}
-	pool, err := pgpool.Open(pgpool.Options{DSN: opts.DSN, Password: opts.Password,
-		ConnectTimeout: opts.ConnectTimeout, MaxConns: opts.MaxConns})
-	if err != nil {
-		return nil, fmt.Errorf("directory sql: %w", err)
+	s := &SQLSource{opts: opts, escape: likeEscape(opts.SearchQuery)}
+	switch opts.Driver {
+	case "", "postgres":
+		pool, err := pgpool.Open(pgpool.Options{DSN: opts.DSN, Password: opts.Password,
+			ConnectTimeout: opts.ConnectTimeout, MaxConns: opts.MaxConns})
+		if err != nil {
+			return nil, fmt.Errorf("directory sql: %w", err)
+		}
+		s.pool = pool
+	case "mysql":
+		db, err := openMySQL(opts)
+		if err != nil {
+			return nil, err
+		}
+		s.db = db
+	default:
+		return nil, fmt.Errorf("directory sql: driver %q is not one of postgres, mysql", opts.Driver)
 	}
-	return &SQLSource{pool: pool, opts: opts}, nil
+	return s, nil
 }
 
 // Close closes the connections.
-func (s *SQLSource) Close() { s.pool.Close() }
+func (s *SQLSource) Close() {
+	if s.pool != nil {
+		s.pool.Close()
+	}
+	if s.db != nil {
+		_ = s.db.Close()
+	}
+}
 
 // Users runs UsersQuery.
 func (s *SQLSource) Users(ctx context.Context, ids []string) (map[string]Info, error) {
@@ -101,6 +132,9 @@ func (s *SQLSource) Rooms(ctx context.Context, ids []string) (map[string]Info, e
 }
 
 func (s *SQLSource) byID(ctx context.Context, what, query string, ids []string) (map[string]Info, error) {
+	if s.db != nil {
+		return s.mysqlByID(ctx, what, query, ids)
+	}
 	rows, err := s.pool.Query(ctx, query, ids)
 	if err != nil {
 		return nil, fmt.Errorf("directory sql: %s query: %w", what, err)
@@ -133,7 +167,10 @@ func (s *SQLSource) byID(ctx context.Context, what, query string, ids []string) 
 
 // SearchUsers runs SearchQuery with the prefix as an escaped LIKE pattern.
 func (s *SQLSource) SearchUsers(ctx context.Context, prefix string, limit int) ([]Candidate, error) {
-	rows, err := s.pool.Query(ctx, s.opts.SearchQuery, LikePrefix(prefix), limit)
+	if s.db != nil {
+		return s.mysqlSearch(ctx, prefix, limit)
+	}
+	rows, err := s.pool.Query(ctx, s.opts.SearchQuery, likePattern(prefix, s.escape), limit)
 	if err != nil {
 		return nil, fmt.Errorf("directory sql: search query: %w", err)
 	}
@@ -172,17 +209,34 @@ func (s *SQLSource) SearchUsers(ctx context.Context, prefix string, limit int) (
 // LikePrefix returns the LIKE pattern of the values that start with prefix:
 // its %, _ and \ are escaped with \ (LIKE's default escape character), so
 // that they match themselves and not any text.
-func LikePrefix(prefix string) string {
+func LikePrefix(prefix string) string { return likePattern(prefix, '\\') }
+
+// likePattern is LikePrefix with the escape character esc.
+func likePattern(prefix string, esc rune) string {
 	var b strings.Builder
 	b.Grow(len(prefix) + 4)
 	for _, r := range prefix {
-		if r == '%' || r == '_' || r == '\\' {
-			b.WriteByte('\\')
+		if r == '%' || r == '_' || r == esc {
+			b.WriteRune(esc)
 		}
 		b.WriteRune(r)
 	}
 	b.WriteByte('%')
 	return b.String()
+}
+
+// escapeClause finds a LIKE's ESCAPE clause with a one-character literal.
+var escapeClause = regexp.MustCompile(`(?i)\bESCAPE\s+'([^'\\])'`)
+
+// likeEscape is the escape character of a query's LIKE: the one its
+// ESCAPE 'c' names, else \, the default of PostgreSQL and of MySQL (unless
+// its sql_mode has NO_BACKSLASH_ESCAPES, where a query must say ESCAPE
+// with another character, as '\\' then means two characters).
+func likeEscape(query string) rune {
+	if m := escapeClause.FindStringSubmatch(query); m != nil {
+		return []rune(m[1])[0]
+	}
+	return '\\'
 }
 
 // infoValue turns a column's value into a JSON value.

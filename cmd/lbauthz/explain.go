@@ -136,6 +136,8 @@ func printExplanation(w io.Writer, x *authz.Explanation) {
 	kind := "a pass-through request (the app answers it)"
 	if x.Request.AuthPath {
 		kind = "the auth path (the sidecar answers it)"
+	} else if x.Request.Directory {
+		kind = "a directory request (the sidecar answers it for a signed-in user)"
 	}
 	line("Request", "%s %s: %s", x.Request.Method, x.Request.Path, kind)
 	if x.Cookie != "" {

@@ -321,22 +321,34 @@ func (x *Directory) GetRoomUrl() string {
 	return ""
 }
 
-// DirectorySQL reads the directory from the app's PostgreSQL tables.
+// DirectorySQL reads the directory from the app's tables in PostgreSQL,
+// MySQL or MariaDB.
 type DirectorySQL struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Connection string without the password. Required.
+	// Connection string without the password: a PostgreSQL URL or key=value
+	// string, or a go-sql-driver/mysql DSN (app@tcp(db:3306)/app). Required.
 	Dsn string `protobuf:"bytes,1,opt,name=dsn,proto3" json:"dsn,omitempty"`
 	// File holding the password.
 	PasswordFile string `protobuf:"bytes,2,opt,name=password_file,json=passwordFile,proto3" json:"password_file,omitempty"`
-	// $1 is a text[] of ids; the first column is the id, every other
-	// non-null column a field of the info. Required.
+	// postgres: $1 is a text[] of ids. mysql: the query's one ? stands for
+	// the list of ids, written as ?, ?, ... (one per id), as in
+	// "WHERE id IN (?)". The first column is the id, every other non-null
+	// column a field of the info. Required.
 	UsersQuery  string `protobuf:"bytes,3,opt,name=users_query,json=usersQuery,proto3" json:"users_query,omitempty"`
 	GroupsQuery string `protobuf:"bytes,4,opt,name=groups_query,json=groupsQuery,proto3" json:"groups_query,omitempty"`
 	// Optional: rooms' name and url.
 	RoomsQuery string `protobuf:"bytes,5,opt,name=rooms_query,json=roomsQuery,proto3" json:"rooms_query,omitempty"`
-	// $1 is an escaped LIKE prefix pattern (lower-case), $2 the row limit;
-	// columns: the user id and optionally "groups" (text[]). Required.
-	SearchQuery   string `protobuf:"bytes,6,opt,name=search_query,json=searchQuery,proto3" json:"search_query,omitempty"`
+	// Finds users by a lower-case prefix of their name or id: postgres: $1
+	// is the LIKE pattern, $2 the row limit; mysql: the last ? is the row
+	// limit and every other ? the pattern. The pattern's % and _ are escaped
+	// with the query's ESCAPE character ('c' in ESCAPE 'c'), else with \,
+	// LIKE's default. Columns: the user id and optionally "groups" (a text[]
+	// for postgres; a JSON array or a comma-separated list for mysql, as
+	// GROUP_CONCAT gives). Required.
+	SearchQuery string `protobuf:"bytes,6,opt,name=search_query,json=searchQuery,proto3" json:"search_query,omitempty"`
+	// "postgres" (the default; pgx) or "mysql" (MySQL and MariaDB;
+	// go-sql-driver/mysql).
+	Driver        string `protobuf:"bytes,7,opt,name=driver,proto3" json:"driver,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -409,6 +421,13 @@ func (x *DirectorySQL) GetRoomsQuery() string {
 func (x *DirectorySQL) GetSearchQuery() string {
 	if x != nil {
 		return x.SearchQuery
+	}
+	return ""
+}
+
+func (x *DirectorySQL) GetDriver() string {
+	if x != nil {
+		return x.Driver
 	}
 	return ""
 }
@@ -1210,7 +1229,7 @@ const file_lbauthz_config_v1_config_proto_rawDesc = "" +
 	"\x0fmax_suggestions\x18\t \x01(\x05R\x0emaxSuggestions\x12\x1b\n" +
 	"\troom_name\x18\n" +
 	" \x01(\tR\broomName\x12\x19\n" +
-	"\broom_url\x18\v \x01(\tR\aroomUrl\"\xcd\x01\n" +
+	"\broom_url\x18\v \x01(\tR\aroomUrl\"\xe5\x01\n" +
 	"\fDirectorySQL\x12\x10\n" +
 	"\x03dsn\x18\x01 \x01(\tR\x03dsn\x12#\n" +
 	"\rpassword_file\x18\x02 \x01(\tR\fpasswordFile\x12\x1f\n" +
@@ -1219,7 +1238,8 @@ const file_lbauthz_config_v1_config_proto_rawDesc = "" +
 	"\fgroups_query\x18\x04 \x01(\tR\vgroupsQuery\x12\x1f\n" +
 	"\vrooms_query\x18\x05 \x01(\tR\n" +
 	"roomsQuery\x12!\n" +
-	"\fsearch_query\x18\x06 \x01(\tR\vsearchQuery\"\x87\x01\n" +
+	"\fsearch_query\x18\x06 \x01(\tR\vsearchQuery\x12\x16\n" +
+	"\x06driver\x18\a \x01(\tR\x06driver\"\x87\x01\n" +
 	"\rDirectoryHTTP\x12\x1b\n" +
 	"\tusers_url\x18\x01 \x01(\tR\busersUrl\x12\x1d\n" +
 	"\n" +
