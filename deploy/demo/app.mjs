@@ -15,8 +15,10 @@
 //                        written into the page for the browser's client
 //
 // Routes: GET /login, POST /login, POST /logout, GET / (the shared board),
-// GET /avatars/<user>.svg, GET /static/*, GET /healthz.
+// GET /avatars/<user>.svg, GET /static/* (with the Composer's emoji data
+// under /static/emojibase/), GET /healthz.
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import express from "express";
@@ -99,7 +101,7 @@ function page(title, body, head = "") {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="/static/style.css">${head}</head>
+${head}<link rel="stylesheet" href="/static/style.css"></head>
 <body>${body}</body></html>`;
 }
 
@@ -154,6 +156,12 @@ function boardPage(user, req) {
         </div>
         <p class="hint">Move your mouse here: the others see your cursor.</p>
       </div>
+      <div class="comments">
+        <h2>Comment <small>names, avatars and <code>@</code> suggestions come from lbauthz</small></h2>
+        <div id="comments"></div>
+        <p class="hint-inline">Type <code>@</code> to mention someone who can enter this room. The Liveblocks dev
+        server does not store comments: it refuses to post them.</p>
+      </div>
     </div>
   </section>
   <aside class="card people-card">
@@ -164,7 +172,7 @@ function boardPage(user, req) {
 <footer class="footer">This page comes from an app that knows nothing about Liveblocks. nginx asked lbauthz about this
 request and the app received ${seen}.</footer>
 <script type="module" src="/static/room.js"></script>`,
-    `<meta name="liveblocks-base-url" content="${esc(liveblocksURL)}">`,
+    `<meta name="liveblocks-base-url" content="${esc(liveblocksURL)}"><link rel="stylesheet" href="/static/room.css">`,
   );
 }
 
@@ -173,6 +181,9 @@ app.disable("x-powered-by");
 app.use(express.urlencoded({ extended: false, limit: "2kb" }));
 app.use("/static", express.static(staticDir, { fallthrough: true }));
 app.use("/static", express.static(path.join(here, "web"), { index: false }));
+// The emoji picker's data, which it would otherwise fetch from a CDN.
+const emojibase = path.dirname(createRequire(import.meta.url).resolve("emojibase-data/package.json"));
+app.use("/static/emojibase", express.static(emojibase, { index: false }));
 
 app.get("/healthz", (req, res) => res.type("text/plain").send("ok\n"));
 app.get("/favicon.ico", (req, res) => res.status(204).end());

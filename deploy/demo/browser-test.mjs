@@ -1,7 +1,9 @@
 // browser-test.mjs drives the demo in a real browser (Debian's Chromium,
 // through playwright-core; no browser is ever downloaded): four people sign
-// in to the legacy app through nginx and open the shared board. It prints ONE
-// JSON line with what each of them saw; demo_test.go asserts on it.
+// in to the legacy app through nginx and open the shared board, and alice
+// types "@" in the comment Composer. It prints ONE JSON line with what each
+// of them saw, and which requests their pages sent to the directory
+// endpoints; demo_test.go asserts on it.
 //
 //   node deploy/demo/browser-test.mjs '{"url":"http://127.0.0.1:8080","outDir":"/tmp/x","chromium":"/usr/bin/chromium"}'
 //
@@ -28,9 +30,10 @@ try {
 }
 const base = input.url.replace(/\/$/, "");
 const waitMs = Number(input.waitMs) > 0 ? Number(input.waitMs) : 10000;
-const VIEWPORT = { width: 1040, height: 500 };
+const VIEWPORT = { width: 1040, height: 660 };
+const DIRECTORY_PATH = /^\/api\/liveblocks-(users|mentions|groups|rooms)$/;
 
-const report = { failure: null, step: null, screenshots: [], console: {} };
+const report = { failure: null, step: null, screenshots: [], console: {}, directory: {} };
 const pages = {};
 let step = "launch";
 
@@ -67,6 +70,17 @@ async function open(name) {
   const lines = (report.console[name] = []);
   page.on("console", (m) => lines.length < 50 && lines.push(redact(`${m.type()}: ${m.text()}`)));
   page.on("pageerror", (e) => lines.length < 50 && lines.push(redact(`pageerror: ${e.message}`)));
+  // Every answer of the directory endpoints this page received, with its
+  // body: what the resolvers got from lbauthz.
+  const seen = (report.directory[name] = []);
+  page.on("response", async (res) => {
+    const u = new URL(res.url());
+    if (u.origin !== base || !DIRECTORY_PATH.test(u.pathname)) return;
+    const query = Object.fromEntries([...new Set(u.searchParams.keys())].map((k) => [k, u.searchParams.getAll(k)]));
+    const entry = { path: u.pathname, query, status: res.status() };
+    seen.push(entry);
+    entry.body = await res.json().catch(() => null);
+  });
   pages[name] = page;
   await page.goto(`${base}/`);
   return page;
@@ -103,6 +117,66 @@ function people(page) {
       avatarLoaded: (li.querySelector("img")?.naturalWidth ?? 0) > 0,
     })),
   );
+}
+
+// suggestions lists what the Composer's "@" picker shows: [{name,
+// description, avatar, avatarLoaded}], avatar being the src of the item's
+// image (null when it shows initials or an icon).
+function suggestions(page) {
+  return page.$$eval(".lb-composer-mention-suggestion", (items) =>
+    items.map((li) => {
+      const img = li.querySelector("img");
+      const description = li.querySelector(".lb-composer-mention-suggestion-group-description")?.textContent ?? "";
+      // A group's label holds its name, then its description.
+      const label = li.querySelector(".lb-composer-mention-suggestion-user, .lb-composer-mention-suggestion-group")?.textContent ?? "";
+      return {
+        name: label.slice(0, label.length - description.length).trim(),
+        description,
+        avatar: img?.getAttribute("src") ?? null,
+        avatarLoaded: (img?.naturalWidth ?? 0) > 0,
+      };
+    }),
+  );
+}
+
+// mentionAnswer waits for lbauthz's answer to the page's mention request
+// for text, and then for the picker to show that many items.
+async function mentionAnswer(page, text, typing) {
+  const [res] = await Promise.all([
+    page.waitForResponse((r) => new URL(r.url()).pathname === "/api/liveblocks-mentions" && new URL(r.url()).searchParams.get("text") === text),
+    typing,
+  ]);
+  const body = await res.json();
+  // Each item is shown once resolveUsers or resolveGroupsInfo answered:
+  // a name, and for a user an avatar image.
+  await page.waitForFunction((n) => {
+    const items = [...document.querySelectorAll(".lb-composer-mention-suggestion")];
+    const shown = (li) => {
+      const user = li.querySelector(".lb-composer-mention-suggestion-user");
+      const label = user ?? li.querySelector(".lb-composer-mention-suggestion-group");
+      const img = li.querySelector("img");
+      return label?.textContent.trim() && !li.querySelector(".lb-loading") && (!user || (img?.complete && img.naturalWidth > 0));
+    };
+    return items.length === n && items.every(shown);
+  }, body.length);
+  return body;
+}
+
+// typeInComposer replaces what the page's Composer holds with text.
+async function typeInComposer(page, text) {
+  const editor = page.locator(".lb-composer-editor");
+  await editor.click();
+  await page.keyboard.press("Control+A");
+  await page.keyboard.press("Backspace");
+  await page.keyboard.type(text, { delay: 60 });
+}
+
+// ask fetches a directory endpoint from a page, as its script would.
+function ask(page, url) {
+  return page.evaluate(async (u) => {
+    const res = await fetch(u, { credentials: "same-origin" });
+    return { status: res.status, body: await res.json().catch(() => null) };
+  }, url);
 }
 
 async function hoverBoard(page, x, y) {
@@ -194,6 +268,28 @@ try {
   report.alice.counter = await counter(alice);
   report.alice.cursorsSeen = await alice.$$eval("#board .cursor", (els) => els.map((e) => e.dataset.userId).sort());
   for (const [name, page] of Object.entries({ alice, bob, carol, dave })) await shot(page, name);
+
+  step = 'alice types "@" alone: everyone who can enter the room, and nobody else';
+  await mentionAnswer(alice, "", typeInComposer(alice, "@"));
+  report.mentions = { all: await suggestions(alice) };
+
+  step = 'alice types "@b" in the Composer and is offered Bob, with the name and avatar lbauthz serves';
+  await mentionAnswer(alice, "b", alice.keyboard.type("b"));
+  await alice.waitForSelector(".lb-composer-mention-suggestion >> text=Bob Chen");
+  report.mentions.b = await suggestions(alice);
+  await shot(alice, "alice-mention");
+  // What the resolvers asked, before the checks below ask more.
+  report.mentions.requests = report.directory.alice.slice();
+
+  step = "the directory endpoints: dave is known to lbauthz but not in the room, a visitor gets 401";
+  report.asked = {
+    aliceUsers: await ask(alice, "/api/liveblocks-users?userIds=dave&userIds=nobody"),
+    aliceMentionsD: await ask(alice, "/api/liveblocks-mentions?roomId=demo-board&text=d"),
+    aliceGroups: await ask(alice, "/api/liveblocks-groups?groupIds=team&groupIds=nothing"),
+    aliceRooms: await ask(alice, "/api/liveblocks-rooms?roomIds=demo-board"),
+    daveMentions: await ask(dave, "/api/liveblocks-mentions?roomId=demo-board&text=b"),
+    visitorUsers: await ask(visitor, "/api/liveblocks-users?userIds=bob"),
+  };
   step = null;
 } catch (err) {
   report.failure = redact(err.message.split("\n").slice(0, 6).join("\n"));

@@ -1,6 +1,7 @@
-// Bundles the demo page's browser code (web/room.js with @liveblocks/client)
-// into OUT_DIR/room.js. make run and the demo's test run it; the output is
-// not committed.
+// Bundles the demo page's browser code (web/room.js, JSX, with React,
+// @liveblocks/react and @liveblocks/react-ui) into OUT_DIR/room.js and its
+// styles into OUT_DIR/room.css: the page loads nothing from any other origin.
+// make run and the demo's test run it; the output is not committed.
 //
 //   node deploy/demo/build.mjs OUT_DIR
 import path from "node:path";
@@ -22,5 +23,8 @@ await build({
   target: "es2022",
   minify: true,
   sourcemap: true,
+  loader: { ".js": "jsx" },
+  jsx: "automatic",
+  define: { "process.env.NODE_ENV": '"production"' },
   logLevel: "warning",
 });

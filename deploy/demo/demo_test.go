@@ -61,6 +61,44 @@ type report struct {
 		Refusal     string `json:"refusal"`
 		BoardHidden bool   `json:"boardHidden"`
 	} `json:"dave"`
+	// Mentions is what alice's Composer offered after "@b" and after "@",
+	// and the directory requests her page's resolvers sent until then.
+	Mentions struct {
+		B        []suggestion      `json:"b"`
+		All      []suggestion      `json:"all"`
+		Requests []directoryAnswer `json:"requests"`
+	} `json:"mentions"`
+	// Asked are directory requests the test sent from the pages itself.
+	Asked struct {
+		AliceUsers     answer `json:"aliceUsers"`
+		AliceMentionsD answer `json:"aliceMentionsD"`
+		AliceGroups    answer `json:"aliceGroups"`
+		AliceRooms     answer `json:"aliceRooms"`
+		DaveMentions   answer `json:"daveMentions"`
+		VisitorUsers   answer `json:"visitorUsers"`
+	} `json:"asked"`
+}
+
+// suggestion is one item of the Composer's "@" picker.
+type suggestion struct {
+	Name         string `json:"name"`
+	Description  string `json:"description"`
+	Avatar       string `json:"avatar"`
+	AvatarLoaded bool   `json:"avatarLoaded"`
+}
+
+// directoryAnswer is a request of a page to a directory endpoint
+// (/api/liveblocks-users and the others) and lbauthz's answer.
+type directoryAnswer struct {
+	Path   string              `json:"path"`
+	Query  map[string][]string `json:"query"`
+	Status int                 `json:"status"`
+	Body   json.RawMessage     `json:"body"`
+}
+
+type answer struct {
+	Status int             `json:"status"`
+	Body   json.RawMessage `json:"body"`
 }
 
 type person struct {
@@ -76,6 +114,8 @@ type person struct {
 // viewers) sees it change but cannot change it; dave is refused, and the page
 // says so. Then Ctrl-C must stop every part run.sh started. Screenshots of
 // each view are saved in the test's artifact folder (go test -artifacts).
+// Alice's comment Composer asks lbauthz, through the page's resolvers, for
+// the names, avatars and "@" suggestions: Bob is offered, Dave never.
 func TestDemo_InABrowser(t *testing.T) {
 	testenv.SkipShort(t, "the demo in Chromium") // before building lbauthz-demo
 	chromium, ok := testenv.LookPath("chromium")
@@ -90,7 +130,8 @@ func TestDemo_InABrowser(t *testing.T) {
 		testenv.Missing(t, "nginx (apt-get install nginx-light)")
 	}
 	root := testenv.RepoRoot()
-	for _, pkg := range []string{"playwright-core", "esbuild", "express", "@liveblocks/client", "liveblocks", "bun"} {
+	for _, pkg := range []string{"playwright-core", "esbuild", "express", "@liveblocks/client", "@liveblocks/react",
+		"@liveblocks/react-ui", "react", "react-dom", "emojibase-data", "liveblocks", "bun"} {
 		if _, err := os.Stat(filepath.Join(root, "node_modules", pkg, "package.json")); err != nil {
 			testenv.Missing(t, "node_modules/%s (run npm ci)", pkg)
 		}
@@ -190,8 +231,16 @@ func TestDemo_InABrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("ComposerOffersRoomMembersWithNamesAndAvatarsFromLbauthz", func(t *testing.T) {
+		checkComposerMentions(t, r)
+	})
+
+	t.Run("DirectoryEndpointsAnswerOnlyWhatTheCallerMaySee", func(t *testing.T) {
+		checkDirectoryAnswers(t, r)
+	})
+
 	t.Run("ScreenshotsOfEachView", func(t *testing.T) {
-		for _, name := range []string{"login", "alice", "bob", "carol", "dave"} {
+		for _, name := range []string{"login", "alice", "bob", "carol", "dave", "alice-mention"} {
 			st, err := os.Stat(filepath.Join(shots, name+".png"))
 			if err != nil || st.Size() < 1000 {
 				t.Errorf("screenshot %s.png: %v", name, err)
@@ -291,4 +340,100 @@ func wantPeople(t *testing.T, who string, got []person, want map[string]string) 
 			t.Errorf("%s's page lists %s as %q, want %q", who, id, seen[id], w)
 		}
 	}
+}
+
+// checkComposerMentions checks what alice's Composer offered after "@b" and
+// "@": Bob, with the name and avatar lbauthz answered to the page's
+// resolveUsers (the app behind nginx has no such route), and never Dave,
+// whom the directory knows but who has no access to the room.
+func checkComposerMentions(t *testing.T, r report) {
+	t.Helper()
+	served := map[string]map[string]any{} // user id -> info, from /api/liveblocks-users answers
+	mentionAsked := false
+	for _, a := range r.Mentions.Requests {
+		if a.Status != 200 {
+			t.Errorf("the resolvers' %s %v got %d, want 200", a.Path, a.Query, a.Status)
+			continue
+		}
+		switch a.Path {
+		case "/api/liveblocks-users":
+			var infos []map[string]any
+			if err := json.Unmarshal(a.Body, &infos); err != nil || len(infos) != len(a.Query["userIds"]) {
+				t.Errorf("%s %v answered %s (%v), want one entry per id", a.Path, a.Query, a.Body, err)
+				continue
+			}
+			for i, id := range a.Query["userIds"] {
+				served[id] = infos[i]
+			}
+		case "/api/liveblocks-mentions":
+			if slices.Equal(a.Query["roomId"], []string{"demo-board"}) && slices.Equal(a.Query["text"], []string{"b"}) {
+				mentionAsked = true
+				if string(compact(a.Body)) != `[{"id":"bob","kind":"user"}]` {
+					t.Errorf("mentions for %q answered %s, want bob alone", "b", a.Body)
+				}
+			}
+		}
+	}
+	if !mentionAsked {
+		t.Errorf("resolveMentionSuggestions never asked lbauthz for roomId=demo-board&text=b; requests: %+v", r.Mentions.Requests)
+	}
+	bob := served["bob"]
+	avatar, _ := bob["avatar"].(string)
+	if bob["name"] != "Bob Chen" || !strings.HasPrefix(avatar, "data:image/svg+xml,") {
+		t.Fatalf("resolveUsers got %v for bob from lbauthz, want Bob Chen with the directory's data: avatar", bob)
+	}
+	if len(r.Mentions.B) != 1 || r.Mentions.B[0].Name != "Bob Chen" {
+		t.Fatalf(`"@b" offers %+v, want Bob Chen alone`, r.Mentions.B)
+	}
+	if b := r.Mentions.B[0]; b.Avatar != avatar || !b.AvatarLoaded {
+		t.Errorf("Bob's avatar in the picker is %.60q (loaded %v), want the one lbauthz served, %.60q",
+			b.Avatar, b.AvatarLoaded, avatar)
+	}
+
+	// "@" alone matches everyone: Dave and his group are left out because
+	// they have no access to the room. Groups come with the name and
+	// description resolveGroupsInfo got from lbauthz.
+	var got []string
+	for _, s := range r.Mentions.All {
+		got = append(got, strings.TrimSpace(s.Name+" "+s.Description))
+	}
+	if want := []string{"Alice Martin", "Bob Chen", "Carol Diaz", "Team Alice and Bob", "Viewers Carol"}; !slices.Equal(got, want) {
+		t.Errorf(`"@" offers %q, want %q`, got, want)
+	}
+}
+
+// checkDirectoryAnswers checks the directory endpoints asked from the pages
+// themselves: Dave is in the directory but not offered for the room, Dave
+// may not ask about a room he cannot enter, and a visitor gets 401.
+func checkDirectoryAnswers(t *testing.T, r report) {
+	t.Helper()
+	a := r.Asked
+	for _, c := range []struct {
+		name   string
+		got    answer
+		status int
+		body   *regexp.Regexp
+	}{
+		{"alice asks for dave and an unknown id", a.AliceUsers, 200, regexp.MustCompile(`^\[\{"avatar":"data:image/svg\+xml,[^"]+","name":"Dave Okafor"\},null\]$`)},
+		{"alice asks for mentions starting with d", a.AliceMentionsD, 200, regexp.MustCompile(`^\[\]$`)},
+		{"alice asks for the group team and an unknown one", a.AliceGroups, 200, regexp.MustCompile(`^\[\{"description":"Alice and Bob","name":"Team"\},null\]$`)},
+		{"alice asks for the room", a.AliceRooms, 200, regexp.MustCompile(`^\[\{"name":"Shared board","url":"/"\}\]$`)},
+		{"dave asks for mentions in the room he cannot enter", a.DaveMentions, 403, regexp.MustCompile(`"error"`)},
+		{"a visitor without a session asks for a user", a.VisitorUsers, 401, nil},
+	} {
+		if c.got.Status != c.status || (c.body != nil && !c.body.Match(compact(c.got.Body))) {
+			t.Errorf("%s: %d %s, want %d matching %v", c.name, c.got.Status, c.got.Body, c.status, c.body)
+		}
+	}
+}
+
+// compact returns a JSON document without insignificant spaces and with
+// object keys sorted, as encoding/json writes it.
+func compact(raw json.RawMessage) []byte {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return raw
+	}
+	b, _ := json.Marshal(v)
+	return b
 }

@@ -3,7 +3,8 @@
 #
 #   browser -> nginx :8080 (deploy/nginx/nginx.conf) -> demo app :3000 (app.mjs, no Liveblocks code)
 #                |-> auth_request /check/nginx -> lbauthz-demo :8181 (deploy/demo/cmd/lbauthz-demo)
-#                \-> POST /api/liveblocks-auth -> lbauthz -> Liveblocks dev server :1153
+#                |-> POST /api/liveblocks-auth -> lbauthz -> Liveblocks dev server :1153
+#                \-> GET /api/liveblocks-{users,mentions,groups,rooms} (the Composer's resolvers) -> lbauthz
 #   browser -> WebSocket -> Liveblocks dev server :1153
 #
 # Ctrl-C stops what this script started, and nothing else. The ports can be
@@ -36,7 +37,8 @@ if [ -z "$nginx_bin" ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light >/dev/null
   nginx_bin=/usr/sbin/nginx
 fi
-for f in "$LBAUTHZ_DEMO_BIN" node_modules/liveblocks/dist/index.js node_modules/esbuild/package.json; do
+for f in "$LBAUTHZ_DEMO_BIN" node_modules/liveblocks/dist/index.js node_modules/esbuild/package.json \
+  node_modules/@liveblocks/react-ui/package.json node_modules/emojibase-data/package.json; do
   if [ ! -e "$f" ]; then echo "$f is missing: run make run (it builds and installs what the demo needs)." >&2; exit 1; fi
 done
 
@@ -137,6 +139,8 @@ The demo is running. Open http://$HOST:$DEMO_PORT/ in a browser (two windows, or
   bob     demo      team      can edit
   carol   demo      viewers   read-only: sees every change, cannot edit
   dave    demo      guests    refused (Liveblocks closes the connection with 4001)
+
+In the Comment box, type @: lbauthz names who can enter the room (Bob, never Dave), with their avatars.
 
 nginx $HOST:$DEMO_PORT -> demo app $HOST:$APP_PORT, asking lbauthz $HOST:$LBAUTHZ_HTTP_PORT about every request;
 the page's WebSocket goes to the Liveblocks dev server at $HOST:$LB_PORT.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	_ "embed"
 	"fmt"
 	"net"
 	"net/url"
@@ -21,9 +22,17 @@ const demoHMACSecret = "lbauthz-demo-session-key-not-a-secret-0001"
 // a key of any real Liveblocks project.
 const devServerKey = "sk_localdev"
 
-// The listen addresses are placeholders, replaced by demoConfig: the
-// defaults, or LBAUTHZ_DEMO_GRPC / LBAUTHZ_DEMO_HTTP (the demo's tests use
-// free ports).
+// demoDirectory is the directory of the demo's users, groups and room that
+// lbauthz answers the Liveblocks client's resolvers from (names, avatars as
+// data: URLs, groups); the groups are the ones the demo app signs into its
+// sessions (deploy/demo/app.mjs).
+//
+//go:embed directory.json
+var demoDirectory []byte
+
+// The listen addresses and the directory file are placeholders, replaced by
+// demoConfig: the defaults, or LBAUTHZ_DEMO_GRPC / LBAUTHZ_DEMO_HTTP (the
+// demo's tests use free ports).
 const demoConfigYAML = `
 listen:
   grpc: DEMO_GRPC_ADDR
@@ -52,6 +61,11 @@ rooms:
       groups_accesses:
         team: ["*:write"]
         viewers: ["*:read", "room:presence:write"]
+directory:
+  # The users, groups and room of demo (directory.json beside this file):
+  # the page's Composer asks lbauthz for names, avatars and who to suggest
+  # after "@"; only users and groups with access to the room are suggested.
+  file: DEMO_DIRECTORY_FILE
 log:
   format: console
 `
@@ -60,14 +74,16 @@ log:
 // dev server (LIVEBLOCKS_BASE_URL, default http://127.0.0.1:1153), sessions
 // signed with the demo key, and the demo page's rooms provisioned on first
 // use. It listens on 127.0.0.1:9191 (gRPC) and 127.0.0.1:8181 (HTTP) unless
-// LBAUTHZ_DEMO_GRPC or LBAUTHZ_DEMO_HTTP name other addresses.
+// LBAUTHZ_DEMO_GRPC or LBAUTHZ_DEMO_HTTP name other addresses. Its
+// directory is read from directoryFile, where the caller has written
+// demoDirectory.
 //
 // It returns an error, and no config, when LIVEBLOCKS_SECRET_KEY is set to
 // anything but the dev server's sk_localdev, when LIVEBLOCKS_BASE_URL is not
 // on loopback, or when a listen address is not on loopback: a demo started
 // by mistake next to a real Liveblocks project must not issue its tokens for
 // sessions anyone can sign.
-func demoConfig(getenv func(string) string) (*configv1.Config, *config.Secrets, error) {
+func demoConfig(getenv func(string) string, directoryFile string) (*configv1.Config, *config.Secrets, error) {
 	if key := getenv("LIVEBLOCKS_SECRET_KEY"); key != "" && key != devServerKey {
 		return nil, nil, fmt.Errorf("LIVEBLOCKS_SECRET_KEY: the demo only uses the dev server's key %s", devServerKey)
 	}
@@ -103,6 +119,7 @@ func demoConfig(getenv func(string) string) (*configv1.Config, *config.Secrets, 
 	yaml := strings.NewReplacer(
 		"DEMO_GRPC_ADDR", strconv.Quote(grpcAddr),
 		"DEMO_HTTP_ADDR", strconv.Quote(httpAddr),
+		"DEMO_DIRECTORY_FILE", strconv.Quote(directoryFile),
 	).Replace(demoConfigYAML)
 	env := func(k string) string {
 		if k == "LIVEBLOCKS_BASE_URL" {

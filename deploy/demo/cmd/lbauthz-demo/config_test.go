@@ -1,15 +1,20 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lbauthz/lbauthz/authz/directory"
 )
 
 func TestDemoConfig_DefaultsAndAddressOverrides(t *testing.T) {
-	cfg, sec, err := demoConfig(func(string) string { return "" })
+	cfg, sec, err := demoConfig(func(string) string { return "" }, "directory.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +32,7 @@ func TestDemoConfig_DefaultsAndAddressOverrides(t *testing.T) {
 	}
 
 	env := map[string]string{"LBAUTHZ_DEMO_GRPC": "127.0.0.1:40001", "LBAUTHZ_DEMO_HTTP": "127.0.0.1:40002"}
-	cfg, _, err = demoConfig(func(k string) string { return env[k] })
+	cfg, _, err = demoConfig(func(k string) string { return env[k] }, "directory.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +61,7 @@ func TestDemoConfig_RefusesAnythingButLoopbackAndTheDevServerKey(t *testing.T) {
 					return tc.value
 				}
 				return ""
-			})
+			}, "directory.json")
 			if err == nil || cfg != nil || sec != nil {
 				t.Fatalf("%s=%q: config %v, err %v; want a refusal", tc.key, tc.value, cfg != nil, err)
 			}
@@ -75,7 +80,7 @@ func TestDemoConfig_AcceptsLoopbackAndTheDevServerKey(t *testing.T) {
 		"LIVEBLOCKS_SECRET_KEY": "sk_localdev", "LIVEBLOCKS_BASE_URL": "http://localhost:4000",
 		"LBAUTHZ_DEMO_HTTP": "[::1]:40003", "LBAUTHZ_DEMO_GRPC": "127.0.0.2:40004",
 	}
-	cfg, sec, err := demoConfig(func(k string) string { return env[k] })
+	cfg, sec, err := demoConfig(func(k string) string { return env[k] }, "directory.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,5 +115,55 @@ func TestDemoSession_AvatarIsServedByTheDemoApp(t *testing.T) {
 	// The demo runs without network: the avatar comes from the demo app.
 	if claims["picture"] != "/avatars/alice.svg" || claims["sub"] != "alice" {
 		t.Errorf("claims %v, want sub alice and picture /avatars/alice.svg", claims)
+	}
+}
+
+func TestDemoDirectory_NamesEveryDemoUserAndOnlyTheRoomsGroupsGetIn(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "directory.json")
+	if err := os.WriteFile(file, demoDirectory, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := demoConfig(func(string) string { return "" }, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.GetDirectory().GetFile() != file {
+		t.Fatalf("directory.file %q, want %q", cfg.GetDirectory().GetFile(), file)
+	}
+	var dir directory.StaticDirectory
+	if err := json.Unmarshal(demoDirectory, &dir); err != nil {
+		t.Fatal(err)
+	}
+	src, err := directory.LoadStaticSource(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{"alice", "bob", "carol", "dave"}
+	infos, err := src.Users(context.Background(), ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The demo runs without network: avatars are data: URLs.
+	for _, id := range ids {
+		name, _ := infos[id]["name"].(string)
+		avatar, _ := infos[id]["avatar"].(string)
+		if name == "" || !strings.HasPrefix(avatar, "data:image/svg+xml,") {
+			t.Errorf("%s: name %q, avatar %.40q; want a name and a data: URL", id, name, avatar)
+		}
+	}
+	// Bob's group edits the demo room, Dave's has no entry: the mention
+	// suggestions must list Bob and never Dave.
+	access := cfg.GetRooms().GetProvision()[0].GroupsAccesses
+	groupsOf := func(id string) []any { g, _ := dir.Users[id]["groups"].([]any); return g }
+	for id, wantIn := range map[string]bool{"alice": true, "bob": true, "carol": true, "dave": false} {
+		in := false
+		for _, g := range groupsOf(id) {
+			if s, ok := g.(string); ok && access[s] != nil {
+				in = true
+			}
+		}
+		if in != wantIn {
+			t.Errorf("%s (groups %v) gets into the demo room: %v, want %v", id, groupsOf(id), in, wantIn)
+		}
 	}
 }

@@ -8,7 +8,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"go.uber.org/zap"
@@ -33,7 +35,13 @@ func cmdServe(args []string, getenv func(string) string, stdout, stderr io.Write
 		fmt.Fprintf(stderr, "lbauthz-demo serve: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
 	}
-	cfg, sec, err := demoConfig(getenv)
+	dirFile, removeDir, err := writeDemoDirectory()
+	if err != nil {
+		fmt.Fprintf(stderr, "lbauthz-demo serve: %v\n", err)
+		return exitError
+	}
+	defer removeDir()
+	cfg, sec, err := demoConfig(getenv, dirFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "lbauthz-demo serve: %v\n", err)
 		return exitError
@@ -111,4 +119,21 @@ func cmdServe(args []string, getenv func(string) string, stdout, stderr io.Write
 	grpcSrv.Stop()
 	fmt.Fprintln(stdout, "lbauthz-demo: stopped")
 	return code
+}
+
+// writeDemoDirectory writes demoDirectory into a new private folder, for the
+// config's directory.file, and returns its path and a function that removes
+// the folder.
+func writeDemoDirectory() (string, func(), error) {
+	dir, err := os.MkdirTemp("", "lbauthz-demo-")
+	if err != nil {
+		return "", nil, fmt.Errorf("the demo's directory: %w", err)
+	}
+	remove := func() { _ = os.RemoveAll(dir) }
+	file := filepath.Join(dir, "directory.json")
+	if err := os.WriteFile(file, demoDirectory, 0o600); err != nil {
+		remove()
+		return "", nil, fmt.Errorf("the demo's directory: %w", err)
+	}
+	return file, remove, nil
 }
