@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/lbauthz/lbauthz/internal/mysqlpool"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
 
@@ -266,33 +267,8 @@ func validateSQL(add func(string, string, ...any), q *configv1.SQL) {
 }
 
 // mysqlParams counts the ? parameters of a MySQL query, outside quoted
-// strings and names ('...', "...", `...`) and comments (-- , #, /* */).
-func mysqlParams(q string) int {
-	n := 0
-	for i := 0; i < len(q); i++ {
-		switch c := q[i]; {
-		case c == '?':
-			n++
-		case c == '\'' || c == '"' || c == '`':
-			for i++; i < len(q) && q[i] != c; i++ {
-				if q[i] == '\\' && c != '`' {
-					i++
-				}
-			}
-		case c == '#' || (c == '-' && strings.HasPrefix(q[i:], "-- ")):
-			for i < len(q) && q[i] != '\n' {
-				i++
-			}
-		case c == '/' && strings.HasPrefix(q[i:], "/*"):
-			end := strings.Index(q[i+2:], "*/")
-			if end < 0 {
-				return n
-			}
-			i += end + 3
-		}
-	}
-	return n
-}
+// strings and names and comments.
+func mysqlParams(q string) int { return len(mysqlpool.Placeholders(q)) }
 
 // UnprefixedKeyTemplate reports whether a Redis key template starts with
 // the session id, so that the client's cookie chooses the whole key's start.

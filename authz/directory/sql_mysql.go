@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/lbauthz/lbauthz/internal/mysqlpool"
 )
 
 // The queries of a MySQL or MariaDB directory take their parameters as ?:
@@ -32,47 +34,13 @@ import (
 // openMySQL opens a bounded database/sql pool for MySQL or MariaDB. It does
 // not connect: the first query does.
 func openMySQL(opts SQLOptions) (*sql.DB, error) {
-	cfg, err := mysql.ParseDSN(opts.DSN)
-	if err != nil {
-		// The driver's DSN errors name the part that is wrong, not the DSN.
-		return nil, fmt.Errorf("directory sql: dsn: %w", err)
-	}
-	if opts.Password != "" {
-		cfg.Passwd = opts.Password
-	}
-	cfg.Timeout = opts.ConnectTimeout
-	// Backstops: every query's context already bounds it.
-	if cfg.ReadTimeout == 0 {
-		cfg.ReadTimeout = 10 * time.Second
-	}
-	if cfg.WriteTimeout == 0 {
-		cfg.WriteTimeout = 10 * time.Second
-	}
-	// Ids and the pattern always travel as parameters of a prepared
-	// statement, never written into the query's text, and one query is one
-	// statement.
-	cfg.InterpolateParams = false
-	cfg.MultiStatements = false
-	cfg.AllowAllFiles = false
-	cfg.ParseTime = true
-	// The driver logs broken connections itself; the source returns them
-	// as errors instead.
-	cfg.Logger = quietLogger{}
-	conn, err := mysql.NewConnector(cfg)
+	db, err := mysqlpool.Open(mysqlpool.Options{DSN: opts.DSN, Password: opts.Password,
+		ConnectTimeout: opts.ConnectTimeout, Backstop: 10 * time.Second, MaxConns: opts.MaxConns})
 	if err != nil {
 		return nil, fmt.Errorf("directory sql: %w", err)
 	}
-	db := sql.OpenDB(conn)
-	db.SetMaxOpenConns(int(opts.MaxConns))
-	db.SetMaxIdleConns(int(opts.MaxConns))
-	db.SetConnMaxIdleTime(5 * time.Minute)
-	db.SetConnMaxLifetime(time.Hour)
 	return db, nil
 }
-
-type quietLogger struct{}
-
-func (quietLogger) Print(...any) {}
 
 // mysqlByID runs a by-id query with its ? spread into one parameter per
 // id.
@@ -81,7 +49,7 @@ func (s *SQLSource) mysqlByID(ctx context.Context, what, query string, ids []str
 	if len(ids) == 0 {
 		return out, nil
 	}
-	at := placeholders(query)
+	at := mysqlpool.Placeholders(query)
 	if len(at) != 1 {
 		return nil, fmt.Errorf("directory sql: %s query: it must take the ids as one ?", what)
 	}
@@ -125,7 +93,7 @@ func (s *SQLSource) mysqlByID(ctx context.Context, what, query string, ids []str
 // mysqlSearch runs the search query: the pattern for every ? but the last,
 // the limit for the last.
 func (s *SQLSource) mysqlSearch(ctx context.Context, prefix string, limit int) ([]Candidate, error) {
-	n := len(placeholders(s.opts.SearchQuery))
+	n := len(mysqlpool.Placeholders(s.opts.SearchQuery))
 	if n < 2 {
 		return nil, errors.New("directory sql: search query: it must take the pattern as ? and the limit as the last ?")
 	}
@@ -239,34 +207,4 @@ func mysqlError(what string, err error) error {
 			strconv.Itoa(int(me.Number)), string(me.SQLState[:]))
 	}
 	return fmt.Errorf("directory sql: %s query: %w", what, err)
-}
-
-// placeholders returns the offsets of a MySQL query's ? parameters,
-// outside quoted strings and names ('...', "...", `...`) and comments
-// (-- , #, /* */).
-func placeholders(q string) []int {
-	var at []int
-	for i := 0; i < len(q); i++ {
-		switch c := q[i]; {
-		case c == '?':
-			at = append(at, i)
-		case c == '\'' || c == '"' || c == '`':
-			for i++; i < len(q) && q[i] != c; i++ {
-				if q[i] == '\\' && c != '`' {
-					i++
-				}
-			}
-		case c == '#' || (c == '-' && strings.HasPrefix(q[i:], "-- ")):
-			for i < len(q) && q[i] != '\n' {
-				i++
-			}
-		case c == '/' && strings.HasPrefix(q[i:], "/*"):
-			end := strings.Index(q[i+2:], "*/")
-			if end < 0 {
-				return at
-			}
-			i += end + 3
-		}
-	}
-	return at
 }

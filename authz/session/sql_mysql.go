@@ -10,65 +10,20 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/lbauthz/lbauthz/internal/mysqlpool"
 )
 
 // openMySQL opens a bounded database/sql pool for MySQL or MariaDB. It does
 // not connect: the first lookup does.
 func openMySQL(opts SQLOptions) (*sql.DB, error) {
-	cfg, err := mysql.ParseDSN(opts.DSN)
-	if err != nil {
-		// The driver's DSN errors name the part that is wrong, not the
-		// DSN; the password is never in the DSN anyway.
-		return nil, fmt.Errorf("sql: dsn: %w", err)
-	}
-	if opts.Password != "" {
-		cfg.Passwd = opts.Password
-	}
-	cfg.Timeout = opts.ConnectTimeout
-	// Backstops: the lookup's context already bounds every call.
-	if cfg.ReadTimeout == 0 {
-		cfg.ReadTimeout = opts.Timeout + opts.ConnectTimeout
-	}
-	if cfg.WriteTimeout == 0 {
-		cfg.WriteTimeout = opts.Timeout + opts.ConnectTimeout
-	}
-	// The session id is always sent as a parameter of a prepared
-	// statement, never written into the query text by the client, and one
-	// query is one statement.
-	cfg.InterpolateParams = false
-	cfg.MultiStatements = false
-	cfg.AllowAllFiles = false
-	// DATETIME and TIMESTAMP columns are read as time.Time. The DSN's loc
-	// (UTC unless set) says which zone DATETIME values are in; with it left
-	// at UTC, the connection's time_zone is UTC too, so TIMESTAMP values
-	// and NOW() agree with it (a time_zone in the DSN wins).
-	cfg.ParseTime = true
-	if cfg.Loc == time.UTC {
-		if _, ok := cfg.Params["time_zone"]; !ok {
-			if cfg.Params == nil {
-				cfg.Params = map[string]string{}
-			}
-			cfg.Params["time_zone"] = "'+00:00'"
-		}
-	}
-	// The driver logs broken connections by itself; the store reports them
-	// as errors instead.
-	cfg.Logger = quietMySQLLogger{}
-	conn, err := mysql.NewConnector(cfg)
+	db, err := mysqlpool.Open(mysqlpool.Options{DSN: opts.DSN, Password: opts.Password,
+		ConnectTimeout: opts.ConnectTimeout, Backstop: opts.Timeout + opts.ConnectTimeout, MaxConns: opts.MaxConns})
 	if err != nil {
 		return nil, fmt.Errorf("sql: %w", err)
 	}
-	db := sql.OpenDB(conn)
-	db.SetMaxOpenConns(int(opts.MaxConns))
-	db.SetMaxIdleConns(int(opts.MaxConns))
-	db.SetConnMaxIdleTime(5 * time.Minute)
-	db.SetConnMaxLifetime(time.Hour)
 	return db, nil
 }
-
-type quietMySQLLogger struct{}
-
-func (quietMySQLLogger) Print(...any) {}
 
 // mysqlSession runs the session query and reads its first row.
 func (s *SQLStore) mysqlSession(ctx context.Context, id string) (map[string]any, time.Time, error) {

@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/lbauthz/lbauthz/internal/mysqlpool"
 )
 
 // newMySQLSource opens a bounded database/sql pool for MySQL or MariaDB. It
@@ -23,30 +26,14 @@ func newMySQLSource(opts SQLOptions) (*SQLSource, error) {
 		// The driver's DSN errors name the part that is wrong, not the DSN.
 		return nil, fmt.Errorf("access source sql: dsn: %w", err)
 	}
-	if opts.Password != "" {
-		cfg.Passwd = opts.Password
-	}
-	cfg.Timeout = opts.ConnectTimeout
-	// The values are always parameters of a prepared statement, and one
-	// query is one statement.
-	cfg.InterpolateParams = false
-	cfg.MultiStatements = false
-	cfg.AllowAllFiles = false
-	cfg.Logger = quietMySQLLogger{}
-	conn, err := mysql.NewConnector(cfg)
+	db, err := mysqlpool.Open(mysqlpool.Options{DSN: opts.DSN, Password: opts.Password,
+		ConnectTimeout: opts.ConnectTimeout, Backstop: 10 * time.Second, MaxConns: opts.MaxConns})
 	if err != nil {
 		return nil, fmt.Errorf("access source sql: %w", err)
 	}
-	db := sql.OpenDB(conn)
-	db.SetMaxOpenConns(int(opts.MaxConns))
-	db.SetMaxIdleConns(int(opts.MaxConns))
 	where := "mysql " + cfg.Addr + "/" + cfg.DBName
 	return &SQLSource{db: db, order: order, query: query, args: opts.Args, where: where}, nil
 }
-
-type quietMySQLLogger struct{}
-
-func (quietMySQLLogger) Print(...any) {}
 
 // mysqlQuery turns the $1, $2, ... of query into ? placeholders, and
 // returns the N of each, in order. Quoted strings and names ('...', "...",
