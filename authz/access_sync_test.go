@@ -305,10 +305,25 @@ func TestCheck_AccessTokenGrantsComeFromTheSourceAndTheInboxGetsATokenToo(t *tes
 	}
 
 	// No organization: nothing but the room's share, and nothing at all for
-	// the inbox.
+	// the inbox. doc-3 is created, in the default organization, by this
+	// first request for it.
+	db.exec(t, `INSERT INTO documents VALUES ('3', false)`)
 	s := session("dave", "")
-	if a := askToken(t, c, s, tokenRequest(s, `{"room":"doc-1"}`)); a.status != 403 || !strings.Contains(a.reason, `no access to room "doc-1": its access source gives this user none`) {
+	if a := askToken(t, c, s, tokenRequest(s, `{"room":"doc-3"}`)); a.status != 403 || !strings.Contains(a.reason, `no access to room "doc-3": its access source gives this user none`) {
 		t.Fatalf("no share, no grant: got %d %s", a.status, a.body)
+	}
+	// A room of another organization is refused with the reason, not
+	// granted for Liveblocks to close with 4001: doc-1 was created in acme,
+	// doc-3 in the default organization.
+	for _, tc := range []struct{ session, room string }{
+		{s, "doc-1"},
+		{session("carol", "acme"), "doc-3"},
+		{session("carol", "globex"), "doc-1"},
+	} {
+		a := askToken(t, c, tc.session, tokenRequest(tc.session, `{"room":"`+tc.room+`"}`))
+		if a.status != 403 || !strings.Contains(a.reason, "room belongs to another organization") {
+			t.Fatalf("%s of another organization: got %d %s", tc.room, a.status, a.body)
+		}
 	}
 	if a := askToken(t, c, s, tokenRequest(s, `{}`)); a.status != 403 || !strings.Contains(a.reason, "no room for a token without a room (the inbox)") {
 		t.Fatalf("inbox without a grant: got %d %s", a.status, a.body)

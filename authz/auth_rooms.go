@@ -88,9 +88,8 @@ func (e *Engine) provision(ctx context.Context, room, org string, x recorder) (D
 	}
 	var oerr *rooms.OrganizationError
 	if errors.As(err, &oerr) {
-		e.log.Info("room of another organization refused", zap.String("room", room),
-			zap.String("room_organization", oerr.Got), zap.String("token_organization", oerr.Want))
-		return deny(Forbidden, http.StatusForbidden, "forbidden", "room belongs to another organization"), false
+		d, _ := e.otherOrganization(room, oerr.Want, oerr.Got)
+		return d, false
 	}
 	e.log.Warn("room provisioning failed", zap.String("room", room), zap.Error(err))
 	var lerr *liveblocks.Error
@@ -109,12 +108,37 @@ func (e *Engine) provision(ctx context.Context, room, org string, x recorder) (D
 	return deny(Unavailable, http.StatusServiceUnavailable, "unavailable", "could not provision the room: liveblocks unavailable"), false
 }
 
+// otherOrganization refuses a token of organization want for a room of
+// organization got, when they differ ("" is the default organization).
+func (e *Engine) otherOrganization(room, want, got string) (Decision, bool) {
+	if want == "" {
+		want = liveblocks.DefaultOrganization
+	}
+	if got == "" {
+		got = liveblocks.DefaultOrganization
+	}
+	if want == got {
+		return Decision{}, false
+	}
+	e.log.Info("room of another organization refused", zap.String("room", room),
+		zap.String("room_organization", got), zap.String("token_organization", want))
+	return deny(Forbidden, http.StatusForbidden, "forbidden", "room belongs to another organization"), true
+}
+
 // accessToken issues an access token with the room patterns the policy
 // gives the identity, and, for a room with an access source, the room with
 // what the source gives the user in it.
 func (e *Engine) accessToken(ctx context.Context, id *session.Identity, room string, x recorder) Decision {
 	who := rooms.Who{UserID: id.UserID, GroupIDs: id.GroupIDs, OrganizationID: id.OrganizationID, RoomID: room}
 	res, covered, err := e.syncRoom(ctx, room, id, x)
+	if res.Organization != "" {
+		// The sync read or created the room: a room of another
+		// organization is refused here, as provisioning refuses it for an
+		// ID token, rather than by Liveblocks' silent 4001.
+		if d, refused := e.otherOrganization(room, id.OrganizationID, res.Organization); refused {
+			return d
+		}
+	}
 	switch {
 	case res.Known:
 		// Known even when writing the room to Liveblocks failed: the

@@ -38,6 +38,10 @@ type Result struct {
 	// to Liveblocks failed afterwards.
 	Known    bool
 	Accesses Accesses
+	// Organization is the room's organization in Liveblocks, once read or
+	// created (liveblocks.DefaultOrganization for the default one); "" when
+	// the sync did not get that far.
+	Organization string
 }
 
 // SourceInfo describes the access source of a room, for people.
@@ -177,13 +181,14 @@ func (s *Syncer) Sync(ctx context.Context, roomID, org string) (Result, error) {
 		}); err != nil {
 			return res, err
 		}
-		res.Outcome = Created
+		res.Outcome, res.Organization = Created, organization(org)
 		s.synced.Set(roomID, res)
 		return res, nil
 	}
 	if err != nil {
 		return res, err
 	}
+	res.Organization = room.Organization()
 	res.Update = Diff(room, want)
 	res.Outcome = InStep
 	if !res.Update.IsZero() {
@@ -194,6 +199,15 @@ func (s *Syncer) Sync(ctx context.Context, roomID, org string) (Result, error) {
 	}
 	s.synced.Set(roomID, res)
 	return res, nil
+}
+
+// organization names the organization a room is created in ("" is the
+// default one) as Liveblocks names it.
+func organization(id string) string {
+	if id == "" {
+		return liveblocks.DefaultOrganization
+	}
+	return id
 }
 
 // Fresh syncs roomID unless it was synced less than MaxAge ago; it reports
