@@ -2,7 +2,6 @@ package authz_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -439,15 +438,8 @@ func TestCheck_ConcurrentTokenRequestsForARoomShareOneSync(t *testing.T) {
 func TestCheck_AccessSyncFromMariaDB(t *testing.T) {
 	m := testenv.StartMariaDB(t)
 	_, lb := authztest.DevServer(t)
-	app, err := sql.Open("mysql", m.DSNWithPassword())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close()
-	if _, err := app.Exec(`CREATE TABLE shares (document_id varchar(64), user_id varchar(64), role varchar(16));
-		INSERT INTO shares VALUES ('7', 'carol', 'editor'), ('7', 'dave', 'viewer')`); err != nil {
-		t.Fatal(err)
-	}
+	m.Exec(t, `CREATE TABLE shares (document_id varchar(64), user_id varchar(64), role varchar(16));
+		INSERT INTO shares VALUES ('7', 'carol', 'editor'), ('7', 'dave', 'viewer')`)
 	pw := filepath.Join(t.TempDir(), "mariadb-password")
 	if err := os.WriteFile(pw, []byte(testenv.MariaDBPassword), 0o600); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package directory_test
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 	"testing"
 	"time"
@@ -48,16 +47,7 @@ func mysqlOptions(m *testenv.MariaDB, dsnParams, escape string) directory.SQLOpt
 
 func TestDirectory_AnswersTheResolversFromMariaDB(t *testing.T) {
 	m := testenv.StartMariaDB(t)
-	db, err := sql.Open("mysql", m.DSNWithPassword())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := db.ExecContext(ctx, appMySQLSchema); err != nil {
-		t.Fatal(err)
-	}
+	m.Exec(t, appMySQLSchema)
 	for _, tt := range []struct{ name, dsnParams, escape string }{
 		// MySQL's default sql_mode: LIKE escapes with \.
 		{"default sql_mode", "", ""},

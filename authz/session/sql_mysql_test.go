@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"net/url"
 	"strings"
@@ -13,21 +12,6 @@ import (
 
 	"github.com/lbauthz/lbauthz/internal/testenv"
 )
-
-// mysqlExec runs statements on a real MariaDB as the test's own client.
-func mysqlExec(t *testing.T, m *testenv.MariaDB, statements string, args ...any) {
-	t.Helper()
-	db, err := sql.Open("mysql", m.DSNWithPassword())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := db.ExecContext(ctx, statements, args...); err != nil {
-		t.Fatalf("%s: %v", statements, err)
-	}
-}
 
 func mysqlStore(t *testing.T, m *testenv.MariaDB, opts SQLOptions) *SQLStore {
 	t.Helper()
@@ -88,7 +72,7 @@ func djangoMySQLStore(t *testing.T, m *testenv.MariaDB) *SQLStore {
 // One real MariaDB for the lookups that leave it running.
 func TestMySQL_SessionsOfARealMariaDB(t *testing.T) {
 	m := testenv.StartMariaDB(t)
-	mysqlExec(t, m, expressMySQLSchema+djangoMySQLSchema)
+	m.Exec(t, expressMySQLSchema+djangoMySQLSchema)
 
 	t.Run("a JSON column: valid, expired, unknown, null, tampered", func(t *testing.T) {
 		st := mysqlStore(t, m, SQLOptions{Query: expressMySQLQuery, JSONColumn: "data", ExpiresColumn: "expires"})
@@ -173,7 +157,7 @@ func TestMySQL_SessionsOfARealMariaDB(t *testing.T) {
 
 func TestMySQL_DownOrSlowIsUnavailableInTimeAndRecoversWithoutRestart(t *testing.T) {
 	m := testenv.StartMariaDB(t)
-	mysqlExec(t, m, djangoMySQLSchema+`
+	m.Exec(t, djangoMySQLSchema+`
 INSERT INTO auth_user VALUES (44, 'carol', 'Carol', false, NULL);
 INSERT INTO user_sessions_session VALUES ('carolsession00000000000000000000', 44, UTC_TIMESTAMP(6) + INTERVAL 1 HOUR);`)
 	res := NewResolver(djangoMySQLStore(t, m), &Mapping{UserID: "user_id", GroupIDs: "groups"},

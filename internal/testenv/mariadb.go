@@ -1,6 +1,8 @@
 package testenv
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"net"
 	"os"
@@ -11,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	_ "github.com/go-sql-driver/mysql"
 )
 
 // MariaDB user, password and database of every test server. The password
@@ -43,6 +47,22 @@ func (m *MariaDB) DSN() string {
 // several statements in one query, for the test's own client.
 func (m *MariaDB) DSNWithPassword() string {
 	return fmt.Sprintf("%s:%s@tcp(%s)/%s?multiStatements=true&parseTime=true", MariaDBUser, MariaDBPassword, m.Addr, MariaDBDatabase)
+}
+
+// Exec runs statements (several may be given at once) as the test's own
+// client, and fails the test if they fail.
+func (m *MariaDB) Exec(t testing.TB, statements string, args ...any) {
+	t.Helper()
+	db, err := sql.Open("mysql", m.DSNWithPassword())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := db.ExecContext(ctx, statements, args...); err != nil {
+		t.Fatalf("%s: %v", statements, err)
+	}
 }
 
 // StartMariaDB starts MariaDB on a free loopback port and waits until it
