@@ -1,11 +1,8 @@
 package config
 
 import (
-	"net/url"
 	"strings"
 	"time"
-
-	"github.com/go-sql-driver/mysql"
 
 	"github.com/lbauthz/lbauthz/authz/rooms/accesssync"
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
@@ -24,21 +21,10 @@ func validateAccessSQL(add func(string, string, ...any), field string, q *config
 	default:
 		add(field+".driver", "%q is not one of postgres, mysql", q.Driver)
 	}
-	switch {
-	case q.Dsn == "":
+	if q.Dsn == "" {
 		add(field+".dsn", "required")
-	case q.Driver == "mysql":
-		if c, err := mysql.ParseDSN(q.Dsn); err != nil {
-			add(field+".dsn", "not a MySQL DSN, e.g. app@tcp(127.0.0.1:3306)/app")
-		} else if c.Passwd != "" {
-			add(field+".dsn", "holds a password: put it in %s.password_file", field)
-		}
-	default:
-		if u, err := url.Parse(q.Dsn); err == nil && u.User != nil {
-			if _, has := u.User.Password(); has {
-				add(field+".dsn", "holds a password: put it in %s.password_file", field)
-			}
-		}
+	} else {
+		checkDSN(add, field, q.Dsn, q.Driver == "mysql")
 	}
 	switch err := accesssync.CheckQuery(q.Driver, q.Query); {
 	case !strings.Contains(q.Query, "$"):

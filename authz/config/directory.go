@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/go-sql-driver/mysql"
-
 	configv1 "github.com/lbauthz/lbauthz/proto/lbauthz/config/v1"
 )
 
@@ -93,22 +91,10 @@ func validateDirectorySQL(add func(string, string, ...any), q *configv1.Director
 		add("directory.sql.driver", "%q is not one of postgres, mysql", q.Driver)
 		return
 	}
-	// Never echo the DSN: it can hold a password.
-	switch {
-	case q.Dsn == "":
+	if q.Dsn == "" {
 		add("directory.sql.dsn", "required")
-	case mysqlDriver:
-		if c, err := mysql.ParseDSN(q.Dsn); err != nil {
-			add("directory.sql.dsn", "not a MySQL DSN, e.g. app@tcp(127.0.0.1:3306)/app")
-		} else if c.Passwd != "" {
-			add("directory.sql.dsn", "holds a password: put it in directory.sql.password_file")
-		}
-	default:
-		if u, err := url.Parse(q.Dsn); err == nil && u.User != nil {
-			if _, has := u.User.Password(); has {
-				add("directory.sql.dsn", "holds a password: put it in directory.sql.password_file")
-			}
-		}
+	} else {
+		checkDSN(add, "directory.sql", q.Dsn, mysqlDriver)
 	}
 	for _, f := range []struct {
 		field, query string

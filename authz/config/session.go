@@ -215,22 +215,10 @@ func validateSQL(add func(string, string, ...any), q *configv1.SQL) {
 	default:
 		add("session.sql.driver", "%q is not one of postgres, mysql", q.Driver)
 	}
-	// Never echo the DSN: it can hold a password.
-	switch {
-	case q.Dsn == "":
+	if q.Dsn == "" {
 		add("session.sql.dsn", "the connection string is required")
-	case mysqlDriver:
-		if c, err := mysql.ParseDSN(q.Dsn); err != nil {
-			add("session.sql.dsn", "not a MySQL DSN, e.g. app@tcp(127.0.0.1:3306)/app")
-		} else if c.Passwd != "" {
-			add("session.sql.dsn", "holds a password: put it in session.sql.password_file")
-		}
-	default:
-		if u, err := url.Parse(q.Dsn); err == nil && u.User != nil {
-			if _, has := u.User.Password(); has {
-				add("session.sql.dsn", "holds a password: put it in session.sql.password_file")
-			}
-		}
+	} else {
+		checkDSN(add, "session.sql", q.Dsn, mysqlDriver)
 	}
 	param := "$1"
 	if mysqlDriver {
@@ -264,6 +252,25 @@ func validateSQL(add func(string, string, ...any), q *configv1.SQL) {
 	}
 	checkPositive(add, "session.sql.timeout", q.Timeout, false)
 	checkPositive(add, "session.sql.connect_timeout", q.ConnectTimeout, false)
+}
+
+// checkDSN checks the dsn of the SQL section at field: a MySQL DSN must
+// parse, and neither form may hold a password (it goes in
+// field.password_file). The DSN is never echoed: it can hold a password.
+func checkDSN(add func(string, string, ...any), field, dsn string, mysqlDriver bool) {
+	if mysqlDriver {
+		if c, err := mysql.ParseDSN(dsn); err != nil {
+			add(field+".dsn", "not a MySQL DSN, e.g. app@tcp(127.0.0.1:3306)/app")
+		} else if c.Passwd != "" {
+			add(field+".dsn", "holds a password: put it in %s.password_file", field)
+		}
+		return
+	}
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if _, has := u.User.Password(); has {
+			add(field+".dsn", "holds a password: put it in %s.password_file", field)
+		}
+	}
 }
 
 // mysqlParams counts the ? parameters of a MySQL query, outside quoted
