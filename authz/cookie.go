@@ -100,20 +100,59 @@ func findCookie(first string, more []string, name string, maxLen int) (string, c
 	if value == "" {
 		return "", cookieAbsent
 	}
-	for i := 0; i < len(value); i++ {
-		if !cookieOctet[value[i]] {
-			return "", cookieMalformed
-		}
+	if !cookieOctets(value) {
+		return "", cookieMalformed
 	}
 	return value, cookieFound
 }
+
+// cookieOctets reports whether every byte of v is a cookieOctet. It tests
+// eight bytes at a time (a session value is often a few hundred bytes, read
+// on every request): a byte below 0x20 or above 0x7e, or a '"', ';', ','
+// or '\\', shows in the word's high bits by the usual has-less-than and
+// has-zero-byte arithmetic, which is exact about whether there is one.
+func cookieOctets(v string) bool {
+	i := 0
+	for ; i+8 <= len(v); i += 8 {
+		w := v[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		bad := (x-ones8*0x20)&^x&high8 | // a byte below 0x20
+			(x+ones8|x)&high8 | // a byte of 0x7f or more
+			zeroByte(x^(ones8*'"')) | zeroByte(x^(ones8*';')) | zeroByte(x^(ones8*',')) | zeroByte(x^(ones8*'\\'))
+		if bad != 0 {
+			return false
+		}
+	}
+	for ; i < len(v); i++ {
+		if !cookieOctet[v[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+const (
+	ones8 = 0x0101010101010101
+	high8 = 0x8080808080808080
+)
+
+// zeroByte is non-zero when a byte of x is zero.
+func zeroByte(x uint64) uint64 { return (x - ones8) &^ x & high8 }
 
 // searchableName reports whether a cookie can be called name: not empty,
 // without a separator or "=", and not beginning or ending with a space or a
 // tab.
 func searchableName(name string) bool {
-	if name == "" || strings.ContainsAny(name, ";,=") {
+	if name == "" {
 		return false
+	}
+	// A loop: strings.ContainsAny builds a set of its bytes on every call,
+	// and this runs on every request.
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c == ';' || c == ',' || c == '=' {
+			return false
+		}
 	}
 	first, last := name[0], name[len(name)-1]
 	return first != ' ' && first != '\t' && last != ' ' && last != '\t'
