@@ -114,9 +114,8 @@ func (r *Resolver) Resolve(ctx context.Context, value string) (*Identity, error)
 	// A slow store must not make the caller miss its own deadline: the
 	// lookup ends a little before it, as unavailable, so the caller still
 	// answers (anonymous on pass-through, 503 on the auth path) in time.
-	budget := deadline.Budget(ctx, defaultLookupTimeout)
 	if r.cache == nil {
-		lctx, cancel := context.WithTimeout(ctx, budget)
+		lctx, cancel := context.WithTimeout(ctx, deadline.Budget(ctx, defaultLookupTimeout))
 		defer cancel()
 		return r.lookup(lctx, value)
 	}
@@ -128,6 +127,7 @@ func (r *Resolver) Resolve(ctx context.Context, value string) (*Identity, error)
 		}
 		return e.id, e.err
 	}
+	budget := deadline.Budget(ctx, defaultLookupTimeout)
 	r.misses.Add(1)
 	if r.opts.Observe != nil {
 		r.opts.Observe(false)

@@ -122,7 +122,10 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, e *authz.Engine,
 	}
 	req := authz.Request{Door: door.name, Method: method, Path: uri, Cookies: r.Header["Cookie"]}
 	credentials(&req, r.Header, e)
-	st.describeFrom(&req, r, peer, true)
+	// Only the client's address: the host, scheme, Origin and
+	// Sec-Fetch-Site are for the auth and directory paths' origin check,
+	// and those paths never reach Decide from a check (refused above).
+	req.ClientAddr = forwardedAddr(r, peer, st.trustedHops)
 	d := e.Decide(r.Context(), &req)
 	if !d.Allow {
 		writeDecision(w, r, &d)

@@ -43,12 +43,18 @@ func forwardedClient(r *http.Request, peer netip.Addr, trusted bool, hops int) f
 	if fp := firstValue(r.Header, "X-Forwarded-Proto"); fp != "" {
 		f.scheme = strings.ToLower(lastListItem(fp))
 	}
+	f.addr = forwardedAddr(r, peer, hops)
+	return f
+}
+
+// forwardedAddr is forwardedClient's address alone, for a trusted peer.
+func forwardedAddr(r *http.Request, peer netip.Addr, hops int) netip.Addr {
 	if item, ok := listItemFromEnd(r.Header["X-Forwarded-For"], hops); ok {
 		if a, err := netip.ParseAddr(item); err == nil {
-			f.addr = a.Unmap().WithZone("")
+			return a.Unmap().WithZone("")
 		}
 	}
-	return f
+	return peer
 }
 
 // listItemFromEnd returns the n-th item (1 is the last) of a list header
