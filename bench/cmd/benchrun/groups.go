@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -322,14 +323,19 @@ type memory struct {
 	ReadyMs         float64   `json:"start_to_ready_ms"`     // best of the starts
 	ReadyMsAll      []float64 `json:"start_to_ready_ms_all"` // every start
 	FloorReadyMs    float64   `json:"floor_start_to_listen_ms"`
-	Sessions        int       `json:"sessions"`
-	Allowed         int64     `json:"allowed"`
-	FillSeconds     float64   `json:"fill_seconds"`
-	FilledRSSMB     float64   `json:"filled_rss_mb"`     // right after the fill
-	SteadyRSSMB     float64   `json:"steady_rss_mb"`     // after a second pass over the sessions
-	SteadyCalls     int64     `json:"steady_calls"`      // Checks of that pass, each answer checked
-	BytesPerSess    float64   `json:"bytes_per_session"` // (steady - idle) / sessions
-	PeakRSSMB       float64   `json:"peak_rss_mb"`
+	// The sizes of the two binaries: most of an idle Go process's RSS is
+	// pages of its binary, which the kernel maps 64 KB around each page
+	// touched at start, so idle RSS follows the size of the code linked.
+	BinaryMB      float64 `json:"binary_mb"`
+	FloorBinaryMB float64 `json:"floor_binary_mb"`
+	Sessions      int     `json:"sessions"`
+	Allowed       int64   `json:"allowed"`
+	FillSeconds   float64 `json:"fill_seconds"`
+	FilledRSSMB   float64 `json:"filled_rss_mb"`     // right after the fill
+	SteadyRSSMB   float64 `json:"steady_rss_mb"`     // after a second pass over the sessions
+	SteadyCalls   int64   `json:"steady_calls"`      // Checks of that pass, each answer checked
+	BytesPerSess  float64 `json:"bytes_per_session"` // (steady - idle) / sessions
+	PeakRSSMB     float64 `json:"peak_rss_mb"`
 }
 
 // startsToReady is how many times the sidecar and the floor are started to
@@ -342,6 +348,7 @@ const startsToReady = 5
 // same sessions, and reads the sidecar's RSS after each.
 func (e *env) memoryGroup(n int) *memory {
 	m := &memory{Sessions: n, Status: "ok"}
+	m.BinaryMB, m.FloorBinaryMB = fileMB(filepath.Join(e.bin, "lbauthz")), fileMB(filepath.Join(e.bin, "floor"))
 	for range startsToReady {
 		t0 := time.Now()
 		fl, err := e.startFloor(true, true)
@@ -452,6 +459,15 @@ func (e *env) memoryGroup(n int) *memory {
 	log.Printf("  memory: idle %.1f MB (floor %.1f MB); ready in %.0f ms (floor listening in %.0f ms); %d sessions cached in %.1fs: %.1f MB, %.1f MB after a second pass (peak %.1f MB): %.0f bytes per session",
 		m.IdleRSSMB, m.FloorIdleMB, m.ReadyMs, m.FloorReadyMs, m.Allowed, m.FillSeconds, m.FilledRSSMB, m.SteadyRSSMB, m.PeakRSSMB, m.BytesPerSess)
 	return m
+}
+
+// fileMB is the size of a file in MB (of 2^20 bytes), 0 if it cannot be read.
+func fileMB(path string) float64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return float64(fi.Size()) / (1 << 20)
 }
 
 func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }

@@ -250,6 +250,9 @@ func (r *report) markdown() string {
 			w("| of which the process's own memory (RssAnon), MB | %.1f | %.1f | %.2f |\n", m.IdleAnonMB, m.FloorIdleAnonMB, m.IdleAnonMB/m.FloorIdleAnonMB)
 			w("| of which pages of its binary (RssFile; shared by every process of the same binary on a machine), MB | %.1f | %.1f | %.2f |\n", m.IdleFileMB, m.FloorIdleFileMB, m.IdleFileMB/m.FloorIdleFileMB)
 		}
+		if m.BinaryMB > 0 && m.FloorBinaryMB > 0 {
+			w("| size of the binary (static, stripped), MB | %.1f | %.1f | %.2f |\n", m.BinaryMB, m.FloorBinaryMB, m.BinaryMB/m.FloorBinaryMB)
+		}
 		w("| start to ready, ms | %.0f | %.0f | |\n", m.ReadyMs, m.FloorReadyMs)
 		if m.Status == "ok" {
 			w("| RSS with %d distinct valid sessions cached, 1 s after they were sent (in %.1fs), MB | %.1f | | |\n", m.Allowed, m.FillSeconds, m.FilledRSSMB)
