@@ -328,14 +328,18 @@ type memory struct {
 	// touched at start, so idle RSS follows the size of the code linked.
 	BinaryMB      float64 `json:"binary_mb"`
 	FloorBinaryMB float64 `json:"floor_binary_mb"`
-	Sessions      int     `json:"sessions"`
-	Allowed       int64   `json:"allowed"`
-	FillSeconds   float64 `json:"fill_seconds"`
-	FilledRSSMB   float64 `json:"filled_rss_mb"`     // right after the fill
-	SteadyRSSMB   float64 `json:"steady_rss_mb"`     // after a second pass over the sessions
-	SteadyCalls   int64   `json:"steady_calls"`      // Checks of that pass, each answer checked
-	BytesPerSess  float64 `json:"bytes_per_session"` // (steady - idle) / sessions
-	PeakRSSMB     float64 `json:"peak_rss_mb"`
+	// How much of each large section of the binary the idle process holds
+	// (of the start with the lowest RSS); empty when pagemap cannot be read.
+	IdleSections      []sectionUse `json:"idle_sections,omitempty"`
+	FloorIdleSections []sectionUse `json:"floor_idle_sections,omitempty"`
+	Sessions          int          `json:"sessions"`
+	Allowed           int64        `json:"allowed"`
+	FillSeconds       float64      `json:"fill_seconds"`
+	FilledRSSMB       float64      `json:"filled_rss_mb"`     // right after the fill
+	SteadyRSSMB       float64      `json:"steady_rss_mb"`     // after a second pass over the sessions
+	SteadyCalls       int64        `json:"steady_calls"`      // Checks of that pass, each answer checked
+	BytesPerSess      float64      `json:"bytes_per_session"` // (steady - idle) / sessions
+	PeakRSSMB         float64      `json:"peak_rss_mb"`
 }
 
 // startsToReady is how many times the sidecar and the floor are started to
@@ -364,6 +368,7 @@ func (e *env) memoryGroup(n int) *memory {
 			m.FloorIdleMB = v
 			m.FloorIdleAnonMB, _ = memMB(fl.pid(), "RssAnon")
 			m.FloorIdleFileMB, _ = memMB(fl.pid(), "RssFile")
+			m.FloorIdleSections = residencyOrLog(fl.pid(), filepath.Join(e.bin, "floor"))
 		}
 		fl.stop()
 		t0 = time.Now()
@@ -382,6 +387,7 @@ func (e *env) memoryGroup(n int) *memory {
 			m.IdleRSSMB = v
 			m.IdleAnonMB, _ = memMB(sc.pid(), "RssAnon")
 			m.IdleFileMB, _ = memMB(sc.pid(), "RssFile")
+			m.IdleSections = residencyOrLog(sc.pid(), filepath.Join(e.bin, "lbauthz"))
 		}
 		sc.stop()
 	}
@@ -459,6 +465,15 @@ func (e *env) memoryGroup(n int) *memory {
 	log.Printf("  memory: idle %.1f MB (floor %.1f MB); ready in %.0f ms (floor listening in %.0f ms); %d sessions cached in %.1fs: %.1f MB, %.1f MB after a second pass (peak %.1f MB): %.0f bytes per session",
 		m.IdleRSSMB, m.FloorIdleMB, m.ReadyMs, m.FloorReadyMs, m.Allowed, m.FillSeconds, m.FilledRSSMB, m.SteadyRSSMB, m.PeakRSSMB, m.BytesPerSess)
 	return m
+}
+
+// residencyOrLog is sectionResidency, or nothing (logged) when it fails.
+func residencyOrLog(pid int, path string) []sectionUse {
+	u, err := sectionResidency(pid, path)
+	if err != nil {
+		log.Printf("  memory: sections of %s not read: %v", filepath.Base(path), err)
+	}
+	return u
 }
 
 // fileMB is the size of a file in MB (of 2^20 bytes), 0 if it cannot be read.

@@ -243,7 +243,8 @@ func (r *report) markdown() string {
 		w("Idle RSS and start time are the best of %d starts of each server, the floor server with both its doors; "+
 			"start to ready is from the start of the process to its first answer 200 on /readyz (the floor's: to its "+
 			"listeners accepting). The sessions are sent through the gRPC door, 16 at a time, and every answer is "+
-			"checked (allowed, as its own user).\n\n", len(m.ReadyMsAll))
+			"checked (allowed, as its own user). The rows of sections are how much of the binary's code (.text), read-only "+
+			"data (.rodata) and function table (.gopclntab) the idle process has mapped (/proc/PID/pagemap).\n\n", len(m.ReadyMsAll))
 		w("| state | lbauthz | floor | × floor |\n|---|--:|--:|--:|\n")
 		w("| RSS idle, 1 s after start, MB | %.1f | %.1f | %.2f |\n", m.IdleRSSMB, m.FloorIdleMB, m.IdleRSSMB/m.FloorIdleMB)
 		if m.FloorIdleAnonMB > 0 && m.FloorIdleFileMB > 0 {
@@ -252,6 +253,13 @@ func (r *report) markdown() string {
 		}
 		if m.BinaryMB > 0 && m.FloorBinaryMB > 0 {
 			w("| size of the binary (static, stripped), MB | %.1f | %.1f | %.2f |\n", m.BinaryMB, m.FloorBinaryMB, m.BinaryMB/m.FloorBinaryMB)
+		}
+		for i, u := range m.IdleSections {
+			if i < len(m.FloorIdleSections) && m.FloorIdleSections[i].Name == u.Name {
+				f := m.FloorIdleSections[i]
+				w("| of its %s, MB mapped of MB in the binary | %.1f of %.1f (%.0f%%) | %.1f of %.1f (%.0f%%) | %.2f |\n",
+					u.Name, u.ResidentMB, u.SizeMB, 100*u.ResidentMB/u.SizeMB, f.ResidentMB, f.SizeMB, 100*f.ResidentMB/f.SizeMB, u.ResidentMB/f.ResidentMB)
+			}
 		}
 		w("| start to ready, ms | %.0f | %.0f | |\n", m.ReadyMs, m.FloorReadyMs)
 		if m.Status == "ok" {
