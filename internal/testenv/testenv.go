@@ -52,17 +52,6 @@ func RepoRoot() string {
 	return root
 }
 
-// FreeAddr returns a loopback address with a port that was free a moment ago.
-func FreeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("finding a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // Process is a program started for one test (Start), or for the benchmark
 // harness (StartLogged).
 type Process struct {
