@@ -111,12 +111,7 @@ func (e *Engine) provision(ctx context.Context, room, org string, x recorder) (D
 // otherOrganization refuses a token of organization want for a room of
 // organization got, when they differ ("" is the default organization).
 func (e *Engine) otherOrganization(room, want, got string) (Decision, bool) {
-	if want == "" {
-		want = liveblocks.DefaultOrganization
-	}
-	if got == "" {
-		got = liveblocks.DefaultOrganization
-	}
+	want, got = liveblocks.OrganizationName(want), liveblocks.OrganizationName(got)
 	if want == got {
 		return Decision{}, false
 	}

@@ -64,11 +64,7 @@ func canEnter(room *liveblocks.Room, userID string, groups []string) bool {
 
 // sameOrganization reports whether room is in the organization of who.
 func sameOrganization(room *liveblocks.Room, who Who) bool {
-	org := who.OrganizationID
-	if org == "" {
-		org = liveblocks.DefaultOrganization
-	}
-	return room.Organization() == org
+	return room.Organization() == liveblocks.OrganizationName(who.OrganizationID)
 }
 
 // enterable returns the room if who can enter it, else a *ForbiddenError.

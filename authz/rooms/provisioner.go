@@ -98,9 +98,7 @@ func (p *Provisioner) Ensure(ctx context.Context, roomID string) (Outcome, error
 // *liveblocks.Error for an answer that is not 2xx, another error when
 // Liveblocks could not be reached), or ctx's error when ctx ends first.
 func (p *Provisioner) EnsureIn(ctx context.Context, roomID, org string) (Outcome, error) {
-	if org == "" {
-		org = liveblocks.DefaultOrganization
-	}
+	org = liveblocks.OrganizationName(org)
 	if got, ok := p.done.GetIfPresent(roomID); ok {
 		return Remembered, checkOrganization(roomID, org, got)
 	}

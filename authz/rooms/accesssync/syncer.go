@@ -85,7 +85,7 @@ type Options struct {
 type Syncer struct {
 	opts Options
 	// synced holds the result of each room's last sync (in step, updated,
-	// created or unknown) until its MaxAge passes.
+	// created or unknown), without its Update, until its MaxAge passes.
 	synced *otter.Cache[string, Result]
 	flight singleflight.Group
 	close  func()
@@ -169,7 +169,7 @@ func (s *Syncer) Sync(ctx context.Context, roomID, org string) (Result, error) {
 	}
 	if !known {
 		res.Outcome = Unknown
-		s.synced.Set(roomID, res)
+		s.remember(res)
 		return res, nil
 	}
 	res.Known, res.Accesses = true, want
@@ -181,8 +181,8 @@ func (s *Syncer) Sync(ctx context.Context, roomID, org string) (Result, error) {
 		}); err != nil {
 			return res, err
 		}
-		res.Outcome, res.Organization = Created, organization(org)
-		s.synced.Set(roomID, res)
+		res.Outcome, res.Organization = Created, liveblocks.OrganizationName(org)
+		s.remember(res)
 		return res, nil
 	}
 	if err != nil {
@@ -197,17 +197,15 @@ func (s *Syncer) Sync(ctx context.Context, roomID, org string) (Result, error) {
 		}
 		res.Outcome = Updated
 	}
-	s.synced.Set(roomID, res)
+	s.remember(res)
 	return res, nil
 }
 
-// organization names the organization a room is created in ("" is the
-// default one) as Liveblocks names it.
-func organization(id string) string {
-	if id == "" {
-		return liveblocks.DefaultOrganization
-	}
-	return id
+// remember keeps the result of a sync until its room's MaxAge passes,
+// without its Update: what was sent is of that sync alone.
+func (s *Syncer) remember(res Result) {
+	res.Update = liveblocks.UpdateRoomRequest{}
+	s.synced.Set(res.RoomID, res)
 }
 
 // Fresh syncs roomID unless it was synced less than MaxAge ago; it reports
@@ -218,7 +216,6 @@ func organization(id string) string {
 // as long as ctx allows, and the next call finds the room synced.
 func (s *Syncer) Fresh(ctx context.Context, roomID, org string) (Result, bool, error) {
 	if r, ok := s.synced.GetIfPresent(roomID); ok {
-		r.Update = liveblocks.UpdateRoomRequest{}
 		return r, false, nil
 	}
 	ch := s.flight.DoChan(roomID, func() (any, error) {
