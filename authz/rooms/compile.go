@@ -118,6 +118,12 @@ const (
 	phOrg    = "organization_id"
 )
 
+// isPlaceholder reports whether name is one of a grant pattern's
+// placeholders, which a room condition's captures may not be named.
+func isPlaceholder(name string) bool {
+	return name == phUserID || name == phGroup || name == phRoom || name == phOrg
+}
+
 func compileGrant(field string, g *configv1.AccessGrant, errs *problems) (grant, bool) {
 	before, add := len(*errs), errs.add
 	var c grant
@@ -129,7 +135,7 @@ func compileGrant(field string, g *configv1.AccessGrant, errs *problems) (grant,
 			return c, false
 		}
 		for _, name := range p.Names() {
-			if name == phUserID || name == phGroup || name == phRoom || name == phOrg {
+			if isPlaceholder(name) {
 				add(field+".room", fmt.Errorf("%q: {%s} is a placeholder of the pattern; name the capture otherwise", g.GetRoom(), name))
 			}
 		}
@@ -149,7 +155,7 @@ func compileGrant(field string, g *configv1.AccessGrant, errs *problems) (grant,
 		add(field+".pattern", errors.New("is required (a room id, a prefix followed by \"*\", or \"*\")"))
 	default:
 		known := func(name string) bool {
-			return name == phUserID || name == phGroup || name == phRoom || name == phOrg || isCapture(name)
+			return isPlaceholder(name) || isCapture(name)
 		}
 		t, err := compileTemplate(pat, known)
 		if err != nil {
