@@ -85,14 +85,18 @@ type quiet struct{}
 func (quiet) Print(...any) {}
 
 // Placeholders returns the offsets of the ? parameters of a MySQL query,
-// outside quoted strings and names ('...', "...", `...`) and comments
-// (-- , #, /* */).
+// outside quoted strings and names and comments (see Find).
 func Placeholders(q string) []int {
+	return Find(q, func(q string, i int) bool { return q[i] == '?' })
+}
+
+// Find returns the offsets i of a MySQL query at which match(q, i) is true,
+// outside quoted strings and names ('...', "...", `...`) and comments (-- ,
+// #, /* */). An unterminated string or comment runs to the end of q.
+func Find(q string, match func(q string, i int) bool) []int {
 	var at []int
 	for i := 0; i < len(q); i++ {
 		switch c := q[i]; {
-		case c == '?':
-			at = append(at, i)
 		case c == '\'' || c == '"' || c == '`':
 			for i++; i < len(q) && q[i] != c; i++ {
 				if q[i] == '\\' && c != '`' {
@@ -109,6 +113,8 @@ func Placeholders(q string) []int {
 				return at
 			}
 			i += end + 3
+		case match(q, i):
+			at = append(at, i)
 		}
 	}
 	return at

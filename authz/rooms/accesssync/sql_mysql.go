@@ -37,63 +37,41 @@ func newMySQLSource(opts SQLOptions) (*SQLSource, error) {
 
 // mysqlQuery turns the $1, $2, ... of query into ? placeholders, and
 // returns the N of each, in order. Quoted strings and names ('...', "...",
-// `...`) and comments (-- , #, /* */) are left as they are; a ? outside them
-// is an error, since the parameters are named by number.
+// `...`) and comments (-- , #, /* */) are left as they are
+// (mysqlpool.Find); a ? outside them is an error, since the parameters are
+// named by number.
 func mysqlQuery(q string) (string, []int, error) {
+	at := mysqlpool.Find(q, func(q string, i int) bool {
+		return q[i] == '?' || (q[i] == '$' && i+1 < len(q) && isDigit(q[i+1]))
+	})
 	var b strings.Builder
 	var order []int
-	for i := 0; i < len(q); i++ {
-		c := q[i]
-		switch {
-		case c == '$' && i+1 < len(q) && q[i+1] >= '0' && q[i+1] <= '9':
-			j := i + 1
-			for j < len(q) && q[j] >= '0' && q[j] <= '9' {
-				j++
-			}
-			n, err := strconv.Atoi(q[i+1 : j])
-			if err != nil || n < 1 {
-				return "", nil, fmt.Errorf("query: %s is not a parameter ($1 is the room id)", q[i:j])
-			}
-			order = append(order, n)
-			b.WriteByte('?')
-			i = j - 1
-			continue
-		case c == '?':
+	done := 0
+	for _, i := range at {
+		if q[i] == '?' {
 			return "", nil, errors.New("query: write the parameters as $1 (the room id), $2, ... (the room pattern's captures), not ?")
-		case c == '\'' || c == '"' || c == '`':
-			start := i
-			for i++; i < len(q) && q[i] != c; i++ {
-				if q[i] == '\\' && c != '`' {
-					i++
-				}
-			}
-			b.WriteString(q[start:min(i+1, len(q))])
-			continue
-		case c == '#' || (c == '-' && strings.HasPrefix(q[i:], "-- ")):
-			start := i
-			for i < len(q) && q[i] != '\n' {
-				i++
-			}
-			b.WriteString(q[start:min(i+1, len(q))])
-			continue
-		case c == '/' && strings.HasPrefix(q[i:], "/*"):
-			end := strings.Index(q[i+2:], "*/")
-			if end < 0 {
-				b.WriteString(q[i:])
-				i = len(q)
-				continue
-			}
-			b.WriteString(q[i : i+end+4])
-			i += end + 3
-			continue
 		}
-		b.WriteByte(c)
+		j := i + 1
+		for j < len(q) && isDigit(q[j]) {
+			j++
+		}
+		n, err := strconv.Atoi(q[i+1 : j])
+		if err != nil || n < 1 {
+			return "", nil, fmt.Errorf("query: %s is not a parameter ($1 is the room id)", q[i:j])
+		}
+		order = append(order, n)
+		b.WriteString(q[done:i])
+		b.WriteByte('?')
+		done = j
 	}
 	if len(order) == 0 {
 		return "", nil, errors.New("query: uses no parameter; $1 is the room id, $2, ... the room pattern's captures")
 	}
+	b.WriteString(q[done:])
 	return b.String(), order, nil
 }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // mysqlAccesses runs the query with args ($1 first) for roomID.
 func (s *SQLSource) mysqlAccesses(ctx context.Context, roomID string, args []any) (Accesses, bool, error) {
