@@ -132,6 +132,22 @@ func wantEntry(t *testing.T, who string, r testenv.RoomClientResult, connected, 
 	}
 }
 
+// wantEntriesFollowShares enters doc-1 through authURL with the real client
+// as carol and dave: carol, shared as an editor, enters and dave does not;
+// then the app shares the document with dave as a viewer and unshares it
+// from carol, and after max_age (1s) the next token requests follow.
+func wantEntriesFollowShares(t *testing.T, db appDB, authURL, devURL string) {
+	t.Helper()
+	carol, dave := user("carol"), user("dave")
+	// First use: the room is created and synced before the token.
+	wantEntry(t, "carol, shared as an editor", enter(t, authURL, devURL, carol, "doc-1"), true, true)
+	wantEntry(t, "dave, not shared", enter(t, authURL, devURL, dave, "doc-1"), false, false)
+	db.exec(t, `INSERT INTO shares VALUES ('1', 'dave', 'viewer'); DELETE FROM shares WHERE user_id = 'carol'`)
+	time.Sleep(1200 * time.Millisecond)
+	wantEntry(t, "dave, now a viewer", enter(t, authURL, devURL, dave, "doc-1"), true, false)
+	wantEntry(t, "carol, unshared", enter(t, authURL, devURL, carol, "doc-1"), false, false)
+}
+
 func TestRoomClient_RoomAccessesFollowSharesInTheAppsPostgreSQL(t *testing.T) {
 	db := startAppDB(t)
 	dev := testenv.StartLiveblocks(t)
@@ -140,18 +156,7 @@ func TestRoomClient_RoomAccessesFollowSharesInTheAppsPostgreSQL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	carol, dave := user("carol"), user("dave")
-
-	// First use: the room is created and synced before the token.
-	wantEntry(t, "carol, shared as an editor", enter(t, shim.AuthURL, dev.URL, carol, "doc-1"), true, true)
-	wantEntry(t, "dave, not shared", enter(t, shim.AuthURL, dev.URL, dave, "doc-1"), false, false)
-
-	// The app shares the document with dave as a viewer and unshares it
-	// from carol; the next token request after max_age (1s) syncs it.
-	db.exec(t, `INSERT INTO shares VALUES ('1', 'dave', 'viewer'); DELETE FROM shares WHERE user_id = 'carol'`)
-	time.Sleep(1200 * time.Millisecond)
-	wantEntry(t, "dave, now a viewer", enter(t, shim.AuthURL, dev.URL, dave, "doc-1"), true, false)
-	wantEntry(t, "carol, unshared", enter(t, shim.AuthURL, dev.URL, carol, "doc-1"), false, false)
+	wantEntriesFollowShares(t, db, shim.AuthURL, dev.URL)
 
 	room, err := lb.GetRoom(context.Background(), "doc-1")
 	if err != nil {
@@ -336,14 +341,7 @@ func TestRoomClient_AccessTokenFollowsSharesInTheAppsPostgreSQL(t *testing.T) {
 	cfg := strings.Replace(syncAccessTokenConfig, `  organization_id: "workspace"`, ``, 1)
 	cfg = strings.Replace(cfg, `"{organization_id}:*"`, `"user-{user_id}:*"`, 1)
 	shim := authztest.StartEnvoyShim(t, authztest.GRPC(t, authztest.Engine(t, db.config(t, cfg), dev.URL, testenv.DevSecretKey)), authztest.AuthPath)
-	carol, dave := user("carol"), user("dave")
-
-	wantEntry(t, "carol, shared as an editor", enter(t, shim.AuthURL, dev.URL, carol, "doc-1"), true, true)
-	wantEntry(t, "dave, not shared", enter(t, shim.AuthURL, dev.URL, dave, "doc-1"), false, false)
-	db.exec(t, `INSERT INTO shares VALUES ('1', 'dave', 'viewer'); DELETE FROM shares WHERE user_id = 'carol'`)
-	time.Sleep(1200 * time.Millisecond)
-	wantEntry(t, "dave, now a viewer", enter(t, shim.AuthURL, dev.URL, dave, "doc-1"), true, false)
-	wantEntry(t, "carol, unshared", enter(t, shim.AuthURL, dev.URL, carol, "doc-1"), false, false)
+	wantEntriesFollowShares(t, db, shim.AuthURL, dev.URL)
 }
 
 func TestExplain_ShowsTheAccessSourceAndWhatItGave(t *testing.T) {
